@@ -1,0 +1,138 @@
+"""DraftCache: an in-process LRU of parsed draft documents in front of a DraftStore.
+
+Reads catch up by sequence number: a cached document only fetches the operations appended
+after the sequence it holds (by this or any other process). Writes are *plan, append, apply*:
+the plan validates a request against the current document and returns an operation without
+touching the document; the operation is appended at the next sequence number; only then is it
+applied. When another writer took that number first, the cache catches up and plans again,
+so concurrent requests on one draft never lose an update and a failed request changes nothing.
+"""
+from __future__ import annotations
+
+import json
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional, TypeVar
+
+from draft_store import DraftStore
+from services import operations
+from services.timeline import Draft
+
+T = TypeVar("T")
+Plan = Callable[[Draft], tuple[Optional[dict], T]]
+
+MAX_ATTEMPTS = 50
+
+
+@dataclass
+class _Entry:
+    draft: Draft
+    seq: int
+    snapshot_seq: int
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+class DraftCache:
+    def __init__(self, store: DraftStore, capacity: int = 10_000, snapshot_every: int = 200):
+        self.store = store
+        self.capacity = capacity
+        self.snapshot_every = snapshot_every
+        self._entries: OrderedDict[str, _Entry] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    def create(self, draft: Draft) -> None:
+        self.store.create(draft.id, draft.model_dump_json())
+        self._remember(draft.id, _Entry(draft, 0, 0))
+
+    def exists(self, draft_id: str) -> bool:
+        return self._entry(draft_id) is not None
+
+    def read(self, draft_id: str, fn: Callable[[Draft], T]) -> T:
+        """Run `fn` on the up-to-date document (under the draft's lock; `fn` must not mutate it).
+        KeyError if the draft does not exist."""
+        entry = self._require(draft_id)
+        with entry.lock:
+            self._catch_up(draft_id, entry)
+            return fn(entry.draft)
+
+    def update(self, draft_id: str, plan: Plan) -> T:
+        """Plan an operation on the current document, append it, apply it; returns the plan's result.
+        A plan that returns no operation changes nothing. Exceptions from the plan propagate and
+        leave the draft untouched."""
+        entry = self._require(draft_id)
+        for _ in range(MAX_ATTEMPTS):
+            with entry.lock:
+                self._catch_up(draft_id, entry)
+                op, result = plan(entry.draft)
+                if op is None:
+                    return result
+                if not self.store.append(draft_id, entry.seq + 1, json.dumps(op, ensure_ascii=False)):
+                    continue   # another process appended first: catch up and plan again
+                self._apply(draft_id, entry, op, entry.seq + 1)
+                self._maybe_snapshot(draft_id, entry)
+                return result
+        raise RuntimeError(f"draft {draft_id} is too busy: {MAX_ATTEMPTS} concurrent-write retries failed")
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _require(self, draft_id: str) -> _Entry:
+        entry = self._entry(draft_id)
+        if entry is None:
+            raise KeyError(draft_id)
+        return entry
+
+    def _entry(self, draft_id: str) -> Optional[_Entry]:
+        with self._lock:
+            entry = self._entries.get(draft_id)
+            if entry is not None:
+                self._entries.move_to_end(draft_id)
+                self.hits += 1
+                return entry
+            self.misses += 1
+        log = self.store.load(draft_id)
+        if log is None:
+            return None
+        entry = _Entry(Draft.model_validate_json(log.snapshot), log.snapshot_seq, log.snapshot_seq)
+        for seq, op in log.ops:
+            self._apply(draft_id, entry, json.loads(op), seq)
+        return self._remember(draft_id, entry)
+
+    def _remember(self, draft_id: str, entry: _Entry) -> _Entry:
+        with self._lock:
+            existing = self._entries.get(draft_id)
+            if existing is not None:       # another thread loaded it meanwhile: keep one copy
+                return existing
+            self._entries[draft_id] = entry
+            while len(self._entries) > self.capacity:
+                self._entries.popitem(last=False)
+            return entry
+
+    def _catch_up(self, draft_id: str, entry: _Entry) -> None:
+        log = self.store.load(draft_id, after_seq=entry.seq)
+        if log is None:
+            raise KeyError(draft_id)
+        if log.snapshot is not None:         # far behind: restart from the newer snapshot
+            entry.draft = Draft.model_validate_json(log.snapshot)
+            entry.seq = entry.snapshot_seq = log.snapshot_seq
+        for seq, op in log.ops:
+            self._apply(draft_id, entry, json.loads(op), seq)
+
+    def _apply(self, draft_id: str, entry: _Entry, op: dict[str, Any], seq: int) -> None:
+        try:
+            operations.apply(entry.draft, op)
+        except Exception:
+            with self._lock:                 # the cached copy may be half-changed: drop it
+                self._entries.pop(draft_id, None)
+            raise
+        entry.seq = seq
+
+    def _maybe_snapshot(self, draft_id: str, entry: _Entry) -> None:
+        if entry.seq - entry.snapshot_seq >= self.snapshot_every:
+            self.store.save_snapshot(draft_id, entry.seq, entry.draft.model_dump_json())
+            entry.snapshot_seq = entry.seq
+
+    def stats(self) -> dict[str, int]:
+        return {"size": len(self._entries), "hits": self.hits, "misses": self.misses}

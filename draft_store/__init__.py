@@ -1,0 +1,17 @@
+"""Draft store backends behind one interface (base.DraftStore), chosen by the `store` setting."""
+import os
+
+from .base import DraftLog, DraftStore, StoreUnavailable
+
+
+def open_store(settings) -> DraftStore:
+    if settings.store == "memory":
+        from .memory import MemoryStore
+        return MemoryStore()
+    if settings.store == "sqlite":
+        from .sqlite import SqliteStore
+        return SqliteStore(os.path.join(settings.data_dir, "drafts.sqlite3"))
+    raise ValueError(f"store '{settings.store}' is not available in this build")
+
+
+__all__ = ["DraftLog", "DraftStore", "StoreUnavailable", "open_store"]

@@ -1,0 +1,110 @@
+"""SQLite store: the embedded default. One WAL-mode file under the data directory, shared
+safely by every gunicorn worker on the host; the primary key (draft_id, seq) turns a
+concurrent append with a stale sequence number into a clean failure."""
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+import time
+from typing import Optional
+
+from .base import DraftLog, DraftStore, StoreUnavailable
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS drafts (
+    draft_id TEXT PRIMARY KEY, snapshot_seq INTEGER NOT NULL, snapshot TEXT NOT NULL,
+    created_at REAL NOT NULL, updated_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS ops (
+    draft_id TEXT NOT NULL, seq INTEGER NOT NULL, op TEXT NOT NULL,
+    PRIMARY KEY (draft_id, seq)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS tasks (
+    task_id TEXT PRIMARY KEY, record TEXT NOT NULL, updated_at REAL NOT NULL);
+"""
+
+
+class SqliteStore(DraftStore):
+    def __init__(self, path: str) -> None:
+        self.path = path
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        self._local = threading.local()
+        with self._connect() as conn:
+            conn.executescript(SCHEMA)
+
+    def _connect(self) -> sqlite3.Connection:
+        """One connection per thread and process (a forked gunicorn worker opens its own)."""
+        conn = getattr(self._local, "conn", None)
+        if conn is None or self._local.pid != os.getpid():
+            try:
+                conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA synchronous=NORMAL")
+            except sqlite3.Error as exc:
+                raise StoreUnavailable(f"cannot open the draft database {self.path}: {exc}") from exc
+            self._local.conn, self._local.pid = conn, os.getpid()
+        return conn
+
+    def _run(self, sql: str, args: tuple = ()) -> sqlite3.Cursor:
+        try:
+            return self._connect().execute(sql, args)
+        except sqlite3.IntegrityError:
+            raise
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(f"draft database error ({self.path}): {exc}") from exc
+
+    def create(self, draft_id: str, snapshot: str) -> None:
+        now = time.time()
+        try:
+            self._run("INSERT INTO drafts VALUES (?, 0, ?, ?, ?)", (draft_id, snapshot, now, now))
+        except sqlite3.IntegrityError as exc:
+            raise KeyError(draft_id) from exc
+
+    def load(self, draft_id: str, after_seq: int = -1) -> Optional[DraftLog]:
+        row = self._run("SELECT snapshot_seq FROM drafts WHERE draft_id = ?", (draft_id,)).fetchone()
+        if row is None:
+            return None
+        if after_seq >= row[0]:
+            ops = self._run("SELECT seq, op FROM ops WHERE draft_id = ? AND seq > ? ORDER BY seq",
+                            (draft_id, after_seq)).fetchall()
+            return DraftLog(None, after_seq, ops)
+        conn = self._connect()
+        try:
+            conn.execute("BEGIN")   # snapshot and ops read consistently
+            snap_seq, snapshot = conn.execute(
+                "SELECT snapshot_seq, snapshot FROM drafts WHERE draft_id = ?", (draft_id,)).fetchone()
+            ops = conn.execute("SELECT seq, op FROM ops WHERE draft_id = ? AND seq > ? ORDER BY seq",
+                               (draft_id, snap_seq)).fetchall()
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise StoreUnavailable(f"draft database error ({self.path}): {exc}") from exc
+        return DraftLog(snapshot, snap_seq, ops)
+
+    def append(self, draft_id: str, seq: int, op: str) -> bool:
+        try:
+            self._run("INSERT INTO ops (draft_id, seq, op) SELECT ?, ?, ? WHERE EXISTS "
+                      "(SELECT 1 FROM drafts WHERE draft_id = ?)", (draft_id, seq, op, draft_id))
+        except sqlite3.IntegrityError:
+            return False
+        return True
+
+    def save_snapshot(self, draft_id: str, seq: int, snapshot: str) -> None:
+        self._run("UPDATE drafts SET snapshot_seq = ?, snapshot = ?, updated_at = ? "
+                  "WHERE draft_id = ? AND snapshot_seq < ?", (seq, snapshot, time.time(), draft_id, seq))
+
+    def put_task(self, task_id: str, record: str) -> None:
+        self._run("INSERT OR REPLACE INTO tasks VALUES (?, ?, ?)", (task_id, record, time.time()))
+
+    def get_task(self, task_id: str) -> Optional[str]:
+        row = self._run("SELECT record FROM tasks WHERE task_id = ?", (task_id,)).fetchone()
+        return row[0] if row else None
+
+    def ping(self) -> None:
+        self._run("SELECT 1")
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
