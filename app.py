@@ -1,0 +1,129 @@
+"""The HTTP service: `create_app(settings)` builds the Flask app with upstream CapCutAPI's routes.
+
+Every reply is the envelope `{success, output, error}` (plus `code` on failures and
+`warnings` where something was adjusted), also for malformed JSON, wrong content types,
+unknown paths and crashes. `python app.py` runs the development server; production runs
+`gunicorn 'app:create_app()'`.
+"""
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Any, Callable, Optional
+
+from flask import Flask, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from draft_cache import DraftCache
+from draft_store import StoreUnavailable, open_store
+from services import audio, catalog, drafts, image, query, text, video
+from services.errors import ApiError
+from services.schema import Reply, RequestModel
+from settings import Settings, load_settings
+
+log = logging.getLogger("capcut.app")
+
+# POST routes: path -> (request model, service function, upstream error template)
+POST_ROUTES: dict[str, tuple[type[RequestModel], Callable, str]] = {
+    "/create_draft": (drafts.CreateDraftRequest, drafts.create_draft, "Error occurred while creating draft: {}"),
+    "/add_video": (video.AddVideoRequest, video.add_video, "Error occurred while processing video: {}"),
+    "/add_audio": (audio.AddAudioRequest, audio.add_audio, "Error occurred while processing audio: {}"),
+    "/add_image": (image.AddImageRequest, image.add_image, "Error occurred while processing image: {}"),
+    "/add_text": (text.AddTextRequest, text.add_text,
+                  "Error occurred while processing text: {} You can click the link below for help: "),
+    "/query_script": (drafts.QueryScriptRequest, query.query_script, "{}"),
+    "/generate_draft_url": (drafts.DraftIdRequest, drafts.generate_draft_url, "{}"),
+}
+
+
+def envelope(output: Any = "", error: str = "", code: Optional[str] = None, status: int = 200, **extra):
+    body = {"success": not error, "output": output if not error else "", "error": error, **extra}
+    if code:
+        body["code"] = code
+    return jsonify(body), status
+
+
+def create_app(settings: Optional[Settings] = None) -> Flask:
+    settings = settings or load_settings()
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    app = Flask(__name__)
+    app.json.ensure_ascii = False
+    store = open_store(settings)
+    ctx = drafts.Context(cache=DraftCache(store, settings.draft_cache_size, settings.snapshot_every),
+                         settings=settings)
+    app.extensions["capcut"] = ctx
+
+    def fail(exc: ApiError, template: str = "{}"):
+        message = template.format(exc.message) if exc.code not in ("missing_parameter",) else exc.message
+        status = exc.http_status if settings.http_error_status else 200
+        return envelope(error=message, code=exc.code, status=status)
+
+    def body_object() -> dict:
+        if not request.is_json:
+            raise ApiError("Send the body as JSON with the header 'Content-Type: application/json'.",
+                           code="unsupported_media_type", http_status=415)
+        data = request.get_json(silent=True)
+        if data is None:
+            raise ApiError("The request body is not valid JSON; send a JSON object such as "
+                           "{\"draft_id\": \"...\"}.", code="malformed_json", http_status=400)
+        if not isinstance(data, dict):
+            raise ApiError(f"The request body must be a JSON object, not {type(data).__name__}.",
+                           code="malformed_json", http_status=400)
+        return data
+
+    def make_post(model: type[RequestModel], service: Callable, template: str):
+        def view():
+            try:
+                body = body_object()
+            except ApiError as exc:
+                return fail(exc)
+            try:
+                output = service(ctx, model.parse(body))
+            except ApiError as exc:
+                return fail(exc, template)
+            except StoreUnavailable as exc:
+                log.error("store unavailable: %s", exc)
+                return fail(ApiError(f"The draft store is unavailable, try again shortly ({exc}).",
+                                     code="store_unavailable", http_status=503))
+            if isinstance(output, Reply):
+                return envelope(output.output, **({"warnings": output.warnings} if output.warnings else {}))
+            return envelope(output)
+        return view
+
+    for path, (model, service, template) in POST_ROUTES.items():
+        app.add_url_rule(path, path.strip("/"), make_post(model, service, template), methods=["POST"])
+
+    def make_listing(category: str):
+        def view():
+            chosen = request.args.get("profile") or settings.profile
+            try:
+                from services import profiles
+                return envelope(catalog.listing(profiles.resolve(chosen).app, category))
+            except ValueError as exc:
+                return fail(ApiError(f"Invalid query parameter 'profile': {exc}.", code="unknown_name"))
+        return view
+
+    for path, category in catalog.ROUTES.items():
+        app.add_url_rule(path, path.strip("/"), make_listing(category), methods=["GET"])
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        code = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}.get(exc.code, "http_error")
+        hint = {404: f"No route {request.path}; see the README for the route list.",
+                405: f"{request.method} is not allowed on {request.path}."}.get(exc.code, exc.description)
+        return envelope(error=hint, code=code, status=exc.code)
+
+    @app.errorhandler(Exception)
+    def crash(exc: Exception):
+        log.exception("unhandled error on %s", request.path)
+        return envelope(error=f"Internal error while handling {request.path}: {type(exc).__name__}. "
+                              "The draft was not changed; please report this.",
+                        code="internal_error", status=500 if settings.http_error_status else 200)
+
+    return app
+
+
+if __name__ == "__main__":
+    loaded = load_settings()
+    create_app(loaded).run(host=loaded.host, port=loaded.port, threaded=True)
+    sys.exit(0)

@@ -1,0 +1,321 @@
+"""Build: draft document → pyjianyingdraft objects → the app's draft JSON.
+
+`build(draft)` is pure: it reads the document, resolves open-ended clips from what is known
+about their media, attaches pending keyframes to the segment under their time, and returns the
+completed JSON (services/app_schema.py makes it look like the target app wrote it) plus
+warnings about anything it could not place. It never touches the network or the document.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+from pyJianYingDraft import AudioSegment, ClipSettings, KeyframeProperty, ScriptFile, StickerSegment, \
+    TextBackground, TextBorder, TextSegment, TextShadow, TextStyle, Timerange, TrackType, VideoSegment
+from pyJianYingDraft.effect_segment import EffectSegment, FilterSegment
+from pyJianYingDraft.animation import SegmentAnimations
+from pyJianYingDraft.video_segment import BackgroundFilling, Filter
+
+from . import app_schema, catalog, library_adapter as lib, profiles
+from .media import BLUR_LEVELS
+from .timeline import Draft, Material, Segment, Track
+
+PHOTO_DURATION_US = 10_800_000_000      # the apps give still images a 3-hour nominal length
+
+
+@dataclass
+class Built:
+    content: dict[str, Any]
+    warnings: list[str] = field(default_factory=list)
+
+    def dumps(self, profile: profiles.Profile) -> str:
+        return app_schema.dumps(self.content, profile)
+
+
+@dataclass
+class Timing:
+    source_start: int
+    source_duration: int
+    target_start: int
+    target_duration: int
+
+
+def resolve_timing(segment: Segment, material: Optional[Material], warnings: list[str], where: str) -> Timing:
+    """Concrete µs ranges; an open clip runs to the end of its media when the length is known."""
+    if not segment.is_open:
+        return Timing(segment.source_start_us, segment.source_duration_us or segment.target_duration_us or 0,
+                      segment.target_start_us, segment.target_duration_us or 0)
+    known = material.duration_us if material else None
+    if known is None:
+        warnings.append(f"{where}: the media length is not known yet (it is probed at save), "
+                        "so this open-ended clip has length 0 here.")
+        return Timing(segment.source_start_us, 0, segment.target_start_us, 0)
+    source = known - segment.source_start_us
+    if source <= 0:
+        warnings.append(f"{where}: start ({segment.source_start_us / 1e6:g}s) is beyond the media end "
+                        f"({known / 1e6:g}s); the clip is left with length 0.")
+        return Timing(segment.source_start_us, 0, segment.target_start_us, 0)
+    return Timing(segment.source_start_us, source, segment.target_start_us, int(source / segment.speed))
+
+
+class _Builder:
+    def __init__(self, draft: Draft):
+        self.draft = draft
+        self.profile = profiles.resolve(draft.profile)
+        self.app = self.profile.app
+        self.warnings: list[str] = []
+        canvas = draft.canvas
+        self.script = ScriptFile(canvas.width, canvas.height, canvas.fps, True)
+        self.placed: dict[str, list[tuple[Any, Timing]]] = {}
+        self.text_specs: dict[str, dict] = {}      # library text material id -> document text spec
+
+    # -- segments -------------------------------------------------------------------------
+
+    def clip(self, segment: Segment) -> ClipSettings:
+        c = segment.clip
+        if c is None:
+            return ClipSettings()
+        return ClipSettings(alpha=c.alpha, flip_horizontal=c.flip_horizontal, flip_vertical=c.flip_vertical,
+                            rotation=c.rotation, scale_x=c.scale_x, scale_y=c.scale_y,
+                            transform_x=c.transform_x, transform_y=c.transform_y)
+
+    def visual(self, segment: Segment, timing: Timing) -> VideoSegment:
+        material = self.draft.materials[segment.material_id]
+        is_image = material.kind == "image"
+        media_type = material.media_type or ("photo" if is_image else "video")
+        duration = PHOTO_DURATION_US if media_type == "photo" else \
+            max(material.duration_us or 0, timing.source_start + timing.source_duration)
+        lib_material = lib.video_material(segment.id.replace("-", "").lower(), material.file_name, media_type,
+                                          duration, material.width or 0, material.height or 0,
+                                          material.id.lower())
+        seg = VideoSegment(lib_material, Timerange(timing.target_start, max(timing.target_duration, 0)),
+                           source_timerange=Timerange(timing.source_start, timing.source_duration),
+                           volume=segment.volume, clip_settings=self.clip(segment))
+        seg.target_timerange = Timerange(timing.target_start, timing.target_duration)
+        seg.speed.speed = segment.speed
+        self.animate(seg, segment, timing, video=True)
+        if segment.transition:
+            entry = catalog.lookup(self.app, "transition", segment.transition.name)
+            seg.transition = lib.transition(entry, segment.transition.duration_us)
+            seg.extra_material_refs.append(seg.transition.global_id)
+        if segment.mask:
+            seg.mask = self.mask(segment)
+            seg.extra_material_refs.append(seg.mask.global_id)
+        if segment.background_blur:
+            seg.background_filling = BackgroundFilling("canvas_blur", BLUR_LEVELS[segment.background_blur],
+                                                       "#00000000")
+            seg.extra_material_refs.append(seg.background_filling.global_id)
+        return seg
+
+    def mask(self, segment: Segment):
+        m = segment.mask
+        entry = catalog.lookup(self.app, "mask", m.name)
+        width, height = self.draft.canvas.width, self.draft.canvas.height
+        ratio = entry.default_aspect_ratio or 1.0
+        mask_width = m.rect_width if m.rect_width is not None else m.size * height * ratio / width
+        return lib.mask(entry, center_x=m.center_x / (width / 2), center_y=m.center_y / (height / 2),
+                        width=mask_width, height=m.size, rotation=m.rotation, invert=m.invert,
+                        feather=m.feather / 100, round_corner=(m.round_corner or 0) / 100)
+
+    def animate(self, seg, segment: Segment, timing: Timing, *, video: bool) -> None:
+        if not segment.animations:
+            return
+        length = timing.target_duration
+        categories = {"intro": "intro", "outro": "outro", "combo": "combo"} if video else \
+            {"intro": "text_intro", "outro": "text_outro", "loop": "text_loop"}
+        seg.animations_instance = SegmentAnimations()
+        seg.extra_material_refs.append(seg.animations_instance.animation_id)
+        for slot in ("intro", "outro", "combo", "loop"):
+            wanted = segment.animations.get(slot)
+            if wanted is None:
+                continue
+            entry = catalog.lookup(self.app, categories[slot], wanted.name)
+            duration = min(wanted.duration_us, length)
+            start = length - duration if slot == "outro" else 0
+            if slot == "loop":
+                intro, outro = segment.animations.get("intro"), segment.animations.get("outro")
+                start = intro.duration_us if intro else 0
+                duration = max(length - start - (outro.duration_us if outro else 0), 0)
+            seg.animations_instance.animations.append(lib.animation(entry, slot, start, duration, video=video))
+
+    def audio(self, segment: Segment, timing: Timing) -> AudioSegment:
+        material = self.draft.materials[segment.material_id]
+        duration = max(material.duration_us or 0, timing.source_start + timing.source_duration)
+        lib_material = lib.audio_material(segment.id.replace("-", "").lower(), material.file_name, duration)
+        seg = AudioSegment(lib_material, Timerange(timing.target_start, max(timing.target_duration, 0)),
+                           source_timerange=Timerange(timing.source_start, timing.source_duration),
+                           volume=segment.volume)
+        seg.target_timerange = Timerange(timing.target_start, timing.target_duration)
+        seg.speed.speed = segment.speed
+        if segment.effect:
+            entry = catalog.lookup(self.app, "audio_effect", segment.effect.name)
+            effect = lib.audio_effect(entry, catalog.map_params(entry, segment.effect.params, reverse=False))
+            seg.effects.append(effect)
+            seg.extra_material_refs.append(effect.effect_id)
+        return seg
+
+    def text(self, segment: Segment, timing: Timing) -> TextSegment:
+        spec = segment.text
+        first = spec["ranges"][0] if spec["ranges"] else {}
+        font = catalog.lookup(self.app, "font", spec["font"]) if spec.get("font") else None
+        border = first.get("border")
+        style = TextStyle(size=first.get("size", 8.0), color=_rgb(first.get("color", "#FFFFFF")),
+                          alpha=first.get("alpha", 1.0), vertical=spec["vertical"],
+                          align=spec.get("align", 0), auto_wrapping=spec.get("auto_wrapping", False))
+        background = spec.get("background")
+        shadow = spec.get("shadow")
+        seg = TextSegment(spec["text"], Timerange(timing.target_start, timing.target_duration),
+                          font=None, style=style, clip_settings=self.clip(segment),
+                          border=TextBorder(alpha=border["alpha"], color=_rgb(border["color"]), width=border["width"])
+                          if border else None,
+                          background=TextBackground(
+                              color=background["color"], style=background["style"], alpha=background["alpha"],
+                              round_radius=background["round_radius"], height=background["height"],
+                              width=background["width"], horizontal_offset=background["horizontal_offset"],
+                              vertical_offset=background["vertical_offset"]) if background else None,
+                          shadow=TextShadow(alpha=shadow["alpha"], color=_rgb(shadow["color"]),
+                                            diffuse=shadow["smoothing"] * 100, distance=shadow["distance"],
+                                            angle=shadow["angle"])
+                          if shadow else None)
+        seg.font = lib.font_meta(font)
+        self.text_specs[seg.material_id] = spec
+        self.animate(seg, segment, timing, video=False)
+        if spec.get("bubble"):
+            seg.add_bubble(spec["bubble"]["effect_id"], spec["bubble"]["resource_id"])
+        if spec.get("flower_effect_id"):
+            seg.add_effect(spec["flower_effect_id"])
+        return seg
+
+    # -- assembly -------------------------------------------------------------------------
+
+    def register(self, track, seg) -> None:
+        """What ScriptFile.add_segment does, minus its O(n) duplicate scans (every object is new)."""
+        track.add_segment(seg)
+        m = self.script.materials
+        if isinstance(seg, (VideoSegment, AudioSegment)):
+            (m.videos if isinstance(seg, VideoSegment) else m.audios).append(seg.material_instance)
+            m.speeds.append(seg.speed)
+        if isinstance(seg, VideoSegment):
+            if seg.mask is not None:
+                bucket = m.common_mask if self.profile.mask_bucket == "common_mask" else m.masks
+                bucket.append(seg.mask.export_common_json() if bucket is m.common_mask else seg.mask.export_json())
+            for item, bucket in ((seg.transition, m.transitions), (seg.background_filling, m.canvases)):
+                if item is not None:
+                    bucket.append(item)
+            m.filters.extend(seg.filters)
+            m.video_effects.extend(seg.effects)
+        if isinstance(seg, AudioSegment):
+            m.audio_effects.extend(seg.effects)
+        if isinstance(seg, (VideoSegment, TextSegment)) and seg.animations_instance is not None:
+            m.animations.append(seg.animations_instance)
+        if isinstance(seg, TextSegment):
+            m.filters.extend(x for x in (seg.bubble, seg.effect) if x is not None)
+            m.texts.append(seg.export_material())
+        if isinstance(seg, StickerSegment):
+            m.stickers.append(seg.export_material())
+        if isinstance(seg, EffectSegment):
+            m.video_effects.append(seg.effect_inst)
+        if isinstance(seg, FilterSegment):
+            m.filters.append(seg.material)
+        self.script.duration = max(self.script.duration, seg.end)
+
+    def segment(self, track: Track, segment: Segment):
+        material = self.draft.materials.get(segment.material_id) if segment.material_id else None
+        timing = resolve_timing(segment, material, self.warnings,
+                                f"track '{track.name}', clip at {segment.target_start_us / 1e6:g}s")
+        if track.kind == "video":
+            return self.visual(segment, timing), timing
+        if track.kind == "audio":
+            return self.audio(segment, timing), timing
+        if track.kind == "text":
+            return self.text(segment, timing), timing
+        raise ValueError(f"no builder for {track.kind} tracks")   # later features register here
+
+    def build(self) -> Built:
+        for order, track in enumerate(self.draft.tracks_in_layer_order()):
+            lib_track = lib.TrustedTrack(TrackType[track.kind], track.name, order, False)
+            self.script.tracks[track.name] = lib_track
+            placed = []
+            for segment in track.segments:
+                seg, timing = self.segment(track, segment)
+                self.register(lib_track, seg)
+                placed.append((seg, timing))
+            self.placed[track.name] = placed
+        self.attach_keyframes()
+        content = self.assemble()
+        for order, track in enumerate(self.draft.tracks_in_layer_order()):
+            for seg_json in content["tracks"][order]["segments"]:
+                seg_json["render_index"] = track.layer
+                seg_json["track_render_index"] = order
+        self.apply_text_ranges(content)
+        app_schema.complete(content, self.profile, seed=self.draft.id)
+        return Built(content, self.warnings)
+
+    def attach_keyframes(self) -> None:
+        for kf in self.draft.keyframes:
+            placed = self.placed.get(kf.track_name, [])
+            target = next((seg for seg, t in placed
+                           if t.target_start <= kf.time_us <= t.target_start + t.target_duration), None)
+            if target is None:
+                self.warnings.append(f"keyframe {kf.property} at {kf.time_us / 1e6:g}s on track "
+                                     f"'{kf.track_name}' matches no clip and was not applied.")
+                continue
+            offset = kf.time_us - target.target_timerange.start
+            try:
+                if isinstance(target, AudioSegment):
+                    target.add_keyframe(offset, kf.value)
+                else:
+                    target.add_keyframe(KeyframeProperty[kf.property], offset, kf.value)
+            except (ValueError, KeyError, AttributeError) as exc:
+                self.warnings.append(f"keyframe {kf.property} at {kf.time_us / 1e6:g}s on track "
+                                     f"'{kf.track_name}' was not applied: {exc}")
+
+    def apply_text_ranges(self, content: dict) -> None:
+        """pyjianyingdraft writes one style range per text; write every range of the document."""
+        for material in content["materials"]["texts"]:
+            spec = self.text_specs.get(material["id"])
+            if spec is None:
+                continue
+            body = json.loads(material["content"])
+            template = body["styles"][0]
+            body["styles"] = [self.range_style(template, r) for r in spec["ranges"]]
+            material["content"] = json.dumps(body, ensure_ascii=False)
+            for key in ("fixed_width", "fixed_height"):
+                if spec.get(key, -1) > 0:
+                    material[key] = spec[key]
+
+    def range_style(self, template: dict, r: dict) -> dict:
+        style = json.loads(json.dumps(template))
+        style["range"] = [r["start"], r["end"]]
+        for key in ("size", "bold", "italic", "underline"):
+            style[key] = r[key]
+        style["fill"]["content"]["solid"]["color"] = list(_rgb(r["color"]))
+        style["fill"]["alpha"] = r["alpha"]
+        border = r.get("border")
+        style["strokes"] = [TextBorder(alpha=border["alpha"], color=_rgb(border["color"]),
+                                       width=border["width"]).export_json()] if border else []
+        if r.get("font"):
+            font = catalog.lookup(self.app, "font", r["font"])
+            style["font"] = {"id": font.resource_id, "path": ""}
+        return style
+
+    def assemble(self) -> dict[str, Any]:
+        """ScriptFile.dumps() without the string round trip (it indents, which is slow for big drafts)."""
+        s = self.script
+        content = s.content
+        content["fps"], content["duration"] = s.fps, s.duration
+        content["config"]["maintrack_adsorb"] = s.maintrack_adsorb
+        content["canvas_config"] = {"width": s.width, "height": s.height, "ratio": "original"}
+        content["materials"] = s.materials.export_json()
+        content["tracks"] = [t.export_json() for t in sorted(s.tracks.values(), key=lambda t: t.track_order)]
+        return content
+
+
+def _rgb(color: str) -> tuple[float, float, float]:
+    digits = color.lstrip("#")
+    return tuple(int(digits[i:i + 2], 16) / 255 for i in (0, 2, 4))
+
+
+def build(draft: Draft) -> Built:
+    return _Builder(draft).build()

@@ -1,0 +1,78 @@
+"""Operations: the small, validated changes stored in a draft's log, and how to apply them.
+
+An operation is plain JSON produced by a feature's plan (which did every check against the
+current document); applying it is deterministic and cannot fail for a valid log, so replaying
+the log in any process rebuilds the same document. Ids are generated at plan time and carried
+in the operation for the same reason.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, Optional
+
+from .errors import ApiError
+from .timeline import Draft, Material, PendingKeyframe, Segment, Track
+
+Op = dict[str, Any]
+
+
+def add_segment(track: Track, segment: Segment, material: Optional[Material] = None) -> Op:
+    """The operation that puts `segment` on `track` (created if the draft lacks it)."""
+    op: Op = {"op": "add_segment",
+              "track": {"name": track.name, "kind": track.kind, "relative_index": track.relative_index},
+              "segment": segment.model_dump(exclude_defaults=True)}
+    if material is not None:
+        op["material"] = material.model_dump(exclude_defaults=True)
+    return op
+
+
+def add_keyframes(keyframes: list[PendingKeyframe]) -> Op:
+    return {"op": "add_keyframes", "keyframes": [k.model_dump() for k in keyframes]}
+
+
+def _apply_add_segment(draft: Draft, op: Op) -> None:
+    spec = op["track"]
+    track = draft.track(spec["name"])
+    if track is None:
+        track = Track(**spec)
+        draft.tracks.append(track)
+    material = op.get("material")
+    if material is not None and material["id"] not in draft.materials:
+        draft.materials[material["id"]] = Material(**material)
+    track.insert(Segment(**op["segment"]))
+
+
+def _apply_add_keyframes(draft: Draft, op: Op) -> None:
+    draft.keyframes.extend(PendingKeyframe(**k) for k in op["keyframes"])
+
+
+APPLY: dict[str, Callable[[Draft, Op], None]] = {
+    "add_segment": _apply_add_segment,
+    "add_keyframes": _apply_add_keyframes,
+}
+
+
+def apply(draft: Draft, op: Op) -> None:
+    APPLY[op["op"]](draft, op)
+
+
+def placement(draft: Draft, name: str, kind: str, relative_index: int, noun: str) -> Track:
+    """The track a new segment goes on: the existing one named `name` (its kind must fit), or a
+    new, not yet attached Track. Raises ApiError when the name belongs to a track of another kind."""
+    track = draft.track(name)
+    if track is None:
+        return Track(name=name, kind=kind, relative_index=relative_index)
+    if track.kind != kind:
+        raise ApiError(f"Track '{name}' is a {track.kind} track, so a {noun} cannot go on it. "
+                       f"Use another track_name (a new name creates a {kind} track).",
+                       code="track_kind_mismatch")
+    return track
+
+
+def check_free(track: Track, start_us: int, end_us: int) -> None:
+    """Upstream's overlap rule: a new segment may not intersect one on the same track."""
+    other = track.find_overlap(start_us, end_us)
+    if other is not None:
+        raise ApiError(
+            f"New segment overlaps with existing segment [start: {other.target_start_us}, "
+            f"end: {other.target_end_us}] on track '{track.name}'. Move target_start/start, shorten "
+            "the clip, or use another track_name.", code="segment_overlap")

@@ -1,0 +1,97 @@
+"""Request models: the single source of truth for what each route accepts.
+
+Every route body is validated into one of these pydantic models. Unknown keys are ignored (real
+clients send extras such as `license_key`); wrong types become an ApiError naming the
+parameter. Upstream's "required" checks are truthiness tests with fixed wording, kept here as
+`REQUIRED` + `MISSING` class variables so the messages stay byte-compatible.
+"""
+from __future__ import annotations
+
+from typing import Any, ClassVar, Optional
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from .errors import ApiError, missing
+
+
+class RequestModel(BaseModel):
+    model_config = ConfigDict(extra="ignore", allow_inf_nan=False, str_strip_whitespace=False)
+
+    REQUIRED: ClassVar[tuple[str, ...]] = ()
+    MISSING: ClassVar[str] = ""
+
+    @classmethod
+    def parse(cls, body: dict[str, Any]):
+        """Validate a JSON object body; ApiError with a fix-it message on failure."""
+        if cls.REQUIRED and not all(body.get(name) for name in cls.REQUIRED):
+            raise missing(cls.MISSING)
+        try:
+            return cls.model_validate(body)
+        except ValidationError as exc:
+            raise ApiError(describe(exc), code="invalid_parameter") from None
+
+
+def describe(exc: ValidationError) -> str:
+    """Turn pydantic's errors into one sentence per bad parameter."""
+    parts = []
+    for err in exc.errors(include_url=False):
+        name = ".".join(str(p) for p in err["loc"]) or "body"
+        got = err.get("input")
+        shown = repr(got) if not isinstance(got, (dict, list)) else type(got).__name__
+        if len(shown) > 60:
+            shown = shown[:57] + "..."
+        parts.append(f"Invalid parameter '{name}': {err['msg']} (got {shown}).")
+    return " ".join(parts)
+
+
+class DraftTarget(RequestModel):
+    """Which draft a change goes to; width/height only matter when a new draft is created."""
+    draft_id: Optional[str] = None
+    width: int = Field(1080, gt=0, le=16384)
+    height: int = Field(1920, gt=0, le=16384)
+
+    @field_validator("width", "height", mode="before")
+    @classmethod
+    def _whole_pixels(cls, value: Any) -> Any:
+        # Coze and friends send 1080.0: accept integral floats, reject 1080.5.
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        return value
+
+
+class Transform(RequestModel):
+    transform_x: float = 0.0
+    transform_y: float = 0.0
+    scale_x: float = 1.0
+    scale_y: float = 1.0
+
+
+class TransitionParams(RequestModel):
+    transition: Optional[str] = None
+    transition_duration: float = Field(0.5, ge=0)
+
+
+class MaskParams(RequestModel):
+    mask_type: Optional[str] = None
+    mask_center_x: Optional[float] = None
+    mask_center_y: Optional[float] = None
+    mask_size: Optional[float] = None
+    mask_rotation: float = 0.0
+    mask_feather: float = Field(0.0, ge=0, le=100)
+    mask_invert: bool = False
+    mask_rect_width: Optional[float] = None
+    mask_round_corner: Optional[float] = Field(None, ge=0, le=100)
+
+
+class MediaSource(RequestModel):
+    draft_folder: Optional[str] = None
+    track_name: Optional[str] = None
+
+
+class Reply:
+    """A service result with notes for the client: `warnings` goes beside `output` in the envelope
+    (an extra key upstream clients ignore)."""
+
+    def __init__(self, output: Any, warnings: Optional[list[str]] = None):
+        self.output = output
+        self.warnings = warnings or []

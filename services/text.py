@@ -1,0 +1,242 @@
+"""POST /add_text: a styled text segment on a text track.
+
+The request is normalised into a plain dict stored on the segment (`Segment.text`): colours as
+hex strings, every style range explicit. The builder turns it into the app's text material.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any, Optional
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from . import catalog, operations
+from .drafts import Context, change
+from .errors import ApiError, missing
+from .ids import new_id
+from .media import app_of
+from .schema import DraftTarget
+from .timeline import Animation, Clip, Draft, Segment, to_us
+
+_HEX = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
+MISSING_TEXT = "Hi, the required parameters 'text', 'start' or 'end' are missing. "
+
+
+def check_color(value: Optional[str], name: str) -> Optional[str]:
+    """'#RGB' or '#RRGGBB' → '#RRGGBB' (upper case)."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not _HEX.match(value):
+        raise ApiError(f"Color parameter error: Invalid hexadecimal color code: {value} "
+                       f"(parameter '{name}'; use '#RRGGBB' or '#RGB').", code="invalid_color")
+    digits = value[1:]
+    if len(digits) == 3:
+        digits = "".join(c * 2 for c in digits)
+    return "#" + digits.upper()
+
+
+def check_unit(value: float, name: str) -> float:
+    if not 0.0 <= value <= 1.0:
+        raise ApiError(f"{name} value must be between 0.0 and 1.0 (got {value}).", code="invalid_parameter")
+    return value
+
+
+class _Part(BaseModel):
+    model_config = ConfigDict(extra="ignore", allow_inf_nan=False)
+
+
+class RangeStyle(_Part):
+    size: Optional[float] = Field(None, gt=0)
+    bold: bool = False
+    italic: bool = False
+    underline: bool = False
+    color: Optional[str] = None
+    alpha: Optional[float] = None
+    align: Optional[int] = None
+    vertical: Optional[bool] = None
+    letter_spacing: Optional[float] = None
+    line_spacing: Optional[float] = None
+
+
+class RangeBorder(_Part):
+    width: float = Field(0.0, ge=0, le=100)
+    color: str = "#000000"
+    alpha: float = 1.0
+
+
+class TextStyleRange(_Part):
+    start: int
+    end: int
+    style: RangeStyle = Field(default_factory=RangeStyle)
+    border: Optional[RangeBorder] = None
+    font: Optional[str] = None
+
+
+class AddTextRequest(DraftTarget):
+    text: str
+    start: float = Field(0.0, ge=0)
+    end: float = 5.0
+    track_name: Optional[str] = None
+    relative_index: int = 0
+    font: Optional[str] = "文轩体"
+    font_color: str = "#FF0000"
+    font_size: float = Field(8.0, gt=0)
+    font_alpha: float = 1.0
+    vertical: bool = False
+    transform_x: float = 0.0
+    transform_y: float = 0.0
+    fixed_width: float = -1
+    fixed_height: float = -1
+    border_width: float = Field(0.0, ge=0, le=100)
+    border_color: str = "#000000"
+    border_alpha: float = 1.0
+    background_color: str = "#000000"
+    background_style: int = 0
+    background_alpha: float = 0.0
+    background_round_radius: float = Field(0.0, ge=0, le=1)
+    background_height: float = Field(0.14, ge=0, le=1)
+    background_width: float = Field(0.14, ge=0, le=1)
+    background_horizontal_offset: float = Field(0.5, ge=0, le=1)
+    background_vertical_offset: float = Field(0.5, ge=0, le=1)
+    shadow_enabled: bool = False
+    shadow_alpha: float = 0.9
+    shadow_angle: float = -45.0
+    shadow_color: str = "#000000"
+    shadow_distance: float = 5.0
+    shadow_smoothing: float = 0.15
+    bubble_effect_id: Optional[str] = None
+    bubble_resource_id: Optional[str] = None
+    effect_effect_id: Optional[str] = None
+    intro_animation: Optional[str] = None
+    intro_duration: float = Field(0.5, ge=0)
+    outro_animation: Optional[str] = None
+    outro_duration: float = Field(0.5, ge=0)
+    loop_animation: Optional[str] = None
+    text_styles: list[TextStyleRange] = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _aliases(cls, data: Any) -> Any:
+        # `color`, `size`, `alpha` win over font_color/font_size/font_alpha, as upstream.
+        if isinstance(data, dict):
+            data = dict(data)
+            for short, long in (("color", "font_color"), ("size", "font_size"), ("alpha", "font_alpha")):
+                if data.get(short) is not None:
+                    data[long] = data[short]
+        return data
+
+    @classmethod
+    def parse(cls, body: dict[str, Any]):
+        if not body.get("text") or ("start" in body and body["start"] is None) \
+                or ("end" in body and body["end"] is None):
+            raise missing(MISSING_TEXT)
+        return super().parse(body)
+
+
+def _style_ranges(req: AddTextRequest, app: str) -> list[dict]:
+    """Every character covered exactly once: the client's ranges, gaps filled with the segment style."""
+    length = len(req.text)
+    base = {"size": req.font_size, "bold": False, "italic": False, "underline": False,
+            "color": check_color(req.font_color, "font_color"), "alpha": check_unit(req.font_alpha, "alpha"),
+            "font": req.font, "border": _border(req.border_width, req.border_color, req.border_alpha)}
+    ranges, cursor = [], 0
+    for i, item in enumerate(sorted(req.text_styles, key=lambda r: r.start)):
+        if not 0 <= item.start < item.end <= length:
+            raise ApiError(f"text_styles[{i}]: the range start={item.start}, end={item.end} must satisfy "
+                           f"0 <= start < end <= {length} (the text length, in characters).",
+                           code="invalid_parameter")
+        if item.start < cursor:
+            raise ApiError(f"text_styles[{i}]: the range {item.start}..{item.end} overlaps the previous range.",
+                           code="invalid_parameter")
+        if item.start > cursor:
+            ranges.append({**base, "start": cursor, "end": item.start})
+        style = item.style
+        if item.font:
+            catalog.lookup(app, "font", item.font)
+        border = base["border"] if item.border is None else _border(item.border.width, item.border.color,
+                                                                    item.border.alpha)
+        ranges.append({**base, "start": item.start, "end": item.end,
+                       "size": style.size if style.size is not None else base["size"],
+                       "bold": style.bold, "italic": style.italic, "underline": style.underline,
+                       "color": check_color(style.color, f"text_styles[{i}].style.color") or base["color"],
+                       "alpha": check_unit(style.alpha, "alpha") if style.alpha is not None else base["alpha"],
+                       "font": item.font or base["font"], "border": border})
+        cursor = item.end
+    if cursor < length:
+        ranges.append({**base, "start": cursor, "end": length})
+    return ranges
+
+
+def _border(width: float, color: str, alpha: float) -> Optional[dict]:
+    if width <= 0:
+        return None
+    return {"width": width, "color": check_color(color, "border_color"), "alpha": check_unit(alpha, "border_alpha")}
+
+
+def normalise(req: AddTextRequest, app: str, canvas_width: int, canvas_height: int) -> dict:
+    if req.font:
+        catalog.lookup(app, "font", req.font)
+    if req.background_style not in (0, 1, 2):
+        raise ApiError(f"Invalid parameter 'background_style': use 1 or 2 (0 means 2), got {req.background_style}.")
+    if bool(req.bubble_effect_id) != bool(req.bubble_resource_id):
+        raise ApiError("A text bubble needs both bubble_effect_id and bubble_resource_id.")
+    background = None
+    if req.background_alpha > 0:
+        background = {"color": check_color(req.background_color, "background_color"),
+                      "style": 1 if req.background_style == 1 else 2,   # upstream: 1→1, 0 and 2→2
+                      "alpha": check_unit(req.background_alpha, "background_alpha"),
+                      "round_radius": req.background_round_radius, "height": req.background_height,
+                      "width": req.background_width,
+                      "horizontal_offset": req.background_horizontal_offset,
+                      "vertical_offset": req.background_vertical_offset}
+    shadow = None
+    if req.shadow_enabled:
+        shadow = {"alpha": check_unit(req.shadow_alpha, "shadow_alpha"), "angle": req.shadow_angle,
+                  "color": check_color(req.shadow_color, "shadow_color"), "distance": req.shadow_distance,
+                  "smoothing": req.shadow_smoothing}
+    return {
+        "text": req.text, "font": req.font, "vertical": req.vertical,
+        "ranges": _style_ranges(req, app),
+        "fixed_width": round(req.fixed_width * canvas_width) if req.fixed_width > 0 else -1,
+        "fixed_height": round(req.fixed_height * canvas_height) if req.fixed_height > 0 else -1,
+        "background": background, "shadow": shadow,
+        "bubble": {"effect_id": req.bubble_effect_id, "resource_id": req.bubble_resource_id}
+        if req.bubble_effect_id else None,
+        "flower_effect_id": req.effect_effect_id or None,
+    }
+
+
+def text_animations(app: str, req: AddTextRequest, length_us: int) -> dict[str, Animation]:
+    result = {}
+    for slot, category, name, seconds in (("intro", "text_intro", req.intro_animation, req.intro_duration),
+                                          ("outro", "text_outro", req.outro_animation, req.outro_duration),
+                                          ("loop", "text_loop", req.loop_animation, None)):
+        if not name:
+            continue
+        entry = catalog.lookup(app, category, name)
+        duration = to_us(seconds) if seconds is not None else (entry.duration_us or length_us)
+        result[slot] = Animation(name=entry.name, duration_us=min(duration, length_us))
+    return result
+
+
+def plan(req: AddTextRequest):
+    start, end = to_us(req.start), to_us(req.end)
+    if end <= start:
+        raise ApiError(f"Invalid parameters 'start'/'end': end ({req.end}) must be greater than start "
+                       f"({req.start}).", code="invalid_parameter")
+
+    def _plan(draft: Draft):
+        app = app_of(draft)
+        track = operations.placement(draft, req.track_name or "text_main", "text", req.relative_index, "text")
+        segment = Segment(id=new_id(), target_start_us=start, target_duration_us=end - start,
+                          clip=Clip(transform_x=req.transform_x, transform_y=req.transform_y),
+                          animations=text_animations(app, req, end - start),
+                          text=normalise(req, app, draft.canvas.width, draft.canvas.height))
+        operations.check_free(track, start, end)
+        return operations.add_segment(track, segment), None
+
+    return _plan
+
+
+def add_text(ctx: Context, req: AddTextRequest) -> dict:
+    return change(ctx, req, plan(req))
