@@ -16,7 +16,7 @@ from werkzeug.exceptions import HTTPException
 
 from draft_cache import DraftCache
 from draft_store import StoreUnavailable, open_store
-from services import audio, catalog, drafts, image, query, text, video
+from services import audio, catalog, drafts, effect, image, keyframe, query, sticker, subtitle, text, video
 from services.errors import ApiError
 from services.schema import Reply, RequestModel
 from settings import Settings, load_settings
@@ -31,6 +31,13 @@ POST_ROUTES: dict[str, tuple[type[RequestModel], Callable, str]] = {
     "/add_image": (image.AddImageRequest, image.add_image, "Error occurred while processing image: {}"),
     "/add_text": (text.AddTextRequest, text.add_text,
                   "Error occurred while processing text: {} You can click the link below for help: "),
+    "/add_subtitle": (subtitle.AddSubtitleRequest, subtitle.add_subtitle,
+                      "Error occurred while processing subtitle: {}"),
+    "/add_effect": (effect.AddEffectRequest, effect.add_effect, "Error occurred while adding effect: {} "),
+    "/add_filter": (effect.AddFilterRequest, effect.add_filter, "Error occurred while adding filter: {} "),
+    "/add_sticker": (sticker.AddStickerRequest, sticker.add_sticker, "Error occurred while adding sticker: {} "),
+    "/add_video_keyframe": (keyframe.AddKeyframeRequest, keyframe.add_video_keyframe,
+                            "Error occurred while adding keyframe: {}"),
     "/query_script": (drafts.QueryScriptRequest, query.query_script, "{}"),
     "/generate_draft_url": (drafts.DraftIdRequest, drafts.generate_draft_url, "{}"),
 }

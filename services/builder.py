@@ -102,6 +102,9 @@ class _Builder:
         if segment.mask:
             seg.mask = self.mask(segment)
             seg.extra_material_refs.append(seg.mask.global_id)
+        if segment.filter:
+            entry = catalog.lookup(self.app, "filter", segment.filter.name)
+            seg.add_filter(entry.library_member, segment.filter.intensity)
         if segment.background_blur:
             seg.background_filling = BackgroundFilling("canvas_blur", BLUR_LEVELS[segment.background_blur],
                                                        "#00000000")
@@ -230,7 +233,19 @@ class _Builder:
             return self.audio(segment, timing), timing
         if track.kind == "text":
             return self.text(segment, timing), timing
-        raise ValueError(f"no builder for {track.kind} tracks")   # later features register here
+        return self.overlay(track.kind, segment, Timerange(timing.target_start, timing.target_duration)), timing
+
+    def overlay(self, kind: str, segment: Segment, timerange: Timerange):
+        """Segments that need no media: stickers, effects and filters on their own tracks."""
+        if kind == "sticker":
+            return StickerSegment(segment.sticker_id, timerange, clip_settings=self.clip(segment))
+        effect = segment.effect
+        entry = catalog.lookup(self.app, effect.category, effect.name)
+        if kind == "filter":
+            return FilterSegment(entry.library_member, timerange, effect.intensity / 100)
+        mapped = catalog.map_params(entry, effect.params, reverse=True)
+        return lib.effect_segment(lib.video_effect(entry, mapped, face=effect.category == "character_effect",
+                                                   global_scope=True), timerange)
 
     def build(self) -> Built:
         for order, track in enumerate(self.draft.tracks_in_layer_order()):

@@ -345,12 +345,18 @@ def _x100(value: float) -> float:
     return round(value * 100, 6)
 
 
+def _client_scale(p: Param) -> float:
+    """A parameter's default on the 0..100 scale clients send."""
+    span = p.max - p.min
+    return round((p.default - p.min) / span * 100, 6) if span else 0.0
+
+
 def listing(app: str, category: str) -> list[dict]:
     """The GET route's `output`: `[{"name": ...}, ...]` plus keys clients may ignore.
 
     Audio effects use upstream's exact item shape `{"name", "type", "params"}` with the
-    parameter numbers ×100 (the client's 0..100 scale); other effects list their parameters on
-    the library's own scale, as stored.
+    parameter numbers ×100 (the client's 0..100 scale); video effects list their parameters in
+    the order clients send them, with defaults on the same 0..100 scale.
     """
     items: list[dict] = []
     for e in _table(app, category).listed:
@@ -370,11 +376,13 @@ def listing(app: str, category: str) -> list[dict]:
         item: dict[str, Any] = {"name": e.name, "title": e.title, "is_vip": e.is_vip}
         if e.duration_us is not None:
             item["duration"] = e.duration_us / 1_000_000
-        if category in ("scene_effect", "character_effect", "filter"):
+        if category in ("scene_effect", "character_effect"):
+            # In the order clients send `params` (upstream reverses the list before matching),
+            # on the client's 0..100 scale.
             item["params"] = [
-                {"name": p.name, "default_value": p.default,
-                 "min_value": p.min, "max_value": p.max}
-                for p in e.params
+                {"name": p.name, "default_value": _client_scale(p),
+                 "min_value": 0, "max_value": 100}
+                for p in reversed(e.params)
             ]
         items.append(item)
     return items

@@ -10,11 +10,12 @@ from .drafts import Context, change
 from .errors import ApiError
 from .ids import new_id
 from .media import app_of, blur_for, check_draft_folder, check_url, mask_for, material_for, transition_for
+from .effect import ClipFilterParams, clip_filter
 from .schema import DraftTarget, MaskParams, MediaSource, Transform, TransitionParams
 from .timeline import Animation, Clip, Draft, Segment, to_us
 
 
-class AddImageRequest(DraftTarget, MediaSource, Transform, TransitionParams, MaskParams):
+class AddImageRequest(DraftTarget, MediaSource, Transform, TransitionParams, MaskParams, ClipFilterParams):
     REQUIRED = ("image_url",)
     MISSING = "Hi, the required parameters 'image_url' are missing."
     image_url: str
@@ -67,7 +68,7 @@ def plan(req: AddImageRequest):
             clip=Clip(transform_x=req.transform_x, transform_y=req.transform_y, scale_x=req.scale_x,
                       scale_y=req.scale_y),
             animations=animations_for(draft, req, end - start), transition=transition_for(draft, req),
-            mask=mask_for(draft, req, center=0.0, size=0.5), background_blur=blur_for(req.background_blur))
+            mask=mask_for(draft, req, center=0.0, size=0.5), background_blur=blur_for(req.background_blur), filter=clip_filter(draft, req))
         operations.check_free(track, start, end)
         return operations.add_segment(track, segment, material if is_new else None), None
 

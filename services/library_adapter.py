@@ -15,6 +15,9 @@ from typing import Optional
 from pyJianYingDraft import AudioMaterial, VideoMaterial
 from pyJianYingDraft.animation import Animation, Text_animation, VideoAnimation
 from pyJianYingDraft.audio_segment import AudioEffect
+from pyJianYingDraft.effect_segment import EffectSegment
+from pyJianYingDraft.segment import BaseSegment
+from pyJianYingDraft.time_util import Timerange
 from pyJianYingDraft.local_materials import CropSettings
 from pyJianYingDraft.metadata.effect_meta import AnimationMeta, EffectParam, EffectParamInstance, MaskMeta, \
     TransitionMeta
@@ -104,6 +107,14 @@ def video_effect(entry: Entry, mapped: list[float], *, face: bool, global_scope:
     effect.apply_target_type = 2 if global_scope else 0
     effect.adjust_params = param_instances(entry, mapped)
     return effect
+
+
+def effect_segment(effect: VideoEffect, timerange: Timerange) -> EffectSegment:
+    """A segment of an effect track carrying `effect` (the library would insist on its enums)."""
+    segment = EffectSegment.__new__(EffectSegment)
+    segment.effect_inst = effect
+    BaseSegment.__init__(segment, effect.global_id, timerange)
+    return segment
 
 
 def font_meta(entry: Optional[Entry]):

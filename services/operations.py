@@ -17,9 +17,14 @@ Op = dict[str, Any]
 
 def add_segment(track: Track, segment: Segment, material: Optional[Material] = None) -> Op:
     """The operation that puts `segment` on `track` (created if the draft lacks it)."""
+    return add_segments(track, [segment], material)
+
+
+def add_segments(track: Track, segments: list[Segment], material: Optional[Material] = None) -> Op:
+    """Several segments on one track in one step (e.g. the cues of a subtitle file)."""
     op: Op = {"op": "add_segment",
               "track": {"name": track.name, "kind": track.kind, "relative_index": track.relative_index},
-              "segment": segment.model_dump(exclude_defaults=True)}
+              "segments": [s.model_dump(exclude_defaults=True) for s in segments]}
     if material is not None:
         op["material"] = material.model_dump(exclude_defaults=True)
     return op
@@ -38,7 +43,8 @@ def _apply_add_segment(draft: Draft, op: Op) -> None:
     material = op.get("material")
     if material is not None and material["id"] not in draft.materials:
         draft.materials[material["id"]] = Material(**material)
-    track.insert(Segment(**op["segment"]))
+    for segment in op["segments"]:
+        track.insert(Segment(**segment))
 
 
 def _apply_add_keyframes(draft: Draft, op: Op) -> None:
@@ -68,9 +74,11 @@ def placement(draft: Draft, name: str, kind: str, relative_index: int, noun: str
     return track
 
 
-def check_free(track: Track, start_us: int, end_us: int) -> None:
-    """Upstream's overlap rule: a new segment may not intersect one on the same track."""
-    other = track.find_overlap(start_us, end_us)
+def check_free(track: Track, start_us: int, end_us: int, batch: tuple[Segment, ...] = ()) -> None:
+    """Upstream's overlap rule: a new segment may not intersect one on the same track (nor one
+    added earlier in the same request: `batch`)."""
+    other = track.find_overlap(start_us, end_us) or next(
+        (s for s in batch if s.overlaps(start_us, end_us)), None)
     if other is not None:
         raise ApiError(
             f"New segment overlaps with existing segment [start: {other.target_start_us}, "

@@ -138,7 +138,7 @@ def _style_ranges(req: AddTextRequest, app: str) -> list[dict]:
     length = len(req.text)
     base = {"size": req.font_size, "bold": False, "italic": False, "underline": False,
             "color": check_color(req.font_color, "font_color"), "alpha": check_unit(req.font_alpha, "alpha"),
-            "font": req.font, "border": _border(req.border_width, req.border_color, req.border_alpha)}
+            "font": req.font, "border": border_spec(req.border_width, req.border_color, req.border_alpha)}
     ranges, cursor = [], 0
     for i, item in enumerate(sorted(req.text_styles, key=lambda r: r.start)):
         if not 0 <= item.start < item.end <= length:
@@ -153,7 +153,7 @@ def _style_ranges(req: AddTextRequest, app: str) -> list[dict]:
         style = item.style
         if item.font:
             catalog.lookup(app, "font", item.font)
-        border = base["border"] if item.border is None else _border(item.border.width, item.border.color,
+        border = base["border"] if item.border is None else border_spec(item.border.width, item.border.color,
                                                                     item.border.alpha)
         ranges.append({**base, "start": item.start, "end": item.end,
                        "size": style.size if style.size is not None else base["size"],
@@ -167,54 +167,70 @@ def _style_ranges(req: AddTextRequest, app: str) -> list[dict]:
     return ranges
 
 
-def _border(width: float, color: str, alpha: float) -> Optional[dict]:
+def border_spec(width: float, color: str, alpha: float) -> Optional[dict]:
     if width <= 0:
         return None
     return {"width": width, "color": check_color(color, "border_color"), "alpha": check_unit(alpha, "border_alpha")}
 
 
+def background_spec(color: str, style: int, alpha: float, round_radius: float = 0.0, height: float = 0.14,
+                    width: float = 0.14, horizontal_offset: float = 0.5, vertical_offset: float = 0.5) -> Optional[dict]:
+    """A text background, or None when invisible (alpha 0). Upstream maps style 1→1, 0 and 2→2."""
+    if alpha <= 0:
+        return None
+    if style not in (0, 1, 2):
+        raise ApiError(f"Invalid parameter 'background_style': use 1 or 2 (0 means 2), got {style}.")
+    return {"color": check_color(color, "background_color"), "style": 1 if style == 1 else 2,
+            "alpha": check_unit(alpha, "background_alpha"), "round_radius": round_radius, "height": height,
+            "width": width, "horizontal_offset": horizontal_offset, "vertical_offset": vertical_offset}
+
+
+def make_spec(text: str, ranges: list[dict], *, font: Optional[str], vertical: bool, align: int = 0,
+              fixed_width: int = -1, fixed_height: int = -1, background: Optional[dict] = None,
+              shadow: Optional[dict] = None, bubble: Optional[dict] = None,
+              flower_effect_id: Optional[str] = None) -> dict:
+    """The normalised text stored on a segment (shared by /add_text and /add_subtitle)."""
+    return {"text": text, "font": font, "vertical": vertical, "align": align, "ranges": ranges,
+            "fixed_width": fixed_width, "fixed_height": fixed_height, "background": background,
+            "shadow": shadow, "bubble": bubble, "flower_effect_id": flower_effect_id}
+
+
 def normalise(req: AddTextRequest, app: str, canvas_width: int, canvas_height: int) -> dict:
     if req.font:
         catalog.lookup(app, "font", req.font)
-    if req.background_style not in (0, 1, 2):
-        raise ApiError(f"Invalid parameter 'background_style': use 1 or 2 (0 means 2), got {req.background_style}.")
     if bool(req.bubble_effect_id) != bool(req.bubble_resource_id):
         raise ApiError("A text bubble needs both bubble_effect_id and bubble_resource_id.")
-    background = None
-    if req.background_alpha > 0:
-        background = {"color": check_color(req.background_color, "background_color"),
-                      "style": 1 if req.background_style == 1 else 2,   # upstream: 1→1, 0 and 2→2
-                      "alpha": check_unit(req.background_alpha, "background_alpha"),
-                      "round_radius": req.background_round_radius, "height": req.background_height,
-                      "width": req.background_width,
-                      "horizontal_offset": req.background_horizontal_offset,
-                      "vertical_offset": req.background_vertical_offset}
     shadow = None
     if req.shadow_enabled:
         shadow = {"alpha": check_unit(req.shadow_alpha, "shadow_alpha"), "angle": req.shadow_angle,
                   "color": check_color(req.shadow_color, "shadow_color"), "distance": req.shadow_distance,
                   "smoothing": req.shadow_smoothing}
-    return {
-        "text": req.text, "font": req.font, "vertical": req.vertical,
-        "ranges": _style_ranges(req, app),
-        "fixed_width": round(req.fixed_width * canvas_width) if req.fixed_width > 0 else -1,
-        "fixed_height": round(req.fixed_height * canvas_height) if req.fixed_height > 0 else -1,
-        "background": background, "shadow": shadow,
-        "bubble": {"effect_id": req.bubble_effect_id, "resource_id": req.bubble_resource_id}
+    return make_spec(
+        req.text, _style_ranges(req, app), font=req.font, vertical=req.vertical,
+        fixed_width=round(req.fixed_width * canvas_width) if req.fixed_width > 0 else -1,
+        fixed_height=round(req.fixed_height * canvas_height) if req.fixed_height > 0 else -1,
+        background=background_spec(req.background_color, req.background_style, req.background_alpha,
+                                   req.background_round_radius, req.background_height, req.background_width,
+                                   req.background_horizontal_offset, req.background_vertical_offset),
+        shadow=shadow,
+        bubble={"effect_id": req.bubble_effect_id, "resource_id": req.bubble_resource_id}
         if req.bubble_effect_id else None,
-        "flower_effect_id": req.effect_effect_id or None,
-    }
+        flower_effect_id=req.effect_effect_id or None)
 
 
-def text_animations(app: str, req: AddTextRequest, length_us: int) -> dict[str, Animation]:
+def text_animations(app: str, length_us: int, *, intro: Optional[str] = None, intro_seconds: float = 0.5,
+                    outro: Optional[str] = None, outro_seconds: float = 0.5,
+                    loop: Optional[str] = None) -> dict[str, Animation]:
+    """Text intro/outro/loop animations by catalogue name; durations capped at the clip length
+    (a loop fills what the intro and outro leave, decided when the draft is built)."""
     result = {}
-    for slot, category, name, seconds in (("intro", "text_intro", req.intro_animation, req.intro_duration),
-                                          ("outro", "text_outro", req.outro_animation, req.outro_duration),
-                                          ("loop", "text_loop", req.loop_animation, None)):
+    for slot, category, name, seconds in (("intro", "text_intro", intro, intro_seconds),
+                                          ("outro", "text_outro", outro, outro_seconds),
+                                          ("loop", "text_loop", loop, None)):
         if not name:
             continue
         entry = catalog.lookup(app, category, name)
-        duration = to_us(seconds) if seconds is not None else (entry.duration_us or length_us)
+        duration = to_us(seconds) if seconds is not None else length_us
         result[slot] = Animation(name=entry.name, duration_us=min(duration, length_us))
     return result
 
@@ -230,7 +246,10 @@ def plan(req: AddTextRequest):
         track = operations.placement(draft, req.track_name or "text_main", "text", req.relative_index, "text")
         segment = Segment(id=new_id(), target_start_us=start, target_duration_us=end - start,
                           clip=Clip(transform_x=req.transform_x, transform_y=req.transform_y),
-                          animations=text_animations(app, req, end - start),
+                          animations=text_animations(app, end - start, intro=req.intro_animation,
+                                                     intro_seconds=req.intro_duration,
+                                                     outro=req.outro_animation, outro_seconds=req.outro_duration,
+                                                     loop=req.loop_animation),
                           text=normalise(req, app, draft.canvas.width, draft.canvas.height))
         operations.check_free(track, start, end)
         return operations.add_segment(track, segment), None

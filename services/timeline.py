@@ -108,7 +108,8 @@ class Segment(_Model):
     transition: Optional[Transition] = None
     mask: Optional[Mask] = None
     background_blur: Optional[int] = None
-    effect: Optional[NamedEffect] = None       # audio effect, scene/character effect or filter
+    effect: Optional[NamedEffect] = None       # audio effect, or the effect of an effect/filter track
+    filter: Optional[NamedEffect] = None       # a filter applied to a video/image clip
     text: Optional[dict] = None                # normalised text parameters (services/text.py)
     sticker_id: Optional[str] = None
 

@@ -10,11 +10,12 @@ from .drafts import Context, change
 from .ids import new_id
 from .media import blur_for, check_draft_folder, check_url, mask_for, material_for, positive_speed, \
     source_range, transition_for
+from .effect import ClipFilterParams, clip_filter
 from .schema import DraftTarget, MaskParams, MediaSource, Transform, TransitionParams
 from .timeline import Clip, Draft, Segment, to_us
 
 
-class AddVideoRequest(DraftTarget, MediaSource, Transform, TransitionParams, MaskParams):
+class AddVideoRequest(DraftTarget, MediaSource, Transform, TransitionParams, MaskParams, ClipFilterParams):
     REQUIRED = ("video_url",)
     MISSING = "Hi, the required parameters 'video_url' are missing."
     video_url: str
@@ -46,7 +47,7 @@ def plan(req: AddVideoRequest):
             clip=Clip(transform_x=req.transform_x, transform_y=req.transform_y, scale_x=req.scale_x,
                       scale_y=req.scale_y),
             transition=transition_for(draft, req), mask=mask_for(draft, req, center=0.5, size=1.0),
-            background_blur=blur_for(req.background_blur))
+            background_blur=blur_for(req.background_blur), filter=clip_filter(draft, req))
         if target_len is not None:
             operations.check_free(track, target_start, target_start + target_len)
         return operations.add_segment(track, segment, material if is_new else None), None

@@ -1,0 +1,45 @@
+"""POST /add_sticker: a library sticker (by CapCut/JianYing resource id) on a sticker track."""
+from __future__ import annotations
+
+from typing import Optional
+
+from pydantic import Field
+
+from . import operations
+from .drafts import Context, change
+from .effect import timeline_range
+from .ids import new_id
+from .schema import DraftTarget, Transform
+from .text import check_unit
+from .timeline import Clip, Draft, Segment
+
+
+class AddStickerRequest(DraftTarget, Transform):
+    REQUIRED = ("sticker_id",)
+    MISSING = "Hi, the required parameter 'sticker_id' is missing. Please add it and try again. "
+    sticker_id: str
+    start: float = Field(0.0, ge=0)
+    end: float = 5.0
+    alpha: float = 1.0
+    rotation: float = 0.0
+    flip_horizontal: bool = False
+    flip_vertical: bool = False
+    track_name: Optional[str] = None
+    relative_index: int = 0
+
+
+def add_sticker(ctx: Context, req: AddStickerRequest) -> dict:
+    start, end = timeline_range(req.start, req.end)
+    clip = Clip(transform_x=req.transform_x, transform_y=req.transform_y, scale_x=req.scale_x,
+                scale_y=req.scale_y, rotation=req.rotation, alpha=check_unit(req.alpha, "alpha"),
+                flip_horizontal=req.flip_horizontal, flip_vertical=req.flip_vertical)
+
+    def _plan(draft: Draft):
+        track = operations.placement(draft, req.track_name or "sticker_main", "sticker", req.relative_index,
+                                     "sticker")
+        operations.check_free(track, start, end)
+        segment = Segment(id=new_id(), target_start_us=start, target_duration_us=end - start, clip=clip,
+                          sticker_id=req.sticker_id)
+        return operations.add_segment(track, segment), None
+
+    return change(ctx, req, _plan)
