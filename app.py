@@ -7,6 +7,7 @@ unknown paths and crashes. `python app.py` runs the development server; producti
 """
 from __future__ import annotations
 
+import json
 import logging
 import sys
 from typing import Any, Callable, Optional
@@ -69,10 +70,11 @@ def create_app(settings: Optional[Settings] = None) -> Flask:
         if not request.is_json:
             raise ApiError("Send the body as JSON with the header 'Content-Type: application/json'.",
                            code="unsupported_media_type", http_status=415)
-        data = request.get_json(silent=True)
-        if data is None:
+        try:
+            data = json.loads(request.get_data(cache=False) or b"")
+        except ValueError:
             raise ApiError("The request body is not valid JSON; send a JSON object such as "
-                           "{\"draft_id\": \"...\"}.", code="malformed_json", http_status=400)
+                           "{\"draft_id\": \"...\"}.", code="malformed_json", http_status=400) from None
         if not isinstance(data, dict):
             raise ApiError(f"The request body must be a JSON object, not {type(data).__name__}.",
                            code="malformed_json", http_status=400)

@@ -82,12 +82,15 @@ class SqliteStore(DraftStore):
         return DraftLog(snapshot, snap_seq, ops)
 
     def append(self, draft_id: str, seq: int, op: str) -> bool:
-        try:
-            self._run("INSERT INTO ops (draft_id, seq, op) SELECT ?, ?, ? WHERE EXISTS "
-                      "(SELECT 1 FROM drafts WHERE draft_id = ?)", (draft_id, seq, op, draft_id))
+        if self._run("SELECT 1 FROM drafts WHERE draft_id = ?", (draft_id,)).fetchone() is None:
+            raise KeyError(draft_id)
+        try:   # only the next sequence number: a stale or skipping writer gets False
+            cursor = self._run("INSERT INTO ops (draft_id, seq, op) SELECT ?, ?, ? WHERE ? = "
+                               "(SELECT COALESCE(MAX(seq), 0) + 1 FROM ops WHERE draft_id = ?)",
+                               (draft_id, seq, op, seq, draft_id))
         except sqlite3.IntegrityError:
             return False
-        return True
+        return cursor.rowcount == 1
 
     def save_snapshot(self, draft_id: str, seq: int, snapshot: str) -> None:
         self._run("UPDATE drafts SET snapshot_seq = ?, snapshot = ?, updated_at = ? "

@@ -91,9 +91,8 @@ class _Builder:
                                           material.id.lower())
         seg = VideoSegment(lib_material, Timerange(timing.target_start, max(timing.target_duration, 0)),
                            source_timerange=Timerange(timing.source_start, timing.source_duration),
-                           volume=segment.volume, clip_settings=self.clip(segment))
+                           speed=segment.speed, volume=segment.volume, clip_settings=self.clip(segment))
         seg.target_timerange = Timerange(timing.target_start, timing.target_duration)
-        seg.speed.speed = segment.speed
         self.animate(seg, segment, timing, video=True)
         if segment.transition:
             entry = catalog.lookup(self.app, "transition", segment.transition.name)
@@ -148,9 +147,8 @@ class _Builder:
         lib_material = lib.audio_material(segment.id.replace("-", "").lower(), material.file_name, duration)
         seg = AudioSegment(lib_material, Timerange(timing.target_start, max(timing.target_duration, 0)),
                            source_timerange=Timerange(timing.source_start, timing.source_duration),
-                           volume=segment.volume)
+                           speed=segment.speed, volume=segment.volume)
         seg.target_timerange = Timerange(timing.target_start, timing.target_duration)
-        seg.speed.speed = segment.speed
         if segment.effect:
             entry = catalog.lookup(self.app, "audio_effect", segment.effect.name)
             effect = lib.audio_effect(entry, catalog.map_params(entry, segment.effect.params, reverse=False))

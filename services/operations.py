@@ -68,7 +68,7 @@ def placement(draft: Draft, name: str, kind: str, relative_index: int, noun: str
     if track is None:
         return Track(name=name, kind=kind, relative_index=relative_index)
     if track.kind != kind:
-        raise ApiError(f"Track '{name}' is a {track.kind} track, so a {noun} cannot go on it. "
+        raise ApiError(f"Track '{name}' is a {track.kind} track and cannot hold this {noun}. "
                        f"Use another track_name (a new name creates a {kind} track).",
                        code="track_kind_mismatch")
     return track

@@ -75,7 +75,7 @@ class MaskParams(RequestModel):
     mask_type: Optional[str] = None
     mask_center_x: Optional[float] = None
     mask_center_y: Optional[float] = None
-    mask_size: Optional[float] = None
+    mask_size: Optional[float] = Field(None, gt=0)
     mask_rotation: float = 0.0
     mask_feather: float = Field(0.0, ge=0, le=100)
     mask_invert: bool = False

@@ -139,12 +139,16 @@ class Track(_Model):
         return LAYER_BASE[self.kind] + self.relative_index
 
     def find_overlap(self, start_us: int, end_us: int) -> Optional[Segment]:
-        """The existing segment that [start_us, end_us) would overlap, if any (O(log n) typical)."""
+        """The existing segment that [start_us, end_us) would overlap, if any.
+
+        Positive-length segments never overlap each other, so sorted by start their ends are
+        sorted too: only the nearest one before `start_us` (skipping open/zero-length ones) and
+        those starting inside the range need checking."""
         index = bisect.bisect_left(self.segments, start_us, key=lambda s: s.target_start_us)
-        for seg in reversed(self.segments[max(0, index - 8):index]):
-            if seg.overlaps(start_us, end_us):
-                return seg
+        for seg in reversed(self.segments[:index]):
             if not seg.is_open and seg.target_duration_us > 0:
+                if seg.overlaps(start_us, end_us):
+                    return seg
                 break
         for seg in self.segments[index:]:
             if seg.target_start_us >= end_us:

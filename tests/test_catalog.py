@@ -308,8 +308,12 @@ def test_other_listings():
     dissolve = next(i for i in t if i["name"] == "Dissolve")
     assert dissolve["duration"] == 0.466666
     blur = next(i for i in listing("capcut", "scene_effect") if i["name"] == "Blur")
-    assert blur["params"] == [{"name": "effects_adjust_blur", "default_value": 0.5,
-                               "min_value": 0.0, "max_value": 1.0}]
+    # listed in the order clients send them, on the 0..100 client scale
+    assert blur["params"] == [{"name": "effects_adjust_blur", "default_value": 50.0,
+                               "min_value": 0, "max_value": 100}]
+    multi = next(i for i in listing("capcut", "scene_effect") if len(i["params"]) > 1)
+    entry = lookup("capcut", "scene_effect", multi["name"])
+    assert [p["name"] for p in multi["params"]] == [p.name for p in reversed(entry.params)]
     font = listing("jianying", "font")[0]
     assert set(font) == {"name", "title", "is_vip"}
     mask = listing("jianying", "mask")[2]

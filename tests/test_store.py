@@ -1,0 +1,366 @@
+"""Draft stores (memory, SQLite) and the DraftCache in front of them: the log contract, restarts,
+several workers on one SQLite file, and concurrent writers that must not lose an update."""
+from __future__ import annotations
+
+import dataclasses
+import json
+import sqlite3
+import threading
+
+import pytest
+
+from conftest import post
+from draft_cache import DraftCache
+from draft_store.memory import MemoryStore
+from draft_store.sqlite import SqliteStore
+from services import operations
+from services.timeline import Draft, Segment
+
+S = 1_000_000
+HOST = "http://127.0.0.1:8765"
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+def open_store(request, tmp_path):
+    """Factory that opens the store again on the same data, as a second process would
+    (SQLite: a new SqliteStore on the same file; memory: the one shared instance)."""
+    opened = []
+    if request.param == "memory":
+        shared = MemoryStore()
+
+        def factory():
+            return shared
+    else:
+        path = str(tmp_path / "drafts.sqlite3")
+
+        def factory():
+            store = SqliteStore(path)
+            opened.append(store)
+            return store
+    yield factory
+    for store in opened:
+        store.close()
+
+
+def new_doc(draft_id: str = "d1") -> Draft:
+    return Draft(id=draft_id, profile="capcut", name=draft_id, created_at=0.0)
+
+
+def add_clip(start_s: int, track: str = "t"):
+    """A plan that puts a 1 s segment at `start_s` on text track `track` (fails on overlap)."""
+    def plan(draft: Draft):
+        target = operations.placement(draft, track, "text", 0, "text")
+        operations.check_free(target, start_s * S, (start_s + 1) * S)
+        segment = Segment(id=f"seg-{track}-{start_s}", target_start_us=start_s * S, target_duration_us=S)
+        return operations.add_segment(target, segment), start_s
+    return plan
+
+
+def starts(cache: DraftCache, draft_id: str = "d1", track: str = "t") -> list[int]:
+    def read(draft: Draft):
+        found = draft.track(track)
+        return [s.target_start_us // S for s in found.segments] if found else []
+    return cache.read(draft_id, read)
+
+
+def dump(cache: DraftCache, draft_id: str = "d1") -> str:
+    return cache.read(draft_id, lambda d: d.model_dump_json())
+
+
+# --- the store contract -----------------------------------------------------------------------
+
+def test_create_then_load_gives_the_snapshot_at_seq_0(open_store):
+    store = open_store()
+    store.create("d1", "snap0")
+    log = store.load("d1")
+    assert (log.snapshot, log.snapshot_seq, log.ops, log.head_seq) == ("snap0", 0, [], 0)
+
+
+def test_create_twice_is_refused(open_store):
+    store = open_store()
+    store.create("d1", "snap0")
+    with pytest.raises(KeyError):
+        store.create("d1", "other")
+    assert store.load("d1").snapshot == "snap0"
+
+
+def test_load_unknown_draft_is_none(open_store):
+    assert open_store().load("nope") is None
+
+
+def test_append_at_a_taken_seq_returns_false(open_store):
+    store = open_store()
+    store.create("d1", "snap0")
+    assert store.append("d1", 1, "op1") is True
+    assert store.append("d1", 2, "op2") is True
+    assert store.append("d1", 2, "late") is False
+    assert store.append("d1", 1, "late") is False
+    assert store.load("d1").ops == [(1, "op1"), (2, "op2")]
+
+
+def test_append_that_skips_a_seq_returns_false(open_store):
+    store = open_store()
+    store.create("d1", "snap0")
+    assert store.append("d1", 2, "gap") is False
+    assert store.load("d1").ops == []
+
+
+def test_append_to_an_unknown_draft_never_reports_success(open_store):
+    store = open_store()
+    try:
+        appended = store.append("nope", 1, "op1")
+    except KeyError:
+        appended = False
+    assert appended is False
+    assert store.load("nope") is None
+
+
+def test_load_after_a_snapshot_returns_the_snapshot_and_later_ops(open_store):
+    store = open_store()
+    store.create("d1", "snap0")
+    for seq in range(1, 6):
+        assert store.append("d1", seq, f"op{seq}")
+    store.save_snapshot("d1", 3, "snap3")
+    log = store.load("d1")
+    assert (log.snapshot, log.snapshot_seq) == ("snap3", 3)
+    assert log.ops == [(4, "op4"), (5, "op5")] and log.head_seq == 5
+
+
+def test_catching_up_returns_only_newer_ops(open_store):
+    store = open_store()
+    store.create("d1", "snap0")
+    for seq in range(1, 6):
+        store.append("d1", seq, f"op{seq}")
+    store.save_snapshot("d1", 3, "snap3")
+    log = store.load("d1", after_seq=4)
+    assert (log.snapshot, log.ops) == (None, [(5, "op5")])
+    assert store.load("d1", after_seq=5).ops == []
+    behind = store.load("d1", after_seq=1)          # older than the snapshot: restart from it
+    assert (behind.snapshot, behind.snapshot_seq, behind.ops) == ("snap3", 3, [(4, "op4"), (5, "op5")])
+
+
+def test_an_older_snapshot_never_replaces_a_newer_one(open_store):
+    store = open_store()
+    store.create("d1", "snap0")
+    for seq in range(1, 5):
+        store.append("d1", seq, f"op{seq}")
+    store.save_snapshot("d1", 4, "snap4")
+    store.save_snapshot("d1", 2, "snap2")
+    assert (store.load("d1").snapshot, store.load("d1").snapshot_seq) == ("snap4", 4)
+
+
+def test_a_second_store_on_the_same_data_sees_appends(open_store):
+    first, second = open_store(), open_store()
+    first.create("d1", "snap0")
+    assert first.append("d1", 1, "op1")
+    assert second.append("d1", 1, "other") is False
+    assert second.append("d1", 2, "op2")
+    assert first.load("d1", after_seq=1).ops == [(2, "op2")]
+
+
+def test_task_records(open_store):
+    store = open_store()
+    assert store.get_task("t1") is None
+    store.put_task("t1", '{"status": "pending"}')
+    store.put_task("t1", '{"status": "completed"}')
+    assert open_store().get_task("t1") == '{"status": "completed"}'
+
+
+# --- DraftCache --------------------------------------------------------------------------------
+
+def test_cache_create_update_read(open_store):
+    cache = DraftCache(open_store())
+    cache.create(new_doc())
+    assert cache.update("d1", add_clip(0)) == 0
+    cache.update("d1", add_clip(2))
+    assert starts(cache) == [0, 2]
+    assert cache.exists("d1") and not cache.exists("nope")
+    with pytest.raises(KeyError):
+        cache.read("nope", lambda d: d)
+
+
+def test_a_plan_that_raises_leaves_the_document_and_log_untouched(open_store):
+    store = open_store()
+    cache = DraftCache(store)
+    cache.create(new_doc())
+    cache.update("d1", add_clip(0))
+    before, ops_before = dump(cache), store.load("d1").ops
+
+    def broken(draft: Draft):
+        raise RuntimeError("plan failed")
+
+    with pytest.raises(Exception, match="overlaps"):
+        cache.update("d1", add_clip(0))            # overlap: a real rejected plan
+    assert dump(cache) == before and store.load("d1").ops == ops_before
+    with pytest.raises(RuntimeError):
+        cache.update("d1", broken)
+    assert store.load("d1").ops == ops_before
+    assert dump(DraftCache(store)) == before        # the stored draft is what it was
+
+
+def test_a_plan_without_an_operation_changes_nothing(open_store):
+    store = open_store()
+    cache = DraftCache(store)
+    cache.create(new_doc())
+    assert cache.update("d1", lambda draft: (None, "nothing")) == "nothing"
+    assert store.load("d1").ops == []
+
+
+def test_snapshot_every_5_with_23_ops_loads_identically(open_store):
+    store = open_store()
+    cache = DraftCache(store, snapshot_every=5)
+    cache.create(new_doc())
+    for k in range(23):
+        cache.update("d1", add_clip(k))
+    log = store.load("d1")
+    assert log.snapshot_seq == 20 and [seq for seq, _ in log.ops] == [21, 22, 23]
+    fresh = DraftCache(open_store(), snapshot_every=5)
+    assert dump(fresh) == dump(cache)
+    assert starts(fresh) == list(range(23))
+
+
+def test_two_caches_on_one_store_see_each_others_appends(open_store):
+    a, b = DraftCache(open_store()), DraftCache(open_store())
+    a.create(new_doc())
+    a.update("d1", add_clip(0))
+    assert starts(b) == [0]                         # b loads the draft
+    a.update("d1", add_clip(1))
+    b.update("d1", add_clip(2))                     # b catches up before planning
+    a.update("d1", add_clip(3))
+    assert starts(a) == starts(b) == [0, 1, 2, 3]
+    assert dump(a) == dump(b)
+
+
+def test_a_lost_race_replans_on_the_caught_up_document(open_store):
+    a, b = DraftCache(open_store()), DraftCache(open_store())
+    a.create(new_doc())
+    assert starts(b) == []
+    calls = []
+
+    def plan_in_b(draft: Draft):
+        calls.append(len(draft.tracks[0].segments) if draft.tracks else 0)
+        if len(calls) == 1:
+            a.update("d1", add_clip(0))             # another worker wins the next sequence number
+        return add_clip(5)(draft)
+
+    b.update("d1", plan_in_b)
+    assert calls == [0, 1]                          # planned again after catching up
+    assert starts(a) == starts(b) == [0, 5]
+
+
+def test_a_lost_race_that_now_overlaps_is_rejected(open_store):
+    a, b = DraftCache(open_store()), DraftCache(open_store())
+    a.create(new_doc())
+    assert starts(b) == []
+
+    def plan_in_b(draft: Draft):
+        if not draft.tracks:
+            a.update("d1", add_clip(0))             # takes the same time range first
+        return add_clip(0)(draft)
+
+    with pytest.raises(Exception, match="overlaps"):
+        b.update("d1", plan_in_b)
+    assert starts(a) == starts(b) == [0]
+
+
+def test_evicted_drafts_reload_from_the_store(open_store):
+    cache = DraftCache(open_store(), capacity=2)
+    for name in ("d1", "d2", "d3"):
+        cache.create(new_doc(name))
+        cache.update(name, add_clip(1))
+    assert cache.stats()["size"] == 2
+    assert [starts(cache, name) for name in ("d1", "d2", "d3")] == [[1], [1], [1]]
+
+
+# --- through the app: restarts and workers ----------------------------------------------------
+
+def build_draft(client) -> str:
+    d = post(client, "/create_draft", {"width": 1280, "height": 720})["output"]["draft_id"]
+    for path, body in [
+        ("/add_video", {"video_url": f"{HOST}/v.mp4", "start": 1, "end": 4, "speed": 2, "transition": "Dissolve",
+                        "background_blur": 2, "mask_type": "Circle"}),
+        ("/add_audio", {"audio_url": f"{HOST}/a.mp3", "end": 5, "effect_type": "Big_House", "effect_params": [30]}),
+        ("/add_image", {"image_url": f"{HOST}/i.png", "start": 2, "end": 4, "intro_animation": "Fade_In"}),
+        ("/add_text", {"text": "Hello", "start": 0, "end": 2, "font": "思源中宋", "shadow_enabled": True}),
+    ]:
+        reply = post(client, path, {"draft_id": d, **body})
+        assert reply["success"], reply["error"]
+    return d
+
+
+def query(client, draft_id: str) -> str:
+    reply = post(client, "/query_script", {"draft_id": draft_id})
+    assert reply["success"], reply["error"]
+    return reply["output"]
+
+
+@pytest.mark.parametrize("snapshot_every", [200, 2])
+def test_a_draft_survives_a_restart(sqlite_settings, snapshot_every):
+    from app import create_app
+    settings = dataclasses.replace(sqlite_settings, snapshot_every=snapshot_every)
+    first = create_app(settings).test_client()
+    d = build_draft(first)
+    before = query(first, d)
+    second = create_app(settings).test_client()      # a new process on the same data_dir
+    assert query(second, d) == before
+    assert post(second, "/add_text", {"draft_id": d, "text": "more", "start": 3, "end": 4})["success"]
+    assert query(second, d) != before
+
+
+def test_two_workers_share_drafts(sqlite_settings):
+    from app import create_app
+    a = create_app(sqlite_settings).test_client()
+    b = create_app(sqlite_settings).test_client()
+    d = post(a, "/create_draft", {})["output"]["draft_id"]
+    assert post(b, "/add_video", {"draft_id": d, "video_url": f"{HOST}/v.mp4", "end": 2})["output"]["draft_id"] == d
+    assert post(a, "/add_text", {"draft_id": d, "text": "x", "start": 0, "end": 1})["success"]
+    assert query(a, d) == query(b, d)
+    tracks = json.loads(query(a, d))["tracks"]
+    assert sorted(t["name"] for t in tracks) == ["text_main", "video_main"]
+
+
+def _hammer(clients, draft_id: str, threads: int = 8, calls: int = 25) -> list[str]:
+    """`threads` threads each add `calls` 1 s texts at distinct times; returns the failures."""
+    failures: list[str] = []
+    barrier = threading.Barrier(threads)
+
+    def worker(t: int):
+        client = clients[t % len(clients)]
+        barrier.wait()
+        for k in range(calls):
+            start = t * calls + k
+            resp = client.post("/add_text", json={"draft_id": draft_id, "text": f"{t}-{k}", "start": start,
+                                                  "end": start + 1})
+            body = resp.get_json()
+            if resp.status_code != 200 or not body["success"]:
+                failures.append(f"{t}-{k}: {resp.status_code} {body}")
+
+    pool = [threading.Thread(target=worker, args=(t,)) for t in range(threads)]
+    for thread in pool:
+        thread.start()
+    for thread in pool:
+        thread.join()
+    return failures
+
+
+def test_concurrent_adds_through_two_workers_lose_nothing(sqlite_settings):
+    from app import create_app
+    apps = [create_app(sqlite_settings), create_app(sqlite_settings)]
+    clients = [app.test_client() for app in apps]
+    d = post(clients[0], "/create_draft", {})["output"]["draft_id"]
+    assert _hammer(clients, d) == []
+    for client in clients:
+        [text_track] = json.loads(query(client, d))["tracks"]
+        assert len(text_track["segments"]) == 200
+        assert sorted(s["target_timerange"]["start"] for s in text_track["segments"]) == [k * S for k in range(200)]
+    with sqlite3.connect(f"{sqlite_settings.data_dir}/drafts.sqlite3") as db:
+        seqs = [row[0] for row in db.execute("SELECT seq FROM ops WHERE draft_id = ? ORDER BY seq", (d,))]
+    assert seqs == list(range(1, 201))
+
+
+def test_concurrent_adds_in_one_process_lose_nothing(app):
+    client = app.test_client()
+    d = post(client, "/create_draft", {})["output"]["draft_id"]
+    assert _hammer([app.test_client() for _ in range(8)], d) == []
+    [text_track] = json.loads(query(client, d))["tracks"]
+    assert len(text_track["segments"]) == 200
