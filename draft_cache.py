@@ -114,9 +114,6 @@ class DraftCache:
         log = self.store.load(draft_id, after_seq=entry.seq)
         if log is None:
             raise KeyError(draft_id)
-        if log.snapshot is not None:         # far behind: restart from the newer snapshot
-            entry.draft = Draft.model_validate_json(log.snapshot)
-            entry.seq = entry.snapshot_seq = log.snapshot_seq
         for seq, op in log.ops:
             self._apply(draft_id, entry, json.loads(op), seq)
 

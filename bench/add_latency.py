@@ -2,8 +2,8 @@
 
     .venv/bin/python bench/add_latency.py [--workers 2] [--sizes 10,2000] [--samples 200]
 
-Starts gunicorn on a free loopback port with a fresh SQLite data directory, fills one draft per
-size through the API, then times `--samples` further /add_text calls on each. The point: one add
+Starts gunicorn on a free loopback port with a fresh SQLite data directory, fills drafts of each
+size through the API, then times `--samples` further /add_text calls per size, interleaved. The point: one add
 must cost the same on a 2 000-segment draft as on a 10-segment one (the store appends an
 operation; it never rewrites the document).
 """
@@ -69,12 +69,26 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def measure(base: str, size: int, samples: int) -> list[float]:
-    session = requests.Session()
+def new_draft(session: requests.Session, base: str, size: int) -> str:
     draft_id = session.post(base + "/create_draft", json={}, timeout=30).json()["output"]["draft_id"]
     for i in range(size):
         add_text(session, base, draft_id, i)
-    return [add_text(session, base, draft_id, size + i) for i in range(samples)]
+    return draft_id
+
+
+def measure(base: str, sizes: list[int], samples: int, spread: int = 20) -> dict[int, list[float]]:
+    """Interleave the timed adds of every size so machine noise hits all sizes alike. Each size
+    spreads its samples over `spread` drafts of that size (a 10-segment draft stays near 10)."""
+    session = requests.Session()
+    drafts = {size: [new_draft(session, base, size) for _ in range(spread if size < 100 else 1)]
+              for size in sizes}
+    timings: dict[int, list[float]] = {size: [] for size in sizes}
+    for i in range(samples):
+        for size in sizes:
+            pool = drafts[size]
+            draft_id = pool[i % len(pool)]
+            timings[size].append(add_text(session, base, draft_id, size + i // len(pool)))
+    return timings
 
 
 def main() -> None:
@@ -87,8 +101,7 @@ def main() -> None:
     sizes = [int(s) for s in args.sizes.split(",")]
     results = {}
     with gunicorn(args.workers, args.store) as base:
-        for size in sizes:
-            timings = measure(base, size, args.samples)
+        for size, timings in measure(base, sizes, args.samples).items():
             results[size] = (statistics.median(timings), percentile(timings, 0.99))
             print(f"/add_text on a {size:>5}-segment draft: p50 {results[size][0] * 1000:6.2f} ms  "
                   f"p99 {results[size][1] * 1000:6.2f} ms  ({args.samples} samples, {args.workers} workers, "

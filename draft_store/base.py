@@ -36,9 +36,9 @@ class DraftStore(ABC):
 
     @abstractmethod
     def load(self, draft_id: str, after_seq: int = -1) -> Optional[DraftLog]:
-        """None if the draft does not exist. If `after_seq` >= the stored snapshot's sequence,
-        return only the operations after `after_seq` (snapshot None): the caller is catching up.
-        Otherwise return the latest snapshot and every operation after it."""
+        """None if the draft does not exist. With `after_seq` >= 0 the caller is catching up:
+        return only the operations after it (snapshot None). Otherwise return the latest
+        snapshot and every operation after it."""
 
     @abstractmethod
     def append(self, draft_id: str, seq: int, op: str) -> bool:

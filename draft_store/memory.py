@@ -27,7 +27,7 @@ class MemoryStore(DraftStore):
                 return None
             snap_seq, snapshot = self._snapshots[draft_id]
             ops = self._ops[draft_id]
-            if after_seq >= snap_seq:
+            if after_seq >= 0:
                 return DraftLog(None, after_seq, [(s, ops[s]) for s in sorted(ops) if s > after_seq])
             return DraftLog(snapshot, snap_seq, [(s, ops[s]) for s in sorted(ops) if s > snap_seq])
 

@@ -60,37 +60,43 @@ class SqliteStore(DraftStore):
             raise KeyError(draft_id) from exc
 
     def load(self, draft_id: str, after_seq: int = -1) -> Optional[DraftLog]:
-        row = self._run("SELECT snapshot_seq FROM drafts WHERE draft_id = ?", (draft_id,)).fetchone()
-        if row is None:
-            return None
-        if after_seq >= row[0]:
+        if after_seq >= 0:      # catching up: operations are never deleted, one query suffices
             ops = self._run("SELECT seq, op FROM ops WHERE draft_id = ? AND seq > ? ORDER BY seq",
                             (draft_id, after_seq)).fetchall()
-            return DraftLog(None, after_seq, ops)
+            if ops or self._exists(draft_id):
+                return DraftLog(None, after_seq, ops)
+            return None
         conn = self._connect()
         try:
             conn.execute("BEGIN")   # snapshot and ops read consistently
-            snap_seq, snapshot = conn.execute(
-                "SELECT snapshot_seq, snapshot FROM drafts WHERE draft_id = ?", (draft_id,)).fetchone()
-            ops = conn.execute("SELECT seq, op FROM ops WHERE draft_id = ? AND seq > ? ORDER BY seq",
-                               (draft_id, snap_seq)).fetchall()
+            row = conn.execute("SELECT snapshot_seq, snapshot FROM drafts WHERE draft_id = ?",
+                               (draft_id,)).fetchone()
+            ops = [] if row is None else conn.execute(
+                "SELECT seq, op FROM ops WHERE draft_id = ? AND seq > ? ORDER BY seq", (draft_id, row[0])).fetchall()
             conn.execute("COMMIT")
         except sqlite3.Error as exc:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             raise StoreUnavailable(f"draft database error ({self.path}): {exc}") from exc
-        return DraftLog(snapshot, snap_seq, ops)
+        return None if row is None else DraftLog(row[1], row[0], ops)
+
+    def _exists(self, draft_id: str) -> bool:
+        return self._run("SELECT 1 FROM drafts WHERE draft_id = ?", (draft_id,)).fetchone() is not None
 
     def append(self, draft_id: str, seq: int, op: str) -> bool:
-        if self._run("SELECT 1 FROM drafts WHERE draft_id = ?", (draft_id,)).fetchone() is None:
-            raise KeyError(draft_id)
-        try:   # only the next sequence number: a stale or skipping writer gets False
-            cursor = self._run("INSERT INTO ops (draft_id, seq, op) SELECT ?, ?, ? WHERE ? = "
-                               "(SELECT COALESCE(MAX(seq), 0) + 1 FROM ops WHERE draft_id = ?)",
-                               (draft_id, seq, op, seq, draft_id))
+        try:   # only the next sequence number of an existing draft: a stale or skipping writer gets False
+            cursor = self._run(
+                "INSERT INTO ops (draft_id, seq, op) SELECT ?, ?, ? WHERE EXISTS "
+                "(SELECT 1 FROM drafts WHERE draft_id = ?) AND ? = "
+                "(SELECT COALESCE(MAX(seq), 0) + 1 FROM ops WHERE draft_id = ?)",
+                (draft_id, seq, op, draft_id, seq, draft_id))
         except sqlite3.IntegrityError:
             return False
-        return cursor.rowcount == 1
+        if cursor.rowcount == 1:
+            return True
+        if not self._exists(draft_id):
+            raise KeyError(draft_id)
+        return False
 
     def save_snapshot(self, draft_id: str, seq: int, snapshot: str) -> None:
         self._run("UPDATE drafts SET snapshot_seq = ?, snapshot = ?, updated_at = ? "

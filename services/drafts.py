@@ -86,8 +86,11 @@ def change(ctx: Context, target: DraftTarget, plan: Callable[[Draft], tuple[Opti
         plan(fresh.model_copy(deep=True))        # dry run: raises before anything is stored
         ctx.cache.create(fresh)
         draft_id = fresh.id
-    result = ctx.cache.update(draft_id, plan) or {}
-    return ctx.cache.read(draft_id, lambda d: {"draft_id": d.id, "draft_url": draft_url(ctx, d), **result})
+    def planned(draft: Draft):
+        op, result = plan(draft)
+        return op, {"draft_id": draft.id, "draft_url": draft_url(ctx, draft), **(result or {})}
+
+    return ctx.cache.update(draft_id, planned)
 
 
 def read_existing(ctx: Context, draft_id: str, fn: Callable[[Draft], Any]) -> Any:

@@ -144,13 +144,16 @@ class Track(_Model):
         Positive-length segments never overlap each other, so sorted by start their ends are
         sorted too: only the nearest one before `start_us` (skipping open/zero-length ones) and
         those starting inside the range need checking."""
-        index = bisect.bisect_left(self.segments, start_us, key=lambda s: s.target_start_us)
-        for seg in reversed(self.segments[:index]):
+        segments = self.segments
+        index = bisect.bisect_left(segments, start_us, key=lambda s: s.target_start_us)
+        for i in range(index - 1, -1, -1):
+            seg = segments[i]
             if not seg.is_open and seg.target_duration_us > 0:
                 if seg.overlaps(start_us, end_us):
                     return seg
                 break
-        for seg in self.segments[index:]:
+        for i in range(index, len(segments)):
+            seg = segments[i]
             if seg.target_start_us >= end_us:
                 break
             if seg.overlaps(start_us, end_us):

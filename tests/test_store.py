@@ -135,8 +135,9 @@ def test_catching_up_returns_only_newer_ops(open_store):
     log = store.load("d1", after_seq=4)
     assert (log.snapshot, log.ops) == (None, [(5, "op5")])
     assert store.load("d1", after_seq=5).ops == []
-    behind = store.load("d1", after_seq=1)          # older than the snapshot: restart from it
-    assert (behind.snapshot, behind.snapshot_seq, behind.ops) == ("snap3", 3, [(4, "op4"), (5, "op5")])
+    behind = store.load("d1", after_seq=1)          # older than the snapshot: the log still has every op
+    assert (behind.snapshot, behind.ops) == (None, [(2, "op2"), (3, "op3"), (4, "op4"), (5, "op5")])
+    assert store.load("nope", after_seq=0) is None
 
 
 def test_an_older_snapshot_never_replaces_a_newer_one(open_store):
