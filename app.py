@@ -9,15 +9,20 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 from typing import Any, Callable, Optional
 
-from flask import Flask, jsonify, request
+from flask import Flask, abort, jsonify, request, send_file
 from werkzeug.exceptions import HTTPException
 
 from draft_cache import DraftCache
 from draft_store import StoreUnavailable, open_store
-from services import audio, catalog, drafts, effect, image, keyframe, query, sticker, subtitle, text, video
+from jobs import open_runner
+from services import audio, catalog, delivery, drafts, effect, image, keyframe, query, save, sticker, subtitle, \
+    text, video
+from services.fetcher import policy_from
+from services.media_cache import MediaCache
 from services.errors import ApiError
 from services.schema import Reply, RequestModel
 from settings import Settings, load_settings
@@ -41,6 +46,8 @@ POST_ROUTES: dict[str, tuple[type[RequestModel], Callable, str]] = {
                             "Error occurred while adding keyframe: {}"),
     "/query_script": (drafts.QueryScriptRequest, query.query_script, "{}"),
     "/generate_draft_url": (drafts.DraftIdRequest, drafts.generate_draft_url, "{}"),
+    "/save_draft": (save.SaveDraftRequest, save.save_draft, "{}"),
+    "/query_draft_status": (save.QueryStatusRequest, save.query_draft_status, "{}"),
 }
 
 
@@ -51,14 +58,32 @@ def envelope(output: Any = "", error: str = "", code: Optional[str] = None, stat
     return jsonify(body), status
 
 
+def _safe_id(draft_id: str) -> str:
+    if not re.fullmatch(r"[A-Za-z0-9_-]{1,80}", draft_id):
+        abort(404)
+    return draft_id
+
+
+def build_context(settings: Settings) -> drafts.Context:
+    """Store, cache, media cache and job runner for one process (the app or a job worker)."""
+    store = open_store(settings)
+    ctx = drafts.Context(cache=DraftCache(store, settings.draft_cache_size, settings.snapshot_every),
+                         settings=settings)
+    ctx.media = MediaCache(settings.media_cache_path,
+                           policy_from(settings, max_bytes=settings.max_download_bytes,
+                                       deadline=float(settings.download_deadline_seconds)),
+                           workers=settings.fetch_workers)
+    ctx.runner = open_runner(settings, {"save": save.run_save_job}, ctx)
+    return ctx
+
+
 def create_app(settings: Optional[Settings] = None) -> Flask:
     settings = settings or load_settings()
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     app = Flask(__name__)
     app.json.ensure_ascii = False
-    store = open_store(settings)
-    ctx = drafts.Context(cache=DraftCache(store, settings.draft_cache_size, settings.snapshot_every),
-                         settings=settings)
+    ctx = build_context(settings)
+    ctx.base_url = lambda: settings.public_base_url or request.host_url.rstrip("/")
     app.extensions["capcut"] = ctx
 
     def fail(exc: ApiError, template: str = "{}"):
@@ -114,6 +139,22 @@ def create_app(settings: Optional[Settings] = None) -> Flask:
 
     for path, category in catalog.ROUTES.items():
         app.add_url_rule(path, path.strip("/"), make_listing(category), methods=["GET"])
+
+    @app.get("/drafts/<draft_id>.zip")
+    def download_zip(draft_id: str):
+        path = delivery.zip_path(settings, _safe_id(draft_id))
+        if not path.is_file():
+            abort(404)
+        return send_file(path, mimetype="application/zip", as_attachment=True, download_name=path.name)
+
+    @app.get("/drafts/<draft_id>")
+    def download_page(draft_id: str):
+        path = delivery.zip_path(settings, _safe_id(draft_id))
+        if not path.is_file():
+            abort(404)
+        page = delivery.download_page(draft_id, f"{ctx.base_url()}/drafts/{draft_id}.zip", path.stat().st_size,
+                                      "CapCut: %LOCALAPPDATA%\\CapCut\\User Data\\Projects\\com.lveditor.draft")
+        return page, 200, {"Content-Type": "text/html; charset=utf-8"}
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):

@@ -1,14 +1,14 @@
 """POST /add_audio: a cut of an audio file on an audio track, with an optional voice effect."""
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any, Optional
 
 from pydantic import Field
 
 from . import catalog, operations
 from .drafts import Context, change
 from .ids import new_id
-from .media import app_of, check_draft_folder, check_url, material_for, positive_speed, source_range
+from .media import prefetch, app_of, check_draft_folder, check_url, material_for, positive_speed, source_range
 from .schema import DraftTarget, MediaSource
 from .timeline import Draft, NamedEffect, Segment, to_us
 
@@ -24,7 +24,7 @@ class AddAudioRequest(DraftTarget, MediaSource):
     speed: float = 1.0
     volume: float = Field(1.0, ge=0)
     effect_type: Optional[str] = None
-    effect_params: Optional[list[Optional[float]]] = None
+    effect_params: Optional[list[Any]] = None   # checked per parameter by catalog.map_params
 
 
 def plan(req: AddAudioRequest):
@@ -56,4 +56,6 @@ def plan(req: AddAudioRequest):
 
 
 def add_audio(ctx: Context, req: AddAudioRequest) -> dict:
-    return change(ctx, req, plan(req))
+    output = change(ctx, req, plan(req))
+    prefetch(ctx, req.audio_url.strip())
+    return output

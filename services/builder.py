@@ -19,6 +19,7 @@ from pyJianYingDraft.video_segment import BackgroundFilling, Filter
 
 from . import app_schema, catalog, library_adapter as lib, profiles
 from .media import BLUR_LEVELS
+from .paths import material_path
 from .timeline import Draft, Material, Segment, Track
 
 PHOTO_DURATION_US = 10_800_000_000      # the apps give still images a 3-hour nominal length
@@ -60,8 +61,9 @@ def resolve_timing(segment: Segment, material: Optional[Material], warnings: lis
 
 
 class _Builder:
-    def __init__(self, draft: Draft):
+    def __init__(self, draft: Draft, draft_folder: Optional[str]):
         self.draft = draft
+        self.draft_folder = draft_folder
         self.profile = profiles.resolve(draft.profile)
         self.app = self.profile.app
         self.warnings: list[str] = []
@@ -69,8 +71,14 @@ class _Builder:
         self.script = ScriptFile(canvas.width, canvas.height, canvas.fps, True)
         self.placed: dict[str, list[tuple[Any, Timing]]] = {}
         self.text_specs: dict[str, dict] = {}      # library text material id -> document text spec
+        self.audio_sources: dict[str, str] = {}    # library audio material id -> document material id
 
     # -- segments -------------------------------------------------------------------------
+
+    def path_for(self, material: Material) -> str:
+        """Where the client's app finds the file: <drafts folder>/<draft>/assets/<kind>/<file>."""
+        folder = self.draft_folder or material.draft_folder
+        return material_path(folder, self.draft.id, material.kind, material.file_name)
 
     def clip(self, segment: Segment) -> ClipSettings:
         c = segment.clip
@@ -89,6 +97,7 @@ class _Builder:
         lib_material = lib.video_material(segment.id.replace("-", "").lower(), material.file_name, media_type,
                                           duration, material.width or 0, material.height or 0,
                                           material.id.lower())
+        lib_material.path = self.path_for(material)
         seg = VideoSegment(lib_material, Timerange(timing.target_start, max(timing.target_duration, 0)),
                            source_timerange=Timerange(timing.source_start, timing.source_duration),
                            speed=segment.speed, volume=segment.volume, clip_settings=self.clip(segment))
@@ -145,6 +154,8 @@ class _Builder:
         material = self.draft.materials[segment.material_id]
         duration = max(material.duration_us or 0, timing.source_start + timing.source_duration)
         lib_material = lib.audio_material(segment.id.replace("-", "").lower(), material.file_name, duration)
+        lib_material.path = self.path_for(material)
+        self.audio_sources[lib_material.material_id] = material.id.lower()
         seg = AudioSegment(lib_material, Timerange(timing.target_start, max(timing.target_duration, 0)),
                            source_timerange=Timerange(timing.source_start, timing.source_duration),
                            speed=segment.speed, volume=segment.volume)
@@ -262,6 +273,8 @@ class _Builder:
                 seg_json["render_index"] = track.layer
                 seg_json["track_render_index"] = order
         self.apply_text_ranges(content)
+        for audio in content["materials"]["audios"]:   # cuts of one file share its local id, as in the apps
+            audio["local_material_id"] = self.audio_sources.get(audio["id"], audio["local_material_id"])
         app_schema.complete(content, self.profile, seed=self.draft.id)
         return Built(content, self.warnings)
 
@@ -275,6 +288,11 @@ class _Builder:
                                      f"'{kf.track_name}' matches no clip and was not applied.")
                 continue
             offset = kf.time_us - target.target_timerange.start
+            if kf.property == "uniform_scale" and not getattr(target, "uniform_scale", True):
+                self.warnings.append(f"keyframe uniform_scale at {kf.time_us / 1e6:g}s on track '{kf.track_name}' "
+                                     "was not applied: that clip already has scale_x/scale_y keyframes, and the "
+                                     "app cannot mix them with uniform_scale.")
+                continue
             try:
                 if isinstance(target, AudioSegment):
                     target.add_keyframe(offset, kf.value)
@@ -297,6 +315,20 @@ class _Builder:
             for key in ("fixed_width", "fixed_height"):
                 if spec.get(key, -1) > 0:
                     material[key] = spec[key]
+            material.update(self.flat_text_fields(spec))
+
+    @staticmethod
+    def flat_text_fields(spec: dict) -> dict:
+        """The plain fields the apps keep beside `content` (first range's alpha, the shadow)."""
+        fields: dict[str, Any] = {}
+        if spec["ranges"]:
+            fields["text_alpha"] = spec["ranges"][0]["alpha"]
+        shadow = spec.get("shadow")
+        if shadow:
+            fields.update(has_shadow=True, shadow_alpha=shadow["alpha"], shadow_angle=shadow["angle"],
+                          shadow_color=shadow["color"], shadow_distance=shadow["distance"],
+                          shadow_smoothing=shadow["smoothing"] * 3)   # the app's scale, as upstream writes it
+        return fields
 
     def range_style(self, template: dict, r: dict) -> dict:
         style = json.loads(json.dumps(template))
@@ -330,5 +362,6 @@ def _rgb(color: str) -> tuple[float, float, float]:
     return tuple(int(digits[i:i + 2], 16) / 255 for i in (0, 2, 4))
 
 
-def build(draft: Draft) -> Built:
-    return _Builder(draft).build()
+def build(draft: Draft, draft_folder: Optional[str] = None) -> Built:
+    """`draft_folder` (the client's drafts folder) overrides the one sent with the add calls."""
+    return _Builder(draft, draft_folder).build()

@@ -18,9 +18,12 @@ from .timeline import Canvas, Draft
 
 @dataclass
 class Context:
-    """What a service needs from the running app."""
+    """What a service needs from the running app (or a job worker)."""
     cache: DraftCache
     settings: Any
+    runner: Any = None                 # jobs.JobRunner
+    media: Any = None                  # services.media_cache.MediaCache
+    base_url: Callable[[], str] = lambda: ""   # public base of links this service hands out
 
     @property
     def default_profile(self) -> str:

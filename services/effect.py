@@ -2,7 +2,7 @@
 and the filter that /add_video and /add_image can put on a single clip."""
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any, Optional
 
 from pydantic import Field
 
@@ -26,7 +26,7 @@ class AddEffectRequest(DraftTarget):
     end: float = 3.0
     track_name: Optional[str] = None
     relative_index: int = 0
-    params: Optional[list[Optional[float]]] = None
+    params: Optional[list[Any]] = None          # checked per parameter by catalog.map_params
 
 
 class AddFilterRequest(DraftTarget):

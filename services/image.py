@@ -9,7 +9,7 @@ from . import catalog, operations
 from .drafts import Context, change
 from .errors import ApiError
 from .ids import new_id
-from .media import app_of, blur_for, check_draft_folder, check_url, mask_for, material_for, transition_for
+from .media import prefetch, app_of, blur_for, check_draft_folder, check_url, mask_for, material_for, transition_for
 from .effect import ClipFilterParams, clip_filter
 from .schema import DraftTarget, MaskParams, MediaSource, Transform, TransitionParams
 from .timeline import Animation, Clip, Draft, Segment, to_us
@@ -76,4 +76,6 @@ def plan(req: AddImageRequest):
 
 
 def add_image(ctx: Context, req: AddImageRequest) -> dict:
-    return change(ctx, req, plan(req))
+    output = change(ctx, req, plan(req))
+    prefetch(ctx, req.image_url.strip())
+    return output

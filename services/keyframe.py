@@ -10,13 +10,15 @@ import math
 import re
 from typing import Any, Callable, Optional, Union
 
+from pydantic import StrictStr
+
 from . import operations
 from .drafts import Context, change
 from .errors import ApiError, missing
-from .schema import DraftTarget
+from .schema import DraftTarget, Number
 from .timeline import Draft, PendingKeyframe, to_us
 
-Value = Union[str, float, int]
+Value = Union[StrictStr, Number]
 _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 
 
@@ -54,14 +56,14 @@ PROPERTIES: dict[str, tuple[Callable[[Value], Optional[float]], float, float, st
 }
 
 
-def parse_value(prop: str, raw: Value) -> float:
+def parse_value(prop: str, raw: Value, where: str = "") -> float:
     if prop not in PROPERTIES:
         raise ApiError(f"Unknown keyframe property '{prop}'; use one of: {', '.join(PROPERTIES)}.",
                        code="unknown_name")
     parse, low, high, hint = PROPERTIES[prop]
     value = parse(raw)
     if value is None or not low <= value <= high:
-        raise ApiError(f"Invalid value {raw!r} for keyframe property '{prop}': use {hint}.",
+        raise ApiError(f"Invalid value {raw!r}{where} for keyframe property '{prop}': use {hint}.",
                        code="invalid_parameter")
     return value
 
@@ -105,10 +107,10 @@ def _keyframe(track_name: str, prop: Any, time: Any, raw: Any, index: Optional[i
     seconds = _number(time) if not isinstance(time, str) else None
     if seconds is None or seconds < 0:
         raise ApiError(f"time{where} must be a number of seconds >= 0 (got {time!r}).", code="invalid_parameter")
-    if not isinstance(raw, (str, int, float)) or isinstance(raw, bool):
+    if not isinstance(raw, (str, int, float)) or isinstance(raw, bool):  # batch lists are not typed
         raise ApiError(f"value{where} must be a number or a string such as '50%'.", code="invalid_parameter")
     return PendingKeyframe(track_name=track_name, property=prop, time_us=to_us(seconds),
-                           value=parse_value(prop, raw))
+                           value=parse_value(prop, raw, where))
 
 
 def add_video_keyframe(ctx: Context, req: AddKeyframeRequest) -> dict:

@@ -8,7 +8,7 @@ import re
 from typing import Optional
 from urllib.parse import urlsplit
 
-from . import catalog, profiles
+from . import catalog, paths, profiles
 from .errors import ApiError
 from .ids import id_for, url_digest
 from .schema import MaskParams, TransitionParams
@@ -22,7 +22,6 @@ KNOWN_EXT = {
     "image": {"png", "jpg", "jpeg", "webp", "gif", "bmp"},
 }
 BLUR_LEVELS = {1: 0.0625, 2: 0.375, 3: 0.75, 4: 1.0}
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def app_of(draft: Draft) -> str:
@@ -39,14 +38,13 @@ def check_url(url: str, name: str) -> str:
 
 
 def check_draft_folder(folder: Optional[str]) -> Optional[str]:
-    """The client's drafts folder (Windows, UNC, macOS or Linux); only a string we write into paths."""
+    """The client's drafts folder (Windows, UNC, macOS or Linux), validated and normalised."""
     if not folder:
         return None
-    if _CONTROL.search(folder) or ".." in re.split(r"[\\/]", folder):
-        raise ApiError("Invalid parameter 'draft_folder': it may not contain '..' segments or control "
-                       "characters; send the absolute path of your CapCut/JianYing drafts folder.",
-                       code="invalid_parameter")
-    return folder
+    try:
+        return paths.validate_draft_folder(folder)
+    except ValueError as exc:
+        raise ApiError(f"Invalid parameter 'draft_folder': {exc}", code="invalid_parameter") from None
 
 
 def material_for(draft: Draft, kind: str, url: str, draft_folder: Optional[str],
@@ -63,6 +61,12 @@ def material_for(draft: Draft, kind: str, url: str, draft_folder: Optional[str],
         return existing, False
     return Material(id=material_id, kind=kind, url=url, file_name=file_name,
                     duration_us=duration_us, draft_folder=draft_folder), True
+
+
+def prefetch(ctx, url: str) -> None:
+    """Start downloading a just-added clip's media in the background so a save finds it ready."""
+    if ctx.media is not None and ctx.settings.prefetch_on_add:
+        ctx.media.prefetch(url)
 
 
 def transition_for(draft: Draft, req: TransitionParams) -> Optional[Transition]:

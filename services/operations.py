@@ -44,7 +44,22 @@ def _apply_add_segment(draft: Draft, op: Op) -> None:
     if material is not None and material["id"] not in draft.materials:
         draft.materials[material["id"]] = Material(**material)
     for segment in op["segments"]:
-        track.insert(Segment(**segment))
+        track.insert(Segment(**segment, order=draft.segments_added))
+        draft.segments_added += 1
+
+
+def set_media(info: dict[str, dict[str, Any]]) -> Op:
+    """What probing learned about materials: {material_id: {duration_us, width, height, media_type, file_name}}."""
+    return {"op": "set_media", "materials": info}
+
+
+def _apply_set_media(draft: Draft, op: Op) -> None:
+    for material_id, fields in op["materials"].items():
+        material = draft.materials.get(material_id)
+        if material is not None:
+            for name, value in fields.items():
+                setattr(material, name, value)
+            material.probed = True
 
 
 def _apply_add_keyframes(draft: Draft, op: Op) -> None:
@@ -54,6 +69,7 @@ def _apply_add_keyframes(draft: Draft, op: Op) -> None:
 APPLY: dict[str, Callable[[Draft, Op], None]] = {
     "add_segment": _apply_add_segment,
     "add_keyframes": _apply_add_keyframes,
+    "set_media": _apply_set_media,
 }
 
 

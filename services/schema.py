@@ -7,11 +7,21 @@ parameter. Upstream's "required" checks are truthiness tests with fixed wording,
 """
 from __future__ import annotations
 
-from typing import Any, ClassVar, Optional
+from typing import Annotated, Any, ClassVar, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
 from .errors import ApiError, missing
+
+
+def _not_bool(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise ValueError("use a number, not true/false")
+    return value
+
+
+# A JSON number that is not a boolean (pydantic would read `true` as 1).
+Number = Annotated[float, BeforeValidator(_not_bool)]
 
 
 class RequestModel(BaseModel):

@@ -52,8 +52,8 @@ def parse_srt(source: str) -> list[Cue]:
             i += 1
             continue
         number, line_no = len(cues) + 1, i + 1
-        if lines[i].strip().isdigit() and i + 1 < len(lines) and _TIMING.match(lines[i + 1]):
-            i += 1                          # optional index line
+        if lines[i].strip().isdigit() and i + 1 < len(lines) and lines[i + 1].strip():
+            i += 1                          # optional index line; the timing line follows
         match = _TIMING.match(lines[i])
         if not match:
             raise ApiError(f"SRT cue {number} (line {i + 1}): expected a timing line such as "

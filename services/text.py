@@ -140,7 +140,7 @@ def _style_ranges(req: AddTextRequest, app: str) -> list[dict]:
             "color": check_color(req.font_color, "font_color"), "alpha": check_unit(req.font_alpha, "alpha"),
             "font": req.font, "border": border_spec(req.border_width, req.border_color, req.border_alpha)}
     ranges, cursor = [], 0
-    for i, item in enumerate(sorted(req.text_styles, key=lambda r: r.start)):
+    for i, item in sorted(enumerate(req.text_styles), key=lambda pair: pair[1].start):
         if not 0 <= item.start < item.end <= length:
             raise ApiError(f"text_styles[{i}]: the range start={item.start}, end={item.end} must satisfy "
                            f"0 <= start < end <= {length} (the text length, in characters).",

@@ -89,7 +89,7 @@ class Material(_Model):
     duration_us: Optional[int] = None      # known from the request or from probing
     width: Optional[int] = None
     height: Optional[int] = None
-    media_type: Optional[str] = None       # "video", "photo", "gif" once probed
+    media_type: Optional[str] = None       # "video", "audio", "photo", "gif" once probed
     draft_folder: Optional[str] = None     # client drafts folder sent with the add call
     probed: bool = False
 
@@ -112,6 +112,7 @@ class Segment(_Model):
     filter: Optional[NamedEffect] = None       # a filter applied to a video/image clip
     text: Optional[dict] = None                # normalised text parameters (services/text.py)
     sticker_id: Optional[str] = None
+    order: int = 0            # position in the order segments were added (set when applied)
 
     @property
     def is_open(self) -> bool:
@@ -182,6 +183,7 @@ class Draft(_Model):
     tracks: list[Track] = Field(default_factory=list)        # creation order
     materials: dict[str, Material] = Field(default_factory=dict)
     keyframes: list[PendingKeyframe] = Field(default_factory=list)
+    segments_added: int = 0
 
     def track(self, name: str) -> Optional[Track]:
         for track in self.tracks:

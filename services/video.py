@@ -8,7 +8,7 @@ from pydantic import Field
 from . import operations
 from .drafts import Context, change
 from .ids import new_id
-from .media import blur_for, check_draft_folder, check_url, mask_for, material_for, positive_speed, \
+from .media import prefetch, blur_for, check_draft_folder, check_url, mask_for, material_for, positive_speed, \
     source_range, transition_for
 from .effect import ClipFilterParams, clip_filter
 from .schema import DraftTarget, MaskParams, MediaSource, Transform, TransitionParams
@@ -56,4 +56,6 @@ def plan(req: AddVideoRequest):
 
 
 def add_video(ctx: Context, req: AddVideoRequest) -> dict:
-    return change(ctx, req, plan(req))
+    output = change(ctx, req, plan(req))
+    prefetch(ctx, req.video_url.strip())
+    return output

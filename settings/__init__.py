@@ -84,8 +84,22 @@ class Settings:
     snapshot_every: int = _setting(200, lo=1)
     unknown_draft_creates: bool = _setting(False)
     http_error_status: bool = _setting(False)
+    media_cache_dir: str = _setting("", post=lambda v: _abs_data_dir(v) if v else "")
+    fetch_workers: int = _setting(16, lo=1, hi=256)
+    max_download_bytes: int = _setting(2 * 1024 ** 3, lo=1)
+    download_deadline_seconds: int = _setting(600, lo=1)
+    prefetch_on_add: bool = _setting(True)
+    save_wait_seconds: int = _setting(120, lo=0)
+    upstream_save_success: bool = _setting(False)
+    output_retention_hours: int = _setting(72, lo=1)
+    draft_install_dirs: list[str] = _setting([])
     log_level: str = _setting("INFO", post=str.upper,
                               choices=("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"))
+
+    @property
+    def media_cache_path(self) -> str:
+        """Where downloaded media is cached (shared by the workers on a host)."""
+        return self.media_cache_dir or os.path.join(self.data_dir, "media")
 
     @property
     def profile(self) -> str:

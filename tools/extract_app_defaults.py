@@ -255,7 +255,8 @@ def spec_capcut(r: Refs) -> dict:
         "platform": {"os_version": "10.0.26100", "hard_disk_id": False},
         "document": ("cc89 (8.9.1) key set/order; values from cc86 stickers (8.6) where present",
                      compose({k: v for k, v in d89.items()}, [d86],
-                             overrides={"duration": 0, "name": ""})),
+                             overrides={"duration": 0, "name": "",
+                                        "materials": {b: [] for b in d89["materials"]}})),
         "track": ("cc89 video track", compose(r.track("cc89", "video"), [])),
         "segments": {
             "video": ("cc89 video segment", segment_default(video_seg, [])),

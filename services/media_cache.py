@@ -1,0 +1,482 @@
+"""A disk cache of downloaded media, keyed by URL, shared by drafts, saves, threads and processes.
+
+Layout under ``root_dir``::
+
+    objects/<k[:2]>/<k>         the content of the URL whose sha256 is k (no extension)
+    objects/<k[:2]>/<k>.json    what we know about it: url, final_url, size, content_type, sha256
+    objects/<k[:2]>/<k>.lock    held (fcntl.flock) while one process downloads k
+    objects/<k[:2]>/.<k>.*.part a download in progress
+
+A download goes to a ``.part`` file in the same directory and is renamed over ``<k>`` only when
+complete (the metadata is written first), so a crash never leaves a half file that looks cached.
+In one process, concurrent requests for one URL share one download; across processes the lock
+file serialises them and the second one finds the finished file. At most `workers` downloads
+run at once per MediaCache (``get`` callers included).
+
+A URL is fetched once and then served from disk until it is evicted (``evict_older_than``) or
+dropped (``discard``): the cache assumes media URLs are immutable, as draft clips are.
+"""
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import threading
+import time
+from concurrent.futures import CancelledError, Future, ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
+from typing import Callable, Iterable, Optional, Union
+
+from .fetcher import FetchError, FetchPolicy, download_to
+
+ProgressCallback = Callable[[int, int, str, Union["CachedFile", FetchError]], None]
+
+# .part files this process is writing (any MediaCache instance): never evicted as stale.
+_ACTIVE_PARTS: set[str] = set()
+_ACTIVE_LOCK = threading.Lock()
+
+
+@dataclass(frozen=True)
+class CachedFile:
+    """A complete file in the cache. `path` must be treated as read-only (it may be hard-linked)."""
+    url: str
+    path: str
+    size: int
+    content_type: Optional[str] = None
+    sha256: Optional[str] = None          # of the content
+    final_url: Optional[str] = None       # after redirects
+    fetched_at: Optional[float] = None    # unix time of the download
+
+
+def url_key(url: str) -> str:
+    """The cache key of a URL: sha256 of the URL exactly as given (hex)."""
+    return hashlib.sha256(url.encode("utf-8")).hexdigest()
+
+
+class _FileLock:
+    """An exclusive fcntl lock on `path`, created on demand and removed by its holder.
+
+    Removing lock files is safe because a waiter that got the lock on an unlinked file notices
+    (the path no longer points at its inode) and tries again.
+    """
+
+    def __init__(self, path: str):
+        self.path = path
+        self.fd: Optional[int] = None
+
+    def __enter__(self) -> "_FileLock":
+        while True:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                try:
+                    same = os.stat(self.path).st_ino == os.fstat(fd).st_ino
+                except FileNotFoundError:
+                    same = False
+            except BaseException:
+                os.close(fd)
+                raise
+            if same:
+                self.fd = fd
+                return self
+            os.close(fd)
+
+    def __exit__(self, *exc) -> None:
+        try:
+            os.unlink(self.path)
+        except FileNotFoundError:
+            pass
+        os.close(self.fd)
+        self.fd = None
+
+
+class MediaCache:
+    """Content cache of media URLs on disk (see the module doc).
+
+    root_dir: where the cache lives (created). policy: the FetchPolicy for every download.
+    workers: most downloads at once. hash_content: record the sha256 of each file's content.
+    prefetch_limit: most prefetches waiting or running; more are dropped.
+    """
+
+    def __init__(self, root_dir: str, policy: FetchPolicy, workers: int = 16, *, hash_content: bool = True,
+                 prefetch_limit: int = 256):
+        self.root = os.path.abspath(os.fspath(root_dir))
+        self.objects = os.path.join(self.root, "objects")
+        os.makedirs(self.objects, exist_ok=True)
+        self.policy = policy
+        self.workers = max(1, int(workers))
+        self.hash_content = hash_content
+        self.prefetch_limit = prefetch_limit
+        self._slots = threading.BoundedSemaphore(self.workers)
+        self._lock = threading.RLock()
+        self._inflight: dict[str, Future] = {}
+        self._prefetching: set[str] = set()
+        self._prefetch_errors: dict[str, FetchError] = {}
+        self._pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="media-fetch")
+        self._closed = False
+
+    # -- paths --------------------------------------------------------------------------------
+
+    def path_for(self, url: str) -> str:
+        """Where the content of `url` is (or would be) stored."""
+        key = url_key(url)
+        return os.path.join(self.objects, key[:2], key)
+
+    # -- lookups ------------------------------------------------------------------------------
+
+    def peek(self, url: str) -> Optional[CachedFile]:
+        """The cached file for `url` if it is complete, without downloading."""
+        path = self.path_for(url)
+        try:
+            st = os.stat(path)
+        except FileNotFoundError:
+            return None
+        meta = {}
+        try:
+            with open(path + ".json", encoding="utf-8") as f:
+                meta = json.load(f)
+        except (OSError, ValueError):
+            pass
+        if meta.get("url") not in (None, url) or meta.get("size", st.st_size) != st.st_size:
+            meta = {}  # metadata of an older download: keep only what the file tells
+        return CachedFile(url=url, path=path, size=st.st_size, content_type=meta.get("content_type"),
+                          sha256=meta.get("sha256"), final_url=meta.get("final_url"),
+                          fetched_at=meta.get("fetched_at", st.st_mtime))
+
+    def get(self, url: str) -> CachedFile:
+        """The cached file for `url`, downloading it first if needed (in this thread). Raises FetchError.
+
+        Joins a download of the same URL already running in this process; a failed prefetch of
+        `url` is reported here (permanent failures) or retried (transient ones).
+        """
+        future, own = self._claim(url, run_here=True)
+        if own:
+            self._run(url, future)
+        return _result(future)
+
+    def fetch_many(self, urls: Iterable[str], on_progress: Optional[ProgressCallback] = None
+                   ) -> dict[str, Union[CachedFile, FetchError]]:
+        """Fetch every URL, at most `workers` at once; returns {url: CachedFile or FetchError}.
+
+        ``on_progress(done, total, url, result)`` is called in this thread after each URL finishes
+        (cached ones included), with `total` the number of distinct URLs.
+        """
+        unique = list(dict.fromkeys(urls))
+        futures = {self._submit(url): url for url in unique}
+        results: dict[str, Union[CachedFile, FetchError]] = {}
+        for done, future in enumerate(as_completed(futures), start=1):
+            url = futures[future]
+            try:
+                results[url] = _result(future)
+            except FetchError as exc:
+                results[url] = exc
+            if on_progress is not None:
+                on_progress(done, len(unique), url, results[url])
+        return {url: results[url] for url in unique}
+
+    def prefetch(self, url: str) -> bool:
+        """Start downloading `url` in the background; True if a download was queued.
+
+        Ignored (False) when it is cached, already downloading or queued, or when
+        `prefetch_limit` prefetches are pending. Errors stay quiet until `get(url)`.
+        """
+        with self._lock:
+            if self._closed or url in self._inflight or len(self._prefetching) >= self.prefetch_limit:
+                return False
+        if self.peek(url) is not None:
+            return False
+        with self._lock:
+            if url in self._inflight:
+                return False
+            self._prefetching.add(url)
+            self._prefetch_errors.pop(url, None)
+        future = self._submit(url)
+
+        def finished(f: Future) -> None:
+            with self._lock:
+                self._prefetching.discard(url)
+                exc = None if f.cancelled() else f.exception()
+                if isinstance(exc, FetchError):
+                    self._prefetch_errors[url] = exc
+                    while len(self._prefetch_errors) > 4 * self.prefetch_limit:
+                        self._prefetch_errors.pop(next(iter(self._prefetch_errors)))
+        future.add_done_callback(finished)
+        return True
+
+    def link_into(self, cached: CachedFile, dest_path: str) -> str:
+        """Put the cached file at `dest_path` (replacing it): a hard link, or a copy across devices.
+
+        If the cache entry was evicted meanwhile it is fetched again. Returns `dest_path`.
+        """
+        dest_path = os.fspath(dest_path)
+        folder = os.path.dirname(os.path.abspath(dest_path))
+        os.makedirs(folder, exist_ok=True)
+        source = cached.path
+        if not os.path.exists(source):
+            source = self.get(cached.url).path
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".link.", suffix=".part")
+        os.close(fd)
+        os.unlink(tmp)
+        try:
+            try:
+                os.link(source, tmp)
+            except OSError:
+                shutil.copyfile(source, tmp)
+            os.replace(tmp, dest_path)
+        except BaseException:
+            _unlink(tmp)
+            raise
+        return dest_path
+
+    # -- housekeeping -------------------------------------------------------------------------
+
+    def discard(self, url: str) -> bool:
+        """Drop `url` from the cache; True if it was there."""
+        path = self.path_for(url)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with _FileLock(path + ".lock"):
+            _unlink(path + ".json")
+            return _unlink(path)
+
+    def evict_older_than(self, seconds: float) -> tuple[int, int]:
+        """Remove entries not used for `seconds` (and stale partial downloads); returns (files, bytes).
+
+        "Used" is the file's mtime, refreshed on every cache hit. Files hard-linked into draft
+        folders stay there; only the cache's link goes.
+        """
+        cutoff = time.time() - seconds
+        removed = freed = 0
+        for shard in _listdir(self.objects):
+            shard_dir = os.path.join(self.objects, shard)
+            for name in _listdir(shard_dir):
+                path = os.path.join(shard_dir, name)
+                if name.endswith(".json"):
+                    if not os.path.exists(path[:-5]) and _older(path, cutoff):
+                        _unlink(path)
+                    continue
+                if name.endswith(".lock"):
+                    if _older(path, cutoff):
+                        _remove_unheld_lock(path)
+                    continue
+                if name.endswith(".part"):
+                    if _older(path, cutoff) and not self._part_in_use(path):
+                        size = _size(path)
+                        if _unlink(path):
+                            removed, freed = removed + 1, freed + size
+                    continue
+                if not _older(path, cutoff):
+                    continue
+                with _FileLock(path + ".lock"):
+                    if _older(path, cutoff):
+                        size = _size(path)
+                        _unlink(path + ".json")
+                        if _unlink(path):
+                            removed, freed = removed + 1, freed + size
+        return removed, freed
+
+    def close(self, wait: bool = False) -> None:
+        """Stop the background workers (queued prefetches are cancelled)."""
+        with self._lock:
+            self._closed = True
+            pending = [f for f in self._inflight.values() if f.cancel()]  # queued, not started
+            for url in [u for u, f in self._inflight.items() if f in pending]:
+                del self._inflight[url]
+        self._pool.shutdown(wait=wait, cancel_futures=True)
+
+    def __enter__(self) -> "MediaCache":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close(wait=True)
+
+    # -- internals ----------------------------------------------------------------------------
+
+    def _claim(self, url: str, run_here: bool = False) -> tuple[Future, bool]:
+        """The shared future for `url` and whether the caller must run the download.
+
+        Already cached or a permanent prefetch failure: a finished future. Running or queued:
+        that future. Otherwise a new future registered as in flight (own=True), already marked
+        running when `run_here` (so `close` cannot cancel it).
+        """
+        future: Future = Future()
+        hit = self.peek(url)
+        if hit is not None:
+            self._touch(hit.path)
+            future.set_result(hit)
+            return future, False
+        with self._lock:
+            error = self._prefetch_errors.pop(url, None)
+            if error is not None and not error.retryable:
+                future.set_exception(error)
+                return future, False
+            running = self._inflight.get(url)
+            if running is not None and not running.cancelled():
+                return running, False
+            self._inflight[url] = future
+            if run_here:
+                future.set_running_or_notify_cancel()
+        return future, True
+
+    def _submit(self, url: str) -> Future:
+        """The shared future for `url`: cached, running, or newly queued on the pool."""
+        future, own = self._claim(url)
+        if own:
+            try:
+                self._pool.submit(self._run_queued, url, future)
+            except RuntimeError:  # the pool is shut down: download here instead
+                if future.set_running_or_notify_cancel():
+                    self._run(url, future)
+        return future
+
+    def _run_queued(self, url: str, future: Future) -> None:
+        if future.set_running_or_notify_cancel():
+            self._run(url, future)
+
+    def _run(self, url: str, future: Future) -> None:
+        try:
+            with self._slots:
+                result = self._download(url)
+        except FetchError as exc:
+            outcome: tuple = (None, exc)
+        except OSError as exc:
+            outcome = (None, FetchError(f"could not store the download ({exc.strerror or type(exc).__name__})",
+                                        code="fetch_storage"))
+        except BaseException as exc:  # programming errors: still release the waiters
+            outcome = (None, exc)
+        else:
+            outcome = (result, None)
+        with self._lock:
+            if self._inflight.get(url) is future:
+                del self._inflight[url]
+        if outcome[1] is not None:
+            future.set_exception(outcome[1])
+        else:
+            future.set_result(outcome[0])
+
+    def _download(self, url: str) -> CachedFile:
+        path = self.path_for(url)
+        folder = os.path.dirname(path)
+        os.makedirs(folder, exist_ok=True)
+        with _FileLock(path + ".lock"):
+            hit = self.peek(url)
+            if hit is not None:  # another process finished it while we waited
+                return hit
+            fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.{os.getpid()}.",
+                                       suffix=".part")
+            os.close(fd)
+            with _ACTIVE_LOCK:
+                _ACTIVE_PARTS.add(tmp)
+            try:
+                got = download_to(url, tmp, self.policy, hash_content=self.hash_content)
+                fetched_at = time.time()
+                meta = {"url": url, "final_url": got.final_url, "size": got.size, "content_type": got.content_type,
+                        "sha256": got.sha256, "fetched_at": fetched_at}
+                _write_json(path + ".json", meta)
+                os.replace(tmp, path)
+            except BaseException:
+                _unlink(tmp)
+                raise
+            finally:
+                with _ACTIVE_LOCK:
+                    _ACTIVE_PARTS.discard(tmp)
+        return CachedFile(url=url, path=path, size=got.size, content_type=got.content_type, sha256=got.sha256,
+                          final_url=got.final_url, fetched_at=fetched_at)
+
+    @staticmethod
+    def _part_in_use(path: str) -> bool:
+        """A .part file being written by a live process is not stale (download names carry the pid)."""
+        with _ACTIVE_LOCK:
+            if path in _ACTIVE_PARTS:
+                return True
+        try:
+            pid = int(os.path.basename(path).split(".")[2])
+        except (IndexError, ValueError):
+            return False
+        if pid == os.getpid():
+            return False  # not in _ACTIVE_PARTS: left by an earlier crash of a process with our pid
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return True
+
+    @staticmethod
+    def _touch(path: str) -> None:
+        try:
+            os.utime(path)
+        except OSError:
+            pass
+
+
+def _remove_unheld_lock(path: str) -> None:
+    """Remove a lock file left by a crashed process (nobody holds it)."""
+    try:
+        fd = os.open(path, os.O_RDWR)
+    except FileNotFoundError:
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return
+    try:
+        if os.stat(path).st_ino == os.fstat(fd).st_ino:
+            os.unlink(path)
+    except FileNotFoundError:
+        pass
+    os.close(fd)
+
+
+def _result(future: Future) -> CachedFile:
+    try:
+        exc = future.exception()
+    except CancelledError:
+        raise FetchError("the download was cancelled (the media cache was closed)", code="fetch_cancelled") from None
+    if exc is not None:
+        raise exc
+    return future.result()
+
+
+def _write_json(path: str, data: dict) -> None:
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".meta.", suffix=".part")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(data, f)
+        os.replace(tmp, path)
+    except BaseException:
+        _unlink(tmp)
+        raise
+
+
+def _unlink(path: str) -> bool:
+    try:
+        os.unlink(path)
+        return True
+    except FileNotFoundError:
+        return False
+
+
+def _listdir(path: str) -> list[str]:
+    try:
+        return os.listdir(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+
+
+def _older(path: str, cutoff: float) -> bool:
+    try:
+        return os.stat(path).st_mtime < cutoff
+    except FileNotFoundError:
+        return False
+
+
+def _size(path: str) -> int:
+    try:
+        return os.stat(path).st_size
+    except FileNotFoundError:
+        return 0

@@ -1,0 +1,201 @@
+"""POST /save_draft and /query_draft_status, and the save job itself.
+
+The route records a task (id = draft id, as upstream), hands the job to the runner and waits up
+to `save_wait_seconds` so upstream clients still get `draft_url` in the reply; `"async": true`
+answers at once. The job downloads every media file through the media cache, probes it, records
+what it learned in the draft, builds the app JSON with paths for the client's drafts folder,
+writes the folder for the draft's profile, zips it and reports exactly what happened.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any, Optional
+
+from pydantic import Field
+
+from . import delivery, operations, profiles
+from .builder import build
+from .drafts import Context, DraftIdRequest, unknown_draft
+from .errors import ApiError, missing
+from .fetcher import FetchError
+from .media import check_draft_folder
+from .probe import ProbeError, probe
+from .schema import RequestModel, Reply
+from .tasks import FileError, Task, TaskBook
+from .timeline import Draft
+
+log = logging.getLogger("capcut.save")
+KIND_DIRS = {"video": "video", "audio": "audio", "image": "image"}
+
+
+class SaveDraftRequest(DraftIdRequest):
+    async_: bool = Field(False, alias="async")     # answer at once; poll /query_draft_status
+
+
+class QueryStatusRequest(RequestModel):
+    REQUIRED = ("task_id",)
+    MISSING = "Hi, the required parameter 'task_id' is missing. Please add it and try again."
+    task_id: str
+
+
+# -- the routes ----------------------------------------------------------------------------
+
+def save_draft(ctx: Context, req: SaveDraftRequest) -> Reply:
+    folder = check_draft_folder(req.draft_folder)
+    book = TaskBook(ctx.cache.store)
+    if not ctx.cache.exists(req.draft_id):
+        book.put(Task(task_id=req.draft_id, status="failed", message=f"Draft {req.draft_id} does not exist in cache",
+                      finished_at=time.time()))
+        if ctx.settings.upstream_save_success:
+            return Reply({"success": True, "draft_url": None})
+        raise unknown_draft(req.draft_id)
+    task = book.get(req.draft_id)
+    if task is None or task.finished:
+        task = book.put(Task(task_id=req.draft_id))
+        ctx.runner.submit("save", task_id=req.draft_id, draft_id=req.draft_id, draft_folder=folder,
+                          base_url=ctx.base_url())
+    if not req.async_:
+        task = wait_for(book, req.draft_id, ctx.settings.save_wait_seconds)
+    return answer(ctx, task)
+
+
+def wait_for(book: TaskBook, task_id: str, seconds: float) -> Task:
+    deadline = time.monotonic() + seconds
+    delay = 0.02
+    while True:
+        task = book.get(task_id)
+        if task.finished or time.monotonic() >= deadline:
+            return task
+        time.sleep(delay)
+        delay = min(delay * 1.5, 0.25)
+
+
+def answer(ctx: Context, task: Task) -> Reply:
+    if task.status == "failed" and not ctx.settings.upstream_save_success:
+        raise ApiError(task.message, code="save_failed", http_status=502)
+    output = {"success": True, "draft_url": task.draft_url, "task_id": task.task_id, "status": task.status}
+    if task.download_page:
+        output["download_page"] = task.download_page
+    notes = list(task.warnings)
+    if not task.finished:
+        notes.append(f"The save is still running ({task.progress}%: {task.message}); poll "
+                     f"POST /query_draft_status with task_id {task.task_id}.")
+    return Reply(output, notes)
+
+
+def query_draft_status(ctx: Context, req: QueryStatusRequest) -> dict:
+    task = TaskBook(ctx.cache.store).get(req.task_id)
+    if task is None:
+        raise ApiError(f"Task with ID {req.task_id} not found. Please check if the task ID is correct.",
+                       code="task_not_found", http_status=404)
+    return task.public()
+
+
+# -- the job -------------------------------------------------------------------------------
+
+def run_save_job(ctx: Context, task_id: str, draft_id: str, draft_folder: Optional[str], base_url: str) -> None:
+    book = TaskBook(ctx.cache.store)
+    task = book.get(task_id) or Task(task_id=task_id)
+    try:
+        with delivery.draft_lock(ctx.settings, draft_id):
+            book.update(task, status="processing", progress=0, message="Preparing draft files",
+                        started_at=time.time(), finished_at=None, warnings=[], errors=[])
+            _save(ctx, book, task, draft_id, draft_folder, base_url)
+    except Exception as exc:      # noqa: BLE001 — every failure ends the task, with its reason
+        log.exception("save of %s failed", draft_id)
+        reason = exc.message if isinstance(exc, ApiError) else f"{type(exc).__name__}: {exc}"
+        book.update(task, status="failed", message=f"Failed to save draft: {reason}", finished_at=time.time())
+
+
+def _save(ctx: Context, book: TaskBook, task: Task, draft_id: str, draft_folder: Optional[str],
+          base_url: str) -> None:
+    delivery.cleanup(ctx.settings)
+    draft = ctx.cache.read(draft_id, lambda d: d.model_copy(deep=True))
+    book.update(task, progress=5, message="Updating media file metadata")
+    files = _download(ctx, book, task, draft)
+    if task.errors:
+        failed = len({e.url for e in task.errors})
+        raise ApiError(f"{failed} of {task.total_files} media files could not be used (see errors); "
+                       "fix or replace those URLs and save again")
+    ctx.cache.update(draft_id, lambda d: (operations.set_media(_learned(d, files)), None))
+    draft = ctx.cache.read(draft_id, lambda d: d.model_copy(deep=True))
+
+    book.update(task, progress=70, message="Saving draft information")
+    profile = profiles.resolve(draft.profile)
+    folder_hint = draft_folder or _first_folder(draft)
+    built = build(draft, draft_folder=folder_hint)
+    assets = {f"assets/{KIND_DIRS[m.kind]}/{m.file_name}": files[m.id][0] for m in draft.materials.values()}
+    staged = delivery.staging_dir(ctx.settings, draft_id)
+    from .folder_writer import write_folder
+    now_us = int(time.time() * 1e6)
+    write_folder(staged, built.content, profile, name=draft_id, draft_folder=folder_hint, assets=assets,
+                 created_us=int(draft.created_at * 1e6), modified_us=now_us, seed=draft_id)
+    final = delivery.folder_path(ctx.settings, draft_id)
+    delivery.publish(staged, final)
+
+    book.update(task, progress=80, message="Compressing draft files", warnings=built.warnings)
+    zip_size = delivery.make_zip(final, delivery.zip_path(ctx.settings, draft_id))
+    book.update(task, status="completed", progress=100, message="Draft creation completed",
+                draft_url=f"{base_url}/drafts/{draft_id}.zip", download_page=f"{base_url}/drafts/{draft_id}",
+                finished_at=time.time())
+    log.info("saved %s: %d files, zip %d bytes", draft_id, task.total_files, zip_size)
+
+
+def _download(ctx: Context, book: TaskBook, task: Task, draft: Draft) -> dict[str, tuple[Any, Any]]:
+    """Fetch and probe every material: {material_id: (local path, MediaInfo)}; failures go to task.errors."""
+    materials = list(draft.materials.values())
+    urls = sorted({m.url for m in materials})
+    book.update(task, progress=10, message=f"Collected {len(urls)} download tasks in total",
+                total_files=len(urls), completed_files=0)
+
+    def progress(done: int, total: int, url: str, result: Any) -> None:
+        size = getattr(result, "size", 0) or 0
+        book.update(task, completed_files=done, bytes_downloaded=task.bytes_downloaded + size,
+                    progress=10 + int(done / max(total, 1) * 60), message=f"Downloaded {done}/{total} files")
+
+    fetched = ctx.media.fetch_many(urls, on_progress=progress)
+    files = {}
+    for material in materials:
+        result = fetched[material.url]
+        if isinstance(result, FetchError):
+            task.errors.append(FileError(url=material.url, code=result.code, message=str(result)))
+            continue
+        try:
+            info = probe(result.path)
+        except ProbeError as exc:
+            task.errors.append(FileError(url=material.url, code="probe_failed", message=str(exc)))
+            continue
+        problem = _kind_problem(material.kind, info)
+        if problem:
+            task.errors.append(FileError(url=material.url, code="wrong_media_kind", message=problem))
+            continue
+        files[material.id] = (result.path, info)
+    book.put(task)
+    return files
+
+
+def _kind_problem(kind: str, info) -> Optional[str]:
+    if kind == "image" and info.kind not in ("photo", "gif"):
+        return f"image_url points at {info.kind}, not an image"
+    if kind == "video" and not info.has_video:
+        return "video_url has no video stream"
+    if kind == "audio" and not info.has_audio:
+        return "audio_url has no audio stream"
+    return None
+
+
+def _learned(draft: Draft, files: dict[str, tuple[Any, Any]]) -> dict[str, dict]:
+    learned = {}
+    for material_id, (_, info) in files.items():
+        material = draft.materials[material_id]
+        stem = material.file_name.rsplit(".", 1)[0]
+        media_type = "audio" if material.kind == "audio" else ("gif" if info.kind == "gif" else
+                                                              "photo" if material.kind == "image" else "video")
+        learned[material_id] = {"duration_us": info.duration_us, "width": info.width, "height": info.height,
+                                "media_type": media_type, "file_name": f"{stem}.{info.ext}"}
+    return learned
+
+
+def _first_folder(draft: Draft) -> Optional[str]:
+    return next((m.draft_folder for m in draft.materials.values() if m.draft_folder), None)
