@@ -232,17 +232,36 @@ class _Builder:
             m.filters.append(seg.material)
         self.script.duration = max(self.script.duration, seg.end)
 
-    def segment(self, track: Track, segment: Segment):
-        material = self.draft.materials.get(segment.material_id) if segment.material_id else None
-        timing = resolve_timing(segment, material, self.warnings,
-                                f"track '{track.name}', clip at {segment.target_start_us / 1e6:g}s")
+    def timings(self, track: Track) -> list[tuple[Segment, Timing]]:
+        """Concrete timings of a track's segments, minus those that overlap once open clips are
+        resolved: as upstream, the clip added later goes, but the client is told which and why."""
+        where = lambda seg: f"track '{track.name}', clip at {seg.target_start_us / 1e6:g}s"  # noqa: E731
+        resolved = [(seg, resolve_timing(seg, self.draft.materials.get(seg.material_id or ""), self.warnings,
+                                         where(seg))) for seg in track.segments]
+        if not any(seg.is_open for seg in track.segments):
+            return resolved
+        kept: list[tuple[Segment, Timing]] = []
+        for seg, timing in sorted(resolved, key=lambda pair: pair[0].order):
+            rivals = kept if seg.is_open else [pair for pair in kept if pair[0].is_open]
+            clash = next((pair for pair in rivals if _overlap(pair[1], timing)), None)
+            if clash is None:
+                kept.append((seg, timing))
+                continue
+            other = clash[1]
+            self.warnings.append(
+                f"{where(seg)}: once the media lengths are known it overlaps the clip at "
+                f"{other.target_start / 1e6:g}–{(other.target_start + other.target_duration) / 1e6:g}s that was "
+                "added earlier, so it was left out of the draft (give clips an explicit end to avoid this).")
+        return sorted(kept, key=lambda pair: pair[1].target_start)
+
+    def segment(self, track: Track, segment: Segment, timing: Timing):
         if track.kind == "video":
-            return self.visual(segment, timing), timing
+            return self.visual(segment, timing)
         if track.kind == "audio":
-            return self.audio(segment, timing), timing
+            return self.audio(segment, timing)
         if track.kind == "text":
-            return self.text(segment, timing), timing
-        return self.overlay(track.kind, segment, Timerange(timing.target_start, timing.target_duration)), timing
+            return self.text(segment, timing)
+        return self.overlay(track.kind, segment, Timerange(timing.target_start, timing.target_duration))
 
     def overlay(self, kind: str, segment: Segment, timerange: Timerange):
         """Segments that need no media: stickers, effects and filters on their own tracks."""
@@ -261,8 +280,8 @@ class _Builder:
             lib_track = lib.TrustedTrack(TrackType[track.kind], track.name, order, False)
             self.script.tracks[track.name] = lib_track
             placed = []
-            for segment in track.segments:
-                seg, timing = self.segment(track, segment)
+            for segment, timing in self.timings(track):
+                seg = self.segment(track, segment, timing)
                 self.register(lib_track, seg)
                 placed.append((seg, timing))
             self.placed[track.name] = placed
@@ -355,6 +374,12 @@ class _Builder:
         content["materials"] = s.materials.export_json()
         content["tracks"] = [t.export_json() for t in sorted(s.tracks.values(), key=lambda t: t.track_order)]
         return content
+
+
+def _overlap(a: Timing, b: Timing) -> bool:
+    if a.target_duration <= 0 or b.target_duration <= 0:
+        return False
+    return a.target_start < b.target_start + b.target_duration and b.target_start < a.target_start + a.target_duration
 
 
 def _rgb(color: str) -> tuple[float, float, float]:
