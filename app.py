@@ -13,7 +13,7 @@ import re
 import sys
 from typing import Any, Callable, Optional
 
-from flask import Flask, abort, jsonify, request, send_file
+from flask import Flask, Response, abort, jsonify, request, stream_with_context
 from werkzeug.exceptions import HTTPException
 
 from draft_cache import DraftCache
@@ -142,17 +142,18 @@ def create_app(settings: Optional[Settings] = None) -> Flask:
 
     @app.get("/drafts/<draft_id>.zip")
     def download_zip(draft_id: str):
-        path = delivery.zip_path(settings, _safe_id(draft_id))
-        if not path.is_file():
+        folder = delivery.folder_path(settings, _safe_id(draft_id))
+        if not (folder / "draft_meta_info.json").is_file():
             abort(404)
-        return send_file(path, mimetype="application/zip", as_attachment=True, download_name=path.name)
+        return Response(stream_with_context(delivery.stream_zip(folder)), mimetype="application/zip",
+                        headers={"Content-Disposition": f'attachment; filename="{draft_id}.zip"'})
 
     @app.get("/drafts/<draft_id>")
     def download_page(draft_id: str):
-        path = delivery.zip_path(settings, _safe_id(draft_id))
-        if not path.is_file():
+        folder = delivery.folder_path(settings, _safe_id(draft_id))
+        if not (folder / "draft_meta_info.json").is_file():
             abort(404)
-        page = delivery.download_page(draft_id, f"{ctx.base_url()}/drafts/{draft_id}.zip", path.stat().st_size,
+        page = delivery.download_page(draft_id, f"{ctx.base_url()}/drafts/{draft_id}.zip", delivery.folder_size(folder),
                                       "CapCut: %LOCALAPPDATA%\\CapCut\\User Data\\Projects\\com.lveditor.draft")
         return page, 200, {"Content-Type": "text/html; charset=utf-8"}
 

@@ -57,15 +57,65 @@ def publish(staged: Path, final: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
+class _Pipe:
+    """A write-only file object whose writes are collected for a streaming response."""
+
+    def __init__(self) -> None:
+        self.chunks: list[bytes] = []
+        self.offset = 0
+
+    def write(self, data: bytes) -> int:
+        self.chunks.append(bytes(data))
+        self.offset += len(data)
+        return len(data)
+
+    def tell(self) -> int:
+        return self.offset
+
+    def flush(self) -> None:
+        pass
+
+    def take(self) -> bytes:
+        data, self.chunks = b"".join(self.chunks), []
+        return data
+
+
+def _members(folder: Path) -> Iterator[tuple[Path, str]]:
+    for path in sorted(folder.rglob("*")):
+        if path.is_file():
+            yield path, path.relative_to(folder).as_posix()
+
+
+def stream_zip(folder: Path, chunk: int = 1 << 20) -> Iterator[bytes]:
+    """The folder as a zip, produced while it is sent (no copy on disk). Media is stored, the
+    JSON deflated; members sit at the archive root, as upstream's zips."""
+    pipe = _Pipe()
+    with zipfile.ZipFile(pipe, "w") as archive:
+        for path, name in _members(folder):
+            method = zipfile.ZIP_DEFLATED if path.suffix in _TEXT_SUFFIXES else zipfile.ZIP_STORED
+            with archive.open(_info(path, name, method), "w") as member, open(path, "rb") as source:
+                while block := source.read(chunk):
+                    member.write(block)
+                    yield pipe.take()
+        yield pipe.take()
+    yield pipe.take()
+
+
+_TEXT_SUFFIXES = {".json", ".tmp", ".bak", ""}
+
+
+def _info(path: Path, name: str, method: int) -> zipfile.ZipInfo:
+    info = zipfile.ZipInfo.from_file(path, name)
+    info.compress_type = method
+    return info
+
+
 def make_zip(folder: Path, target: Path) -> int:
-    """Zip the folder's contents at the archive root (as upstream); returns the zip size."""
+    """Write the same zip to a file (for uploading to object storage); returns its size."""
     partial = target.with_name(f".{target.name}.{os.getpid()}.part")
-    with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as archive:
-        for path in sorted(folder.rglob("*")):
-            if path.is_file():
-                media = path.suffix.lower() in (".mp4", ".mov", ".mp3", ".m4a", ".jpg", ".png", ".webp", ".gif")
-                archive.write(path, path.relative_to(folder).as_posix(),
-                              compress_type=zipfile.ZIP_STORED if media else zipfile.ZIP_DEFLATED)
+    with open(partial, "wb") as out:
+        for block in stream_zip(folder):
+            out.write(block)
     partial.replace(target)
     return target.stat().st_size
 
@@ -85,6 +135,10 @@ def cleanup(settings, now: float | None = None) -> int:
     return removed
 
 
+def folder_size(folder: Path) -> int:
+    return sum(path.stat().st_size for path, _ in _members(folder))
+
+
 def download_page(draft_id: str, zip_url: str, size: int, draft_folder_hint: str) -> str:
     name = html.escape(draft_id)
     return f"""<!doctype html>
@@ -92,7 +146,7 @@ def download_page(draft_id: str, zip_url: str, size: int, draft_folder_hint: str
 <style>body{{font-family:system-ui,sans-serif;max-width:40rem;margin:3rem auto;padding:0 1rem;line-height:1.5}}
 code{{background:#f3f3f3;padding:.1rem .3rem}}</style></head>
 <body><h1>Draft {name}</h1>
-<p><a href="{html.escape(zip_url)}">Download {name}.zip</a> ({size / 1_048_576:.1f} MiB)</p>
+<p><a href="{html.escape(zip_url)}">Download {name}.zip</a> (about {size / 1_048_576:.1f} MiB)</p>
 <ol><li>Unzip it into a folder named <code>{name}</code> inside your drafts folder,
 e.g. <code>{html.escape(draft_folder_hint)}</code>.</li>
 <li>Open CapCut / JianYing: the draft is in the project list.</li></ol>

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
+from pathlib import Path
 from typing import Any, Optional
 
 from pydantic import Field
@@ -19,6 +20,7 @@ from .builder import build
 from .drafts import Context, DraftIdRequest, unknown_draft
 from .errors import ApiError, missing
 from .fetcher import FetchError
+from .folder_writer import install_into, write_folder
 from .media import check_draft_folder
 from .probe import ProbeError, probe
 from .schema import RequestModel, Reply
@@ -127,19 +129,31 @@ def _save(ctx: Context, book: TaskBook, task: Task, draft_id: str, draft_folder:
     built = build(draft, draft_folder=folder_hint)
     assets = {f"assets/{KIND_DIRS[m.kind]}/{m.file_name}": files[m.id][0] for m in draft.materials.values()}
     staged = delivery.staging_dir(ctx.settings, draft_id)
-    from .folder_writer import write_folder
     now_us = int(time.time() * 1e6)
     write_folder(staged, built.content, profile, name=draft_id, draft_folder=folder_hint, assets=assets,
                  created_us=int(draft.created_at * 1e6), modified_us=now_us, seed=draft_id)
     final = delivery.folder_path(ctx.settings, draft_id)
     delivery.publish(staged, final)
 
-    book.update(task, progress=80, message="Compressing draft files", warnings=built.warnings)
-    zip_size = delivery.make_zip(final, delivery.zip_path(ctx.settings, draft_id))
+    installed = _install(ctx, final, draft_id, folder_hint, built.content, profile)
+    book.update(task, progress=80, message="Compressing draft files",
+                warnings=built.warnings + ([f"Installed into {installed}"] if installed else []))
     book.update(task, status="completed", progress=100, message="Draft creation completed",
                 draft_url=f"{base_url}/drafts/{draft_id}.zip", download_page=f"{base_url}/drafts/{draft_id}",
                 finished_at=time.time())
-    log.info("saved %s: %d files, zip %d bytes", draft_id, task.total_files, zip_size)
+    log.info("saved %s: %d files", draft_id, task.total_files)
+
+
+def _install(ctx: Context, folder, draft_id: str, draft_folder: Optional[str], content: dict, profile):
+    """Copy the draft into `draft_folder` when it is a drafts folder on this machine that the
+    operator listed in `draft_install_dirs` (off when the list is empty)."""
+    if not draft_folder or not ctx.settings.draft_install_dirs:
+        return None
+    target = Path(draft_folder)
+    allowed = {Path(d).resolve() for d in ctx.settings.draft_install_dirs}
+    if not target.is_dir() or target.resolve() not in allowed:
+        return None
+    return str(install_into(target, folder, name=draft_id, content=content, profile=profile))
 
 
 def _download(ctx: Context, book: TaskBook, task: Task, draft: Draft) -> dict[str, tuple[Any, Any]]:
