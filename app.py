@@ -19,13 +19,14 @@ from werkzeug.exceptions import HTTPException
 from draft_cache import DraftCache
 from draft_store import StoreUnavailable, open_store
 from jobs import open_runner
-from services import audio, catalog, delivery, drafts, effect, image, keyframe, query, save, sticker, subtitle, \
-    text, video
+from services import audio, catalog, delivery, drafts, effect, image, keyframe, metrics, query, save, sticker, \
+    subtitle, text, video
 from services.fetcher import policy_from
 from services.media_cache import MediaCache
 from services.errors import ApiError
 from services.schema import Reply, RequestModel
 from settings import Settings, load_settings
+from web import surface
 
 log = logging.getLogger("capcut.app")
 
@@ -67,8 +68,8 @@ def _safe_id(draft_id: str) -> str:
 def build_context(settings: Settings) -> drafts.Context:
     """Store, cache, media cache and job runner for one process (the app or a job worker)."""
     store = open_store(settings)
-    ctx = drafts.Context(cache=DraftCache(store, settings.draft_cache_size, settings.snapshot_every),
-                         settings=settings)
+    ctx = drafts.Context(cache=DraftCache(store, settings.draft_cache_size, settings.snapshot_every,
+                                          on_lookup=metrics.draft_cache_lookup), settings=settings)
     ctx.media = MediaCache(settings.media_cache_path,
                            policy_from(settings, max_bytes=settings.max_download_bytes,
                                        deadline=float(settings.download_deadline_seconds)),
@@ -79,7 +80,9 @@ def build_context(settings: Settings) -> drafts.Context:
 
 def create_app(settings: Optional[Settings] = None) -> Flask:
     settings = settings or load_settings()
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    surface.guards.install_request_id_logging()
+    logging.basicConfig(level=settings.log_level,
+                        format="%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s")
     app = Flask(__name__)
     app.json.ensure_ascii = False
     ctx = build_context(settings)
@@ -157,11 +160,14 @@ def create_app(settings: Optional[Settings] = None) -> Flask:
                                       "CapCut: %LOCALAPPDATA%\\CapCut\\User Data\\Projects\\com.lveditor.draft")
         return page, 200, {"Content-Type": "text/html; charset=utf-8"}
 
+    surface.install(app, ctx, POST_ROUTES, envelope)
+
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
         code = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}.get(exc.code, "http_error")
-        hint = {404: f"No route {request.path}; see the README for the route list.",
-                405: f"{request.method} is not allowed on {request.path}."}.get(exc.code, exc.description)
+        hint = {404: f"No route {request.path}; see GET /docs for the route list.",
+                405: f"{request.method} is not allowed on {request.path}.",
+                413: f"The request body is larger than {settings.max_body_bytes} bytes."}.get(exc.code, exc.description)
         return envelope(error=hint, code=code, status=exc.code)
 
     @app.errorhandler(Exception)

@@ -34,8 +34,10 @@ class _Entry:
 
 
 class DraftCache:
-    def __init__(self, store: DraftStore, capacity: int = 10_000, snapshot_every: int = 200):
+    def __init__(self, store: DraftStore, capacity: int = 10_000, snapshot_every: int = 200,
+                 on_lookup: Optional[Callable[[bool], None]] = None):
         self.store = store
+        self.on_lookup = on_lookup or (lambda hit: None)
         self.capacity = capacity
         self.snapshot_every = snapshot_every
         self._entries: OrderedDict[str, _Entry] = OrderedDict()
@@ -90,8 +92,10 @@ class DraftCache:
             if entry is not None:
                 self._entries.move_to_end(draft_id)
                 self.hits += 1
+                self.on_lookup(True)
                 return entry
             self.misses += 1
+        self.on_lookup(False)
         log = self.store.load(draft_id)
         if log is None:
             return None

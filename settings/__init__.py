@@ -93,6 +93,9 @@ class Settings:
     upstream_save_success: bool = _setting(False)
     output_retention_hours: int = _setting(72, lo=1)
     draft_install_dirs: list[str] = _setting([])
+    cors_origins: list[str] = _setting([])
+    max_body_bytes: int = _setting(16 * 1024 ** 2, lo=1024)
+    rate_limit_per_minute: int = _setting(0, lo=0)
     log_level: str = _setting("INFO", post=str.upper,
                               choices=("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"))
 
