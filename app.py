@@ -65,8 +65,12 @@ def _safe_id(draft_id: str) -> str:
     return draft_id
 
 
-def build_context(settings: Settings) -> drafts.Context:
-    """Store, cache, media cache and job runner for one process (the app or a job worker)."""
+JOBS = {"save": save.run_save_job}
+
+
+def build_context(settings: Settings, worker: bool = False) -> drafts.Context:
+    """Store, cache, media cache and job runner for one process: the web app, or (`worker`) a
+    process that runs jobs and so needs no runner of its own."""
     store = open_store(settings)
     ctx = drafts.Context(cache=DraftCache(store, settings.draft_cache_size, settings.snapshot_every,
                                           on_lookup=metrics.draft_cache_lookup), settings=settings)
@@ -74,7 +78,8 @@ def build_context(settings: Settings) -> drafts.Context:
                            policy_from(settings, max_bytes=settings.max_download_bytes,
                                        deadline=float(settings.download_deadline_seconds)),
                            workers=settings.fetch_workers)
-    ctx.runner = open_runner(settings, {"save": save.run_save_job}, ctx)
+    if not worker:
+        ctx.runner = open_runner(settings, JOBS, ctx, lambda: build_context(settings, worker=True))
     return ctx
 
 

@@ -2,10 +2,14 @@
 from .base import JobRunner
 
 
-def open_runner(settings, jobs: dict, context) -> JobRunner:
+def open_runner(settings, jobs: dict, context, context_factory=None) -> JobRunner:
+    """`context` serves in-process runners; `context_factory` builds one in a worker process."""
     if settings.job_runner == "thread":
         from .thread import ThreadRunner
         return ThreadRunner(jobs, context)
+    if settings.job_runner == "huey":
+        from .huey_queue import HueyRunner
+        return HueyRunner(settings, jobs, context_factory)
     raise ValueError(f"job_runner '{settings.job_runner}' is not available in this build")
 
 

@@ -15,7 +15,7 @@ from typing import Any, Optional
 
 from pydantic import Field
 
-from . import delivery, operations, profiles
+from . import delivery, metrics, operations, profiles
 from .builder import build
 from .drafts import Context, DraftIdRequest, unknown_draft
 from .errors import ApiError, missing
@@ -24,7 +24,7 @@ from .folder_writer import install_into, write_folder
 from .media import check_draft_folder
 from .probe import ProbeError, probe
 from .schema import RequestModel, Reply
-from .tasks import FileError, Task, TaskBook
+from .tasks import FileError, Heartbeat, Task, TaskBook
 from .timeline import Draft
 
 log = logging.getLogger("capcut.save")
@@ -52,7 +52,7 @@ def save_draft(ctx: Context, req: SaveDraftRequest) -> Reply:
         if ctx.settings.upstream_save_success:
             return Reply({"success": True, "draft_url": None})
         raise unknown_draft(req.draft_id)
-    task = book.get(req.draft_id)
+    task = _current(ctx, book, req.draft_id)
     if task is None or task.finished:
         task = book.put(Task(task_id=req.draft_id))
         ctx.runner.submit("save", task_id=req.draft_id, draft_id=req.draft_id, draft_folder=folder,
@@ -60,6 +60,13 @@ def save_draft(ctx: Context, req: SaveDraftRequest) -> Reply:
     if not req.async_:
         task = wait_for(book, req.draft_id, ctx.settings.save_wait_seconds)
     return answer(ctx, task)
+
+
+def _current(ctx: Context, book: TaskBook, task_id: str) -> Optional[Task]:
+    task = book.get(task_id)
+    if task is None:
+        return None
+    return book.expire_if_stale(task, ctx.settings.job_lease_seconds, ctx.settings.job_queue_seconds)
 
 
 def wait_for(book: TaskBook, task_id: str, seconds: float) -> Task:
@@ -87,7 +94,7 @@ def answer(ctx: Context, task: Task) -> Reply:
 
 
 def query_draft_status(ctx: Context, req: QueryStatusRequest) -> dict:
-    task = TaskBook(ctx.cache.store).get(req.task_id)
+    task = _current(ctx, TaskBook(ctx.cache.store), req.task_id)
     if task is None:
         raise ApiError(f"Task with ID {req.task_id} not found. Please check if the task ID is correct.",
                        code="task_not_found", http_status=404)
@@ -99,15 +106,22 @@ def query_draft_status(ctx: Context, req: QueryStatusRequest) -> dict:
 def run_save_job(ctx: Context, task_id: str, draft_id: str, draft_folder: Optional[str], base_url: str) -> None:
     book = TaskBook(ctx.cache.store)
     task = book.get(task_id) or Task(task_id=task_id)
+    started = time.monotonic()
+    metrics.JOBS.labels("running").inc()
     try:
         with delivery.draft_lock(ctx.settings, draft_id):
             book.update(task, status="processing", progress=0, message="Preparing draft files",
                         started_at=time.time(), finished_at=None, warnings=[], errors=[])
-            _save(ctx, book, task, draft_id, draft_folder, base_url)
+            with Heartbeat(book, task, interval=ctx.settings.job_lease_seconds / 4):
+                _save(ctx, book, task, draft_id, draft_folder, base_url)
     except Exception as exc:      # noqa: BLE001 — every failure ends the task, with its reason
         log.exception("save of %s failed", draft_id)
         reason = exc.message if isinstance(exc, ApiError) else f"{type(exc).__name__}: {exc}"
         book.update(task, status="failed", message=f"Failed to save draft: {reason}", finished_at=time.time())
+    finally:
+        metrics.JOBS.labels("running").dec()
+        metrics.SAVES.labels(task.status).inc()
+        metrics.SAVE_SECONDS.labels(task.status).observe(time.monotonic() - started)
 
 
 def _save(ctx: Context, book: TaskBook, task: Task, draft_id: str, draft_folder: Optional[str],
@@ -164,10 +178,14 @@ def _download(ctx: Context, book: TaskBook, task: Task, draft: Draft) -> dict[st
                 total_files=len(urls), completed_files=0)
 
     def progress(done: int, total: int, url: str, result: Any) -> None:
-        size = getattr(result, "size", 0) or 0
+        size = getattr(result, "size", 0) if url in missing else 0
+        metrics.BYTES_DOWNLOADED.inc(size)
         book.update(task, completed_files=done, bytes_downloaded=task.bytes_downloaded + size,
                     progress=10 + int(done / max(total, 1) * 60), message=f"Downloaded {done}/{total} files")
 
+    missing = {url for url in urls if ctx.media.peek(url) is None}
+    for url in urls:
+        metrics.MEDIA_CACHE.labels("miss" if url in missing else "hit").inc()
     fetched = ctx.media.fetch_many(urls, on_progress=progress)
     files = {}
     for material in materials:

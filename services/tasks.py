@@ -2,6 +2,7 @@
 /query_draft_status. The task id is the draft id, as upstream."""
 from __future__ import annotations
 
+import threading
 import time
 from typing import Any, Optional
 
@@ -45,21 +46,61 @@ class Task(BaseModel):
 
 
 class TaskBook:
-    """Reads and writes task records through the store."""
+    """Reads and writes task records through the store. Writes through one book are serialised,
+    so a heartbeat never writes an older state over a newer one."""
 
     def __init__(self, store: DraftStore):
         self.store = store
+        self._lock = threading.Lock()
 
     def get(self, task_id: str) -> Optional[Task]:
         raw = self.store.get_task(task_id)
         return Task.model_validate_json(raw) if raw else None
 
     def put(self, task: Task) -> Task:
-        task.heartbeat_at = time.time()
-        self.store.put_task(task.task_id, task.model_dump_json())
+        with self._lock:
+            task.heartbeat_at = time.time()
+            self.store.put_task(task.task_id, task.model_dump_json())
         return task
 
     def update(self, task: Task, **changes: Any) -> Task:
-        for name, value in changes.items():
-            setattr(task, name, value)
-        return self.put(task)
+        with self._lock:
+            for name, value in changes.items():
+                setattr(task, name, value)
+            task.heartbeat_at = time.time()
+            self.store.put_task(task.task_id, task.model_dump_json())
+        return task
+
+    def expire_if_stale(self, task: Task, lease_seconds: float, queue_seconds: float) -> Task:
+        """A task whose worker stopped beating (killed, host lost) is failed, never left active."""
+        age = time.time() - (task.heartbeat_at or 0)
+        if task.status == "processing" and age > lease_seconds:
+            return self.update(task, status="failed", finished_at=time.time(),
+                               message=f"Failed to save draft: the worker running it stopped responding "
+                                       f"(no heartbeat for {age:.0f} s). Save again.")
+        if task.status == "initialized" and age > queue_seconds:
+            return self.update(task, status="failed", finished_at=time.time(),
+                               message=f"Failed to save draft: no worker started it within {queue_seconds:.0f} s "
+                                       "(is a save worker running?). Save again.")
+        return task
+
+
+class Heartbeat:
+    """Re-writes a running task every `interval` seconds so other processes can tell it is alive."""
+
+    def __init__(self, book: TaskBook, task: Task, interval: float):
+        self.book, self.task, self.interval = book, task, interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, name=f"heartbeat-{task.task_id}", daemon=True)
+
+    def _beat(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.book.put(self.task)
+
+    def __enter__(self) -> "Heartbeat":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._stop.set()
+        self._thread.join()

@@ -93,6 +93,8 @@ class Settings:
     upstream_save_success: bool = _setting(False)
     output_retention_hours: int = _setting(72, lo=1)
     draft_install_dirs: list[str] = _setting([])
+    job_lease_seconds: int = _setting(60, lo=5)
+    job_queue_seconds: int = _setting(600, lo=10)
     cors_origins: list[str] = _setting([])
     max_body_bytes: int = _setting(16 * 1024 ** 2, lo=1024)
     rate_limit_per_minute: int = _setting(0, lo=0)
