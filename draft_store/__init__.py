@@ -11,6 +11,9 @@ def open_store(settings) -> DraftStore:
     if settings.store == "sqlite":
         from .sqlite import SqliteStore
         return SqliteStore(os.path.join(settings.data_dir, "drafts.sqlite3"))
+    if settings.store == "redis":
+        from .redis import RedisStore    # imported here: redis-py is only needed for this backend
+        return RedisStore(settings.redis_url)
     raise ValueError(f"store '{settings.store}' is not available in this build")
 
 
