@@ -17,14 +17,14 @@ from flask import Flask, Response, abort, jsonify, request, stream_with_context
 from werkzeug.exceptions import HTTPException
 
 from draft_cache import DraftCache
-from draft_store import StoreUnavailable, open_store
+from draft_store import open_store
 from jobs import open_runner
-from services import audio, catalog, delivery, drafts, effect, image, keyframe, metrics, query, save, sticker, \
-    subtitle, text, video
+from services import audio, catalog, delivery, dispatch, drafts, effect, image, keyframe, metrics, query, save, \
+    sticker, subtitle, text, video
 from services.fetcher import policy_from
 from services.media_cache import MediaCache
 from services.errors import ApiError
-from services.schema import Reply, RequestModel
+from services.schema import RequestModel
 from settings import Settings, load_settings
 from web import surface
 
@@ -53,10 +53,7 @@ POST_ROUTES: dict[str, tuple[type[RequestModel], Callable, str]] = {
 
 
 def envelope(output: Any = "", error: str = "", code: Optional[str] = None, status: int = 200, **extra):
-    body = {"success": not error, "output": output if not error else "", "error": error, **extra}
-    if code:
-        body["code"] = code
-    return jsonify(body), status
+    return jsonify(dispatch.envelope_body(output, error, code, **extra)), status
 
 
 def _safe_id(draft_id: str) -> str:
@@ -94,11 +91,6 @@ def create_app(settings: Optional[Settings] = None) -> Flask:
     ctx.base_url = lambda: settings.public_base_url or request.host_url.rstrip("/")
     app.extensions["capcut"] = ctx
 
-    def fail(exc: ApiError, template: str = "{}"):
-        message = template.format(exc.message) if exc.code not in ("missing_parameter",) else exc.message
-        status = exc.http_status if settings.http_error_status else 200
-        return envelope(error=message, code=exc.code, status=status)
-
     def body_object() -> dict:
         if not request.is_json:
             raise ApiError("Send the body as JSON with the header 'Content-Type: application/json'.",
@@ -113,40 +105,28 @@ def create_app(settings: Optional[Settings] = None) -> Flask:
                            code="malformed_json", http_status=400)
         return data
 
-    def make_post(model: type[RequestModel], service: Callable, template: str):
+    def make_post(path: str):
         def view():
             try:
                 body = body_object()
             except ApiError as exc:
-                return fail(exc)
-            try:
-                output = service(ctx, model.parse(body))
-            except ApiError as exc:
-                return fail(exc, template)
-            except StoreUnavailable as exc:
-                log.error("store unavailable: %s", exc)
-                return fail(ApiError(f"The draft store is unavailable, try again shortly ({exc}).",
-                                     code="store_unavailable", http_status=503))
-            if isinstance(output, Reply):
-                return envelope(output.output, **({"warnings": output.warnings} if output.warnings else {}))
-            return envelope(output)
+                reply, status = dispatch.error_body(settings, exc)
+            else:
+                reply, status = dispatch.run_route(ctx, path, body, POST_ROUTES)
+            return jsonify(reply), status
         return view
 
-    for path, (model, service, template) in POST_ROUTES.items():
-        app.add_url_rule(path, path.strip("/"), make_post(model, service, template), methods=["POST"])
+    for path in POST_ROUTES:
+        app.add_url_rule(path, path.strip("/"), make_post(path), methods=["POST"])
 
-    def make_listing(category: str):
+    def make_listing(path: str):
         def view():
-            chosen = request.args.get("profile") or settings.profile
-            try:
-                from services import profiles
-                return envelope(catalog.listing(profiles.resolve(chosen).app, category))
-            except ValueError as exc:
-                return fail(ApiError(f"Invalid query parameter 'profile': {exc}.", code="unknown_name"))
+            reply, status = dispatch.run_listing(settings, path, request.args.get("profile"))
+            return jsonify(reply), status
         return view
 
-    for path, category in catalog.ROUTES.items():
-        app.add_url_rule(path, path.strip("/"), make_listing(category), methods=["GET"])
+    for path in catalog.ROUTES:
+        app.add_url_rule(path, path.strip("/"), make_listing(path), methods=["GET"])
 
     @app.get("/drafts/<draft_id>.zip")
     def download_zip(draft_id: str):

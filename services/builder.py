@@ -15,7 +15,7 @@ from pyJianYingDraft import AudioSegment, ClipSettings, KeyframeProperty, Script
     TextBackground, TextBorder, TextSegment, TextShadow, TextStyle, Timerange, TrackType, VideoSegment
 from pyJianYingDraft.effect_segment import EffectSegment, FilterSegment
 from pyJianYingDraft.animation import SegmentAnimations
-from pyJianYingDraft.video_segment import BackgroundFilling, Filter
+from pyJianYingDraft.video_segment import BackgroundFilling
 
 from . import app_schema, catalog, library_adapter as lib, profiles
 from .media import BLUR_LEVELS

@@ -124,8 +124,11 @@ def cleanup(settings, now: float | None = None) -> int:
     """Delete saved folders and zips older than `output_retention_hours`; returns how many."""
     limit = (now or time.time()) - settings.output_retention_hours * 3600
     removed = 0
-    for path in drafts_dir(settings).iterdir():
-        if path.name.startswith(".") or path.stat().st_mtime >= limit:
+    root = drafts_dir(settings)
+    staging = root / ".staging"            # left behind only by a save that crashed mid-write
+    candidates = [*root.iterdir(), *(staging.iterdir() if staging.is_dir() else ())]
+    for path in candidates:
+        if path.name in (".staging", ".locks") or path.stat().st_mtime >= limit:
             continue
         if path.is_dir():
             shutil.rmtree(path, ignore_errors=True)

@@ -4,7 +4,6 @@ here touches the network or the draft."""
 from __future__ import annotations
 
 import posixpath
-import re
 from typing import Optional
 from urllib.parse import urlsplit
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid
 from pathlib import Path
 from typing import Any, Optional
 
@@ -18,8 +19,9 @@ from pydantic import Field
 from . import delivery, metrics, operations, profiles
 from .builder import build
 from .drafts import Context, DraftIdRequest, unknown_draft
-from .errors import ApiError, missing
+from .errors import ApiError
 from .fetcher import FetchError
+from .locks import save_lock
 from .folder_writer import install_into, write_folder
 from .media import check_draft_folder
 from .probe import ProbeError, probe
@@ -53,13 +55,17 @@ def save_draft(ctx: Context, req: SaveDraftRequest) -> Reply:
             return Reply({"success": True, "draft_url": None})
         raise unknown_draft(req.draft_id)
     task = _current(ctx, book, req.draft_id)
-    if task is None or task.finished:
-        task = book.put(Task(task_id=req.draft_id))
+    if task is not None and not task.finished and task.draft_folder == folder:
+        job_id = task.job_id                      # the same save is running: wait for it
+    else:                                         # otherwise a new job, after any running one
+        job_id = uuid.uuid4().hex
+        if task is None or task.finished:
+            task = book.put(Task(task_id=req.draft_id, job_id=job_id, draft_folder=folder))
         ctx.runner.submit("save", task_id=req.draft_id, draft_id=req.draft_id, draft_folder=folder,
-                          base_url=ctx.base_url())
+                          base_url=ctx.base_url(), job_id=job_id)
     if not req.async_:
-        task = wait_for(book, req.draft_id, ctx.settings.save_wait_seconds)
-    return answer(ctx, task)
+        task = wait_for(book, req.draft_id, job_id, ctx.settings.save_wait_seconds)
+    return answer(ctx, task, job_id)
 
 
 def _current(ctx: Context, book: TaskBook, task_id: str) -> Optional[Task]:
@@ -69,25 +75,32 @@ def _current(ctx: Context, book: TaskBook, task_id: str) -> Optional[Task]:
     return book.expire_if_stale(task, ctx.settings.job_lease_seconds, ctx.settings.job_queue_seconds)
 
 
-def wait_for(book: TaskBook, task_id: str, seconds: float) -> Task:
+def wait_for(book: TaskBook, task_id: str, job_id: str, seconds: float) -> Task:
+    """The task once job `job_id` finished, or as it stands when `seconds` ran out."""
     deadline = time.monotonic() + seconds
     delay = 0.02
     while True:
         task = book.get(task_id)
-        if task.finished or time.monotonic() >= deadline:
+        if (task.job_id == job_id and task.finished) or time.monotonic() >= deadline:
             return task
         time.sleep(delay)
         delay = min(delay * 1.5, 0.25)
 
 
-def answer(ctx: Context, task: Task) -> Reply:
-    if task.status == "failed" and not ctx.settings.upstream_save_success:
+def answer(ctx: Context, task: Task, job_id: str) -> Reply:
+    ours = task.job_id == job_id
+    if ours and task.status == "failed" and not ctx.settings.upstream_save_success:
         raise ApiError(task.message, code="save_failed", http_status=502)
-    output = {"success": True, "draft_url": task.draft_url, "task_id": task.task_id, "status": task.status}
-    if task.download_page:
+    done = ours and task.finished
+    output = {"success": True, "draft_url": task.draft_url if done else "", "task_id": task.task_id,
+              "status": task.status if ours else "initialized"}
+    if done and task.download_page:
         output["download_page"] = task.download_page
-    notes = list(task.warnings)
-    if not task.finished:
+    notes = list(task.warnings) if done else []
+    if not ours:
+        notes.append(f"Another save of this draft (for another draft_folder) is running; this one starts after "
+                     f"it. Poll POST /query_draft_status with task_id {task.task_id}.")
+    elif not done:
         notes.append(f"The save is still running ({task.progress}%: {task.message}); poll "
                      f"POST /query_draft_status with task_id {task.task_id}.")
     return Reply(output, notes)
@@ -103,15 +116,16 @@ def query_draft_status(ctx: Context, req: QueryStatusRequest) -> dict:
 
 # -- the job -------------------------------------------------------------------------------
 
-def run_save_job(ctx: Context, task_id: str, draft_id: str, draft_folder: Optional[str], base_url: str) -> None:
+def run_save_job(ctx: Context, task_id: str, draft_id: str, draft_folder: Optional[str], base_url: str,
+                 job_id: str = "") -> None:
     book = TaskBook(ctx.cache.store)
-    task = book.get(task_id) or Task(task_id=task_id)
+    task = Task(task_id=task_id, job_id=job_id, draft_folder=draft_folder)
     started = time.monotonic()
     metrics.JOBS.labels("running").inc()
     try:
-        with delivery.draft_lock(ctx.settings, draft_id):
+        with save_lock(ctx, draft_id):
             book.update(task, status="processing", progress=0, message="Preparing draft files",
-                        started_at=time.time(), finished_at=None, warnings=[], errors=[])
+                        started_at=time.time())
             with Heartbeat(book, task, interval=ctx.settings.job_lease_seconds / 4):
                 _save(ctx, book, task, draft_id, draft_folder, base_url)
     except Exception as exc:      # noqa: BLE001 — every failure ends the task, with its reason
@@ -134,8 +148,9 @@ def _save(ctx: Context, book: TaskBook, task: Task, draft_id: str, draft_folder:
         failed = len({e.url for e in task.errors})
         raise ApiError(f"{failed} of {task.total_files} media files could not be used (see errors); "
                        "fix or replace those URLs and save again")
-    ctx.cache.update(draft_id, lambda d: (operations.set_media(_learned(d, files)), None))
-    draft = ctx.cache.read(draft_id, lambda d: d.model_copy(deep=True))
+    learned = operations.set_media(_learned(draft, files))
+    ctx.cache.update(draft_id, lambda d: (learned, None))       # later queries see the real lengths
+    operations.apply(draft, learned)     # build what was there when the save started
 
     book.update(task, progress=70, message="Saving draft information")
     profile = profiles.resolve(draft.profile)

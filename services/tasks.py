@@ -36,13 +36,15 @@ class Task(BaseModel):
     finished_at: Optional[float] = None
     heartbeat_at: Optional[float] = None
     bytes_downloaded: int = 0
+    job_id: str = ""                     # which save request the record describes
+    draft_folder: Optional[str] = None   # the client drafts folder that save writes paths for
 
     @property
     def finished(self) -> bool:
         return self.status not in ACTIVE
 
     def public(self) -> dict[str, Any]:
-        return self.model_dump(exclude={"task_id", "heartbeat_at"})
+        return self.model_dump(exclude={"task_id", "heartbeat_at", "job_id"})
 
 
 class TaskBook:

@@ -1,0 +1,37 @@
+"""At most one save per draft at a time: a file lock on this host, plus a Redis lock with an
+expiry when drafts live in Redis (saves may then run on several hosts). The Redis lock is
+renewed while the save runs, so it outlives a slow save but not a dead worker."""
+from __future__ import annotations
+
+import threading
+from contextlib import contextmanager
+from typing import Iterator
+
+from . import delivery
+
+
+@contextmanager
+def save_lock(ctx, draft_id: str) -> Iterator[None]:
+    with delivery.draft_lock(ctx.settings, draft_id):
+        client = getattr(ctx.cache.store, "client", None)
+        if client is None:
+            yield
+            return
+        lease = ctx.settings.job_lease_seconds
+        lock = client.lock(f"capcut:lock:save:{draft_id}", timeout=lease, blocking_timeout=30 * 60)
+        if not lock.acquire():
+            raise TimeoutError(f"another save of {draft_id} has held its lock for 30 minutes")
+        stop = threading.Event()
+
+        def renew() -> None:
+            while not stop.wait(lease / 3):
+                lock.reacquire()
+
+        renewer = threading.Thread(target=renew, name=f"lock-{draft_id}", daemon=True)
+        renewer.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            renewer.join()
+            lock.release()

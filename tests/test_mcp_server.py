@@ -1,0 +1,529 @@
+"""The MCP server (`mcp_server.py`), driven by the `mcp` package's own client.
+
+* over stdio: `python mcp_server.py` as a subprocess (SQLite store in the test's tmp dir, media
+  served from 127.0.0.1): tool listing, the typical editing flow with a real save, error replies,
+  and drafts/tasks shared with the Flask app on the same data dir;
+* over streamable HTTP: `python mcp_server.py --http` on a free port;
+* in process: every catalogue pointer in the tool schemas names the catalogue the route really
+  checks, and `services.dispatch` answers exactly what the Flask routes answer.
+"""
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from contextlib import asynccontextmanager, contextmanager
+from pathlib import Path
+
+import anyio
+import pytest
+from mcp import ClientSession, StdioServerParameters, stdio_client
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared.exceptions import MCPError
+
+from conftest import check_envelope, make_settings
+from media_fixtures import MediaServer, make_audio, make_video
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SERVER = str(REPO_ROOT / "mcp_server.py")
+SRT = "1\n00:00:00,000 --> 00:00:02,500\nHello\n\n2\n00:00:02,500 --> 00:00:05,000\nWorld\n"
+
+
+def _tool_name(path: str) -> str:
+    return path.strip("/")
+
+
+def _post_routes():
+    from app import POST_ROUTES
+    return POST_ROUTES
+
+
+def _catalogue_routes():
+    from services import catalog
+    return catalog.ROUTES
+
+
+# -- helpers ------------------------------------------------------------------------------------
+
+@pytest.fixture
+def data_dir(tmp_path) -> Path:
+    return tmp_path / "data"
+
+
+@pytest.fixture
+def server_env(tmp_path, data_dir) -> dict:
+    """Environment of the MCP server process: SQLite in <tmp>/data, an empty config file (a
+    developer's config.json is never read), loopback media allowed."""
+    config = tmp_path / "config.json"
+    config.write_text("{}", encoding="utf-8")
+    return {"CAPCUT_STORE": "sqlite", "CAPCUT_DATA_DIR": str(data_dir), "CAPCUT_CONFIG": str(config),
+            "CAPCUT_FETCH_ALLOW_HOSTS": "127.0.0.1", "CAPCUT_LOG_LEVEL": "INFO"}
+
+
+@pytest.fixture
+def media(tmp_path):
+    """Two 5 s videos and an 8 s MP3 on a loopback HTTP server: yields {name: url}."""
+    folder = tmp_path / "media"
+    folder.mkdir()
+    make_video(folder / "v1.mp4", seconds=5)
+    make_video(folder / "v2.mp4", seconds=5)
+    make_audio(folder / "a.mp3", seconds=8)
+    with MediaServer(folder) as server:
+        yield {name: server.url(name) for name in ("v1.mp4", "v2.mp4", "a.mp3")}
+
+
+@asynccontextmanager
+async def stdio_session(env: dict, log_path: Path):
+    params = StdioServerParameters(command=sys.executable, args=[SERVER], env=env, cwd=str(REPO_ROOT))
+    with open(log_path, "w", encoding="utf-8") as errlog:
+        async with stdio_client(params, errlog=errlog) as (read, write):
+            async with ClientSession(read, write) as session:
+                await session.initialize()
+                yield session
+
+
+def run_stdio(env: dict, tmp_path: Path, body) -> None:
+    """Run `body(session)` against a fresh stdio server; on failure show the server's stderr."""
+    log_path = tmp_path / "mcp_server.log"
+
+    async def main():
+        async with stdio_session(env, log_path) as session:
+            await body(session)
+
+    try:
+        anyio.run(main)
+    except BaseException:
+        if log_path.exists():
+            sys.stderr.write("---- mcp_server.py stderr ----\n" + log_path.read_text(errors="replace")[-8000:])
+        raise
+
+
+async def call(session: ClientSession, name: str, arguments: dict) -> dict:
+    """Call a tool; check the text and structured content carry the same envelope; return it."""
+    result = await session.call_tool(name, arguments)
+    assert len(result.content) == 1 and result.content[0].type == "text", result
+    envelope = json.loads(result.content[0].text)
+    assert result.structured_content == envelope
+    assert result.is_error is (not envelope["success"])
+    return check_envelope(envelope)
+
+
+async def ok(session: ClientSession, name: str, arguments: dict):
+    envelope = await call(session, name, arguments)
+    assert envelope["success"], f"{name} failed: {envelope}"
+    return envelope["output"]
+
+
+def _walk(node):
+    if isinstance(node, dict):
+        yield node
+        for value in node.values():
+            yield from _walk(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _walk(item)
+
+
+# -- stdio -----------------------------------------------------------------------------------------
+
+def test_stdio_lists_one_tool_per_route_with_the_route_parameters(server_env, tmp_path):
+    from services import catalog
+    expected = {_tool_name(p) for p in _post_routes()} | {_tool_name(p) for p in _catalogue_routes()}
+
+    async def body(session: ClientSession):
+        assert session.initialize_result.server_info.name == "capcut-api"
+        assert session.initialize_result.capabilities.tools is not None
+        tools = {t.name: t for t in (await session.list_tools()).tools}
+        assert set(tools) == expected
+
+        # each POST tool's parameters are its request model's, by alias
+        for path, (model, _service, _template) in _post_routes().items():
+            schema = tools[_tool_name(path)].input_schema
+            assert schema["type"] == "object"
+            assert set(schema["properties"]) == set(model.model_json_schema(by_alias=True)["properties"]), path
+            assert set(model.REQUIRED) <= set(schema.get("required", [])), path
+            assert not any("$ref" in node for node in _walk(schema)), f"{path}: unresolved $ref"
+            assert tools[_tool_name(path)].description.strip(), path
+
+        video = tools["add_video"].input_schema
+        assert video["required"] == ["video_url"]
+        for name in ("draft_id", "start", "end", "target_start", "speed", "volume", "track_name", "transition",
+                     "transition_duration", "mask_type", "background_blur", "transform_x", "scale_x", "draft_folder"):
+            assert name in video["properties"], name
+        assert "get_transition_types" in video["properties"]["transition"]["description"]
+        assert "get_mask_types" in video["properties"]["mask_type"]["description"]
+        assert "get_transition_types" in tools["add_video"].description
+
+        # upstream's MCP mismatches are gone: the HTTP names are the tool names
+        assert "srt" in tools["add_subtitle"].input_schema["required"]
+        assert "srt_path" not in tools["add_subtitle"].input_schema["properties"]
+        assert "sticker_id" in tools["add_sticker"].input_schema["required"]
+        assert "resource_id" not in tools["add_sticker"].input_schema["properties"]
+        assert "effect_category" in tools["add_effect"].input_schema["properties"]
+        assert "effect_type" in tools["add_audio"].input_schema["properties"]
+        assert "sound_effects" not in tools["add_audio"].input_schema["properties"]
+        assert "async" in tools["save_draft"].input_schema["properties"]
+        assert tools["query_draft_status"].input_schema["required"] == ["task_id"]
+        text = tools["add_text"].input_schema["properties"]
+        assert "get_text_intro_types" in text["intro_animation"]["description"]
+        assert "get_font_types" in text["text_styles"]["items"]["properties"]["font"]["description"]
+
+        # catalogue tools: optional profile, read-only, say which parameters use them
+        for path, category in catalog.ROUTES.items():
+            tool = tools[_tool_name(path)]
+            assert set(tool.input_schema["properties"]) == {"profile"}
+            assert not tool.input_schema.get("required")
+            assert tool.annotations.read_only_hint is True
+        assert "add_video.transition" in tools["get_transition_types"].description
+        assert "add_text.font" in tools["get_font_types"].description
+
+        # every "listed by the X tool" hint names a real tool
+        for tool in tools.values():
+            for node in _walk(tool.input_schema):
+                words = str(node.get("description", "")).replace(",", " ").replace(")", " ").split()
+                for word in words:
+                    if word.startswith("get_") and word.endswith("_types"):
+                        assert word in tools, f"{tool.name} points to unknown tool {word}"
+
+    run_stdio(server_env, tmp_path, body)
+
+
+def test_stdio_typical_flow_save_and_errors(server_env, tmp_path, media, data_dir):
+    state = {}
+
+    async def body(session: ClientSession):
+        created = await ok(session, "create_draft", {"width": 1080, "height": 1920})
+        draft_id = created["draft_id"]
+        assert draft_id.startswith("dfd_cat_") and created["draft_url"].endswith("&is_capcut=1")
+
+        for arguments in (
+            {"video_url": media["v1.mp4"], "start": 0, "end": 5, "target_start": 0, "track_name": "video_main",
+             "transition": "Dissolve", "transition_duration": 1.0},
+            {"video_url": media["v2.mp4"], "start": 0, "end": 5, "target_start": 5, "track_name": "video_main",
+             "volume": 0.5, "background_blur": 2},
+        ):
+            out = await ok(session, "add_video", {"draft_id": draft_id, **arguments})
+            assert out["draft_id"] == draft_id
+        steps = [
+            ("add_audio", {"audio_url": media["a.mp3"], "start": 0, "end": 8, "target_start": 0, "volume": 0.6,
+                           "effect_type": "Big_House", "effect_params": [50]}),
+            ("add_text", {"text": "My Title", "start": 0, "end": 3, "font": "思源中宋", "font_color": "#FFD700",
+                          "font_size": 12, "transform_y": 0.6, "track_name": "title", "shadow_enabled": True,
+                          "intro_animation": "Fade_In", "outro_animation": "Fade_Out"}),
+            ("add_subtitle", {"srt": SRT, "font": "思源粗宋", "font_size": 6, "border_width": 20}),
+            ("add_effect", {"effect_type": "Blur", "effect_category": "scene", "start": 0, "end": 2,
+                            "params": [40]}),
+        ]
+        for name, arguments in steps:
+            out = await ok(session, name, {"draft_id": draft_id, **arguments})
+            assert out["draft_id"] == draft_id, name
+        keyframes = await ok(session, "add_video_keyframe", {
+            "draft_id": draft_id, "track_name": "video_main",
+            "property_types": ["alpha", "alpha", "uniform_scale", "uniform_scale"],
+            "times": [0, 1, 5.5, 9], "values": ["0", "1", "1.0", "1.2"]})
+        assert keyframes["added_keyframes_count"] == 4
+
+        script = await ok(session, "query_script", {"draft_id": draft_id, "force_update": False})
+        assert isinstance(script, str)
+        document = json.loads(script)
+        assert document["canvas_config"]["width"] == 1080 and document["canvas_config"]["height"] == 1920
+        kinds = [t["type"] for t in document["tracks"]]
+        assert {"video", "audio", "text", "effect"} <= set(kinds), kinds
+        video_main = next(t for t in document["tracks"] if t.get("name") == "video_main")
+        assert len(video_main["segments"]) == 2
+
+        saved = await ok(session, "save_draft", {"draft_id": draft_id})
+        assert saved["success"] is True and saved["status"] == "completed", saved
+        assert saved["draft_url"].endswith(f"/drafts/{draft_id}.zip")
+        status = await ok(session, "query_draft_status", {"task_id": draft_id})
+        assert status["status"] == "completed" and status["progress"] == 100
+        assert status["completed_files"] == status["total_files"] == 3
+        assert (data_dir / "drafts").exists() or any(data_dir.rglob("draft_meta_info.json"))
+
+        # failures are envelopes (is_error set), not protocol errors; wording as over HTTP
+        missing = await call(session, "add_video", {"draft_id": draft_id})
+        assert missing["success"] is False and missing["code"] == "missing_parameter"
+        assert missing["error"] == "Hi, the required parameters 'video_url' are missing."
+        unknown = await call(session, "add_video", {"draft_id": draft_id, "video_url": media["v1.mp4"],
+                                                    "target_start": 20, "transition": "NoSuch"})
+        assert unknown["code"] == "unknown_name"
+        assert unknown["error"].startswith("Error occurred while processing video: Unknown transition 'NoSuch'")
+        assert "/get_transition_types" in unknown["error"]
+        wrong_type = await call(session, "add_text", {"draft_id": draft_id, "text": "x", "font_size": "big"})
+        assert wrong_type["code"] == "invalid_parameter" and "font_size" in wrong_type["error"]
+        not_found = await call(session, "query_script", {"draft_id": "nope"})
+        assert not_found["code"] == "draft_not_found" and not_found["error"] == "Draft nope does not exist in cache."
+        no_task = await call(session, "query_draft_status", {"task_id": "nope2"})
+        assert no_task["error"] == "Task with ID nope2 not found. Please check if the task ID is correct."
+        empty = await call(session, "save_draft", {})
+        assert empty["error"] == "Hi, the required parameter 'draft_id' is missing. Please add it and try again."
+
+        # catalogue tools: default profile, another profile, a bad profile
+        transitions = await ok(session, "get_transition_types", {})
+        assert "Dissolve" in [item["name"] for item in transitions]
+        masks = await ok(session, "get_mask_types", {"profile": "jianying"})
+        assert "圆形" in [item["name"] for item in masks]
+        bad = await call(session, "get_mask_types", {"profile": "nope"})
+        assert bad["code"] == "unknown_name" and bad["error"].startswith("Invalid parameter 'profile'")
+
+        # a tool that does not exist is the one protocol error
+        with pytest.raises(MCPError):
+            await session.call_tool("add_nothing", {})
+        state["draft_id"] = draft_id
+
+    run_stdio(server_env, tmp_path, body)
+    assert state.get("draft_id")
+
+
+def test_drafts_are_shared_with_the_http_app(server_env, tmp_path, data_dir):
+    """Same settings -> same SQLite file: MCP and the Flask routes work on one draft."""
+    from app import create_app
+    flask = create_app(make_settings(data_dir, store="sqlite")).test_client()
+
+    def http(path: str, body: dict):
+        resp = flask.post(path, json=body)
+        assert resp.status_code == 200
+        return check_envelope(resp.get_json())
+
+    async def body(session: ClientSession):
+        # MCP -> HTTP
+        made = await ok(session, "create_draft", {"width": 1280, "height": 720})
+        draft_id = made["draft_id"]
+        await ok(session, "add_text", {"draft_id": draft_id, "text": "from MCP", "start": 0, "end": 2})
+        seen = http("/query_script", {"draft_id": draft_id})
+        assert seen["success"], seen
+        document = json.loads(seen["output"])
+        assert document["canvas_config"]["width"] == 1280
+        assert "from MCP" in seen["output"]
+
+        # HTTP -> MCP, then MCP changes the HTTP draft and HTTP sees it
+        other = http("/create_draft", {"width": 720, "height": 1280})["output"]["draft_id"]
+        assert http("/add_text", {"draft_id": other, "text": "from HTTP", "start": 0, "end": 2})["success"]
+        script = await ok(session, "query_script", {"draft_id": other})
+        assert "from HTTP" in script and json.loads(script)["canvas_config"]["height"] == 1280
+        await ok(session, "add_text", {"draft_id": other, "text": "then MCP", "start": 2, "end": 4})
+        both = http("/query_script", {"draft_id": other})["output"]
+        assert "from HTTP" in both and "then MCP" in both
+
+        # tasks are shared too: a save over HTTP is visible to query_draft_status over MCP
+        saved = http("/save_draft", {"draft_id": other})
+        assert saved["success"], saved
+        status = await ok(session, "query_draft_status", {"task_id": other})
+        assert status["status"] == "completed"
+
+    run_stdio(server_env, tmp_path, body)
+
+
+def test_bad_settings_stop_the_server_with_a_message(server_env):
+    env = {**os.environ, **server_env, "CAPCUT_PORT": "not-a-port"}
+    proc = subprocess.run([sys.executable, SERVER], cwd=REPO_ROOT, env=env, input="", capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 2
+    assert "CAPCUT_PORT" in proc.stderr and proc.stdout == ""
+
+
+# -- streamable HTTP ---------------------------------------------------------------------------
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def http_server(env: dict, tmp_path: Path):
+    """`mcp_server.py --http` on a free 127.0.0.1 port; yields the MCP endpoint URL."""
+    port = _free_port()
+    log_path = tmp_path / "mcp_http.log"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen([sys.executable, SERVER, "--http", "--host", "127.0.0.1", "--port", str(port)],
+                                cwd=REPO_ROOT, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"mcp_server.py --http exited with {proc.returncode}:\n{log_path.read_text()}")
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    pytest.fail(f"no listener on {port} after 30 s:\n{log_path.read_text()}")
+                time.sleep(0.1)
+        try:
+            yield f"http://127.0.0.1:{port}/mcp"
+        except BaseException:
+            sys.stderr.write("---- mcp_server.py --http log ----\n" + log_path.read_text(errors="replace")[-8000:])
+            raise
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    assert b"Traceback" not in log_path.read_bytes(), log_path.read_text(errors="replace")
+
+
+def test_streamable_http_lists_tools_and_creates_a_draft(server_env, tmp_path, data_dir):
+    result = {}
+
+    async def main(url: str):
+        async with streamable_http_client(url) as (read, write):
+            async with ClientSession(read, write) as session:
+                await session.initialize()
+                names = {t.name for t in (await session.list_tools()).tools}
+                assert {"create_draft", "add_video", "save_draft", "get_transition_types"} <= names
+                assert len(names) == len(_post_routes()) + len(_catalogue_routes())
+                result["draft"] = await ok(session, "create_draft", {"width": 1080, "height": 1920})
+                missing = await call(session, "add_audio", {})
+                assert missing["code"] == "missing_parameter"
+
+    with http_server(server_env, tmp_path) as url:
+        anyio.run(main, url)
+    assert result["draft"]["draft_id"].startswith("dfd_cat_")
+    # the draft is in the shared store
+    from app import create_app
+    flask = create_app(make_settings(data_dir, store="sqlite")).test_client()
+    seen = flask.post("/query_script", json={"draft_id": result["draft"]["draft_id"]}).get_json()
+    assert seen["success"], seen
+
+
+def test_streamable_http_requires_the_api_key_when_keys_are_set(server_env, tmp_path):
+    import httpx2
+
+    async def main(url: str):
+        async with httpx2.AsyncClient() as plain:
+            for headers in ({}, {"Authorization": "Bearer wrong"}, {"X-API-Key": "wrong"}):
+                resp = await plain.post(url, json={"jsonrpc": "2.0", "id": 1, "method": "ping"}, headers=headers)
+                assert resp.status_code == 401
+                assert resp.json() == {"success": False, "output": "", "code": "unauthorized",
+                                       "error": "Missing or wrong API key: send 'Authorization: Bearer <key>' "
+                                                "or 'X-API-Key: <key>'."}
+        for headers in ({"Authorization": "Bearer key-two"}, {"X-API-Key": "key-one"}):
+            async with httpx2.AsyncClient(headers=headers) as client:
+                async with streamable_http_client(url, http_client=client) as (read, write):
+                    async with ClientSession(read, write) as session:
+                        await session.initialize()
+                        assert await ok(session, "get_mask_types", {})
+
+    with http_server({**server_env, "CAPCUT_API_KEYS": "key-one,key-two"}, tmp_path) as url:
+        anyio.run(main, url)
+
+
+# -- in process: catalogue pointers and dispatch ------------------------------------------------------
+
+# The smallest valid body of each route that has name-valued parameters (no draft_id: a new draft).
+MINIMAL = {
+    "/add_video": {"video_url": "http://127.0.0.1:9/v.mp4", "end": 2},
+    "/add_audio": {"audio_url": "http://127.0.0.1:9/a.mp3", "end": 2},
+    "/add_image": {"image_url": "http://127.0.0.1:9/i.png"},
+    "/add_text": {"text": "hello"},
+    "/add_subtitle": {"srt": SRT},
+    "/add_effect": {"effect_type": "Blur"},
+    "/add_filter": {"filter_type": "x"},
+}
+
+
+@pytest.fixture
+def tool_table(tmp_path):
+    import mcp_server
+    from app import build_context
+    ctx = build_context(make_settings(tmp_path, store="memory", prefetch_on_add=False))
+    return mcp_server.build_tools(ctx)
+
+
+def test_every_catalogue_pointer_names_the_catalogue_the_route_checks(tool_table):
+    """For each name-valued parameter: a bogus name is refused with the pointed catalogue's route,
+    and the first name the pointed catalogue tool lists is accepted."""
+    import mcp_server
+    from services.effect import EFFECT_CATEGORIES
+
+    checked = 0
+    for path in _post_routes():
+        pointers = mcp_server.name_params(path)
+        if not pointers:
+            continue
+        assert path in MINIMAL, f"add a minimal body for {path}"
+        for param, category in pointers.items():
+            cases = ([(c, {"effect_category": word}) for word, c in EFFECT_CATEGORIES.items()]
+                     if isinstance(category, tuple) else [(category, {})])
+            for cat, extra in cases:
+                run = tool_table[_tool_name(path)].run
+                listing, _ = tool_table[mcp_server.CATALOGUE_TOOL[cat]].run({})
+                first = listing["output"][0]["name"]
+                good, _ = run({**MINIMAL[path], **extra, param: first})
+                assert good["success"], f"{path} {param}={first!r} ({cat}): {good}"
+                bad, _ = run({**MINIMAL[path], **extra, param: "NoSuchName_zz"})
+                assert bad["code"] == "unknown_name", f"{path} {param}: {bad}"
+                assert f"GET /{mcp_server.CATALOGUE_TOOL[cat]}" in bad["error"], \
+                    f"{path} {param} points to {cat} but the route says: {bad['error']}"
+                checked += 1
+    assert checked >= 17
+
+    bad, _ = tool_table["add_text"].run({"text": "hello", "text_styles": [{"start": 0, "end": 2, "font": "NoSuchName_zz"}]})
+    assert bad["code"] == "unknown_name" and "GET /get_font_types" in bad["error"]
+
+
+def test_catalogue_tools_answer_what_the_get_routes_answer(tool_table, app):
+    client = app.test_client()
+    for path in _catalogue_routes():
+        for profile in (None, "jianying", "nope"):
+            query = f"?profile={profile}" if profile else ""
+            expected = client.get(path + query).get_json()
+            got, status = tool_table[_tool_name(path)].run({"profile": profile} if profile else {})
+            if profile == "nope":
+                assert expected["error"].replace("query parameter", "parameter") == got["error"]
+                assert expected["code"] == got["code"] and got["success"] is False
+            else:
+                assert got == expected, path
+            assert status == 200
+    bad, _ = tool_table["get_font_types"].run({"profile": 3})
+    assert bad["code"] == "invalid_parameter" and bad["success"] is False
+
+
+@pytest.mark.parametrize("http_error_status", [False, True])
+def test_dispatch_answers_exactly_what_the_flask_routes_answer(tmp_path, http_error_status):
+    """`services.dispatch.run_route` is the Flask view without Flask: same envelope, same status."""
+    from app import create_app
+    from services.dispatch import run_route
+
+    app = create_app(make_settings(tmp_path, store="memory", http_error_status=http_error_status,
+                                   prefetch_on_add=False))
+    client, ctx = app.test_client(), app.extensions["capcut"]
+    draft_id = client.post("/create_draft", json={}).get_json()["output"]["draft_id"]
+    cases = [
+        ("/add_video", {}),
+        ("/add_video", {"draft_id": draft_id, "video_url": "http://127.0.0.1:9/v.mp4", "speed": "fast"}),
+        ("/add_video", {"draft_id": draft_id, "video_url": "http://127.0.0.1:9/v.mp4", "transition": "NoSuch"}),
+        ("/add_text", {"draft_id": draft_id, "text": "hi", "alpha": 2}),
+        ("/add_text", {"text": ""}),
+        ("/add_effect", {"draft_id": draft_id, "effect_type": "Like", "effect_category": "other"}),
+        ("/add_sticker", {}),
+        ("/add_video_keyframe", {"draft_id": draft_id, "property_types": ["alpha"], "times": [0, 1],
+                                 "values": ["1", "0"]}),
+        ("/query_script", {"draft_id": "nope"}),
+        ("/query_draft_status", {"task_id": "nope2"}),
+        ("/save_draft", {"draft_id": "nope"}),
+        ("/generate_draft_url", {}),
+        ("/add_text", ["not", "an", "object"]),
+        ("/generate_draft_url", {"draft_id": draft_id}),
+        ("/query_script", {"draft_id": draft_id, "unknown_key": 1}),
+        ("/create_draft", {"width": 640, "height": 480}),
+    ]
+    for path, body in cases:
+        resp = client.post(path, json=body)
+        envelope, status = run_route(ctx, path, body)
+        expected = resp.get_json()
+        if expected["success"]:
+            assert envelope["success"] and set(envelope) == set(expected), (path, body)
+            output = expected["output"]
+            assert type(envelope["output"]) is type(output)
+            if isinstance(output, dict):
+                assert envelope["output"].keys() == output.keys()
+        else:
+            assert envelope == expected, (path, body)
+        assert status == resp.status_code, (path, body, status, resp.status_code)
