@@ -172,6 +172,11 @@ class RedisStore(DraftStore):
     def get_task(self, task_id: str) -> Optional[str]:
         return self._call(lambda retry: self._client.get(f"{self.prefix}task:{task_id}"))
 
+    @property
+    def client(self) -> redis.Redis:
+        """The Redis connection, for features that share this server (locks, rate limits)."""
+        return self._client
+
     def ping(self) -> None:
         self._call(lambda retry: self._client.ping())
 
