@@ -6,9 +6,9 @@ from typing import Any, Optional
 from pydantic import Field
 
 from . import catalog, operations
-from .drafts import Context, change
+from .drafts import Context
 from .ids import new_id
-from .media import prefetch, app_of, check_draft_folder, check_url, material_for, positive_speed, source_range
+from .media import add_media, app_of, check_draft_folder, check_url, material_for, positive_speed, source_range
 from .schema import DraftTarget, MediaSource
 from .timeline import Draft, NamedEffect, Segment, to_us
 
@@ -48,14 +48,10 @@ def plan(req: AddAudioRequest):
         segment = Segment(id=new_id(), material_id=material.id, source_start_us=source_start,
                           source_duration_us=source_len, target_start_us=target_start,
                           target_duration_us=target_len, speed=speed, volume=req.volume, effect=effect)
-        if target_len is not None:
-            operations.check_free(track, target_start, target_start + target_len)
-        return operations.add_segment(track, segment, material if is_new else None), None
+        return operations.place(track, segment, material if is_new else None), None
 
     return _plan
 
 
 def add_audio(ctx: Context, req: AddAudioRequest) -> dict:
-    output = change(ctx, req, plan(req))
-    prefetch(ctx, req.audio_url.strip())
-    return output
+    return add_media(ctx, req, plan(req), req.audio_url)

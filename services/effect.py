@@ -64,9 +64,8 @@ def clip_filter(draft: Draft, req: ClipFilterParams) -> Optional[NamedEffect]:
 def _track_segment(draft: Draft, track_name: str, kind: str, relative_index: int, noun: str,
                    start: int, end: int, effect: NamedEffect) -> dict:
     track = operations.placement(draft, track_name, kind, relative_index, noun)
-    operations.check_free(track, start, end)
     segment = Segment(id=new_id(), target_start_us=start, target_duration_us=end - start, effect=effect)
-    return operations.add_segment(track, segment)
+    return operations.place(track, segment)
 
 
 def add_effect(ctx: Context, req: AddEffectRequest) -> dict:

@@ -6,10 +6,10 @@ from typing import Optional
 from pydantic import Field
 
 from . import catalog, operations
-from .drafts import Context, change
+from .drafts import Context
 from .errors import ApiError
 from .ids import new_id
-from .media import prefetch, app_of, blur_for, check_draft_folder, check_url, mask_for, material_for, transition_for
+from .media import add_media, app_of, blur_for, check_draft_folder, check_url, mask_for, material_for, transition_for
 from .effect import ClipFilterParams, clip_filter
 from .schema import DraftTarget, MaskParams, MediaSource, Transform, TransitionParams
 from .timeline import Animation, Clip, Draft, Segment, to_us
@@ -69,13 +69,10 @@ def plan(req: AddImageRequest):
                       scale_y=req.scale_y),
             animations=animations_for(draft, req, end - start), transition=transition_for(draft, req),
             mask=mask_for(draft, req, center=0.0, size=0.5), background_blur=blur_for(req.background_blur), filter=clip_filter(draft, req))
-        operations.check_free(track, start, end)
-        return operations.add_segment(track, segment, material if is_new else None), None
+        return operations.place(track, segment, material if is_new else None), None
 
     return _plan
 
 
 def add_image(ctx: Context, req: AddImageRequest) -> dict:
-    output = change(ctx, req, plan(req))
-    prefetch(ctx, req.image_url.strip())
-    return output
+    return add_media(ctx, req, plan(req), req.image_url)

@@ -8,6 +8,7 @@ from typing import Optional
 from urllib.parse import urlsplit
 
 from . import catalog, paths, profiles
+from .drafts import change
 from .errors import ApiError
 from .ids import id_for, url_digest
 from .schema import MaskParams, TransitionParams
@@ -62,10 +63,13 @@ def material_for(draft: Draft, kind: str, url: str, draft_folder: Optional[str],
                     duration_us=duration_us, draft_folder=draft_folder), True
 
 
-def prefetch(ctx, url: str) -> None:
-    """Start downloading a just-added clip's media in the background so a save finds it ready."""
+def add_media(ctx, req, plan, url: str) -> dict:
+    """Apply a media clip's plan, then start downloading its file in the background so a save
+    usually finds it ready."""
+    output = change(ctx, req, plan)
     if ctx.media is not None and ctx.settings.prefetch_on_add:
-        ctx.media.prefetch(url)
+        ctx.media.prefetch(url.strip())
+    return output
 
 
 def transition_for(draft: Draft, req: TransitionParams) -> Optional[Transition]:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest, multiprocess
-from prometheus_client import CONTENT_TYPE_LATEST  # noqa: F401  (re-exported for the route)
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest, \
+    multiprocess
+
+__all__ = ["CONTENT_TYPE_LATEST", "exposition", "draft_cache_lookup"]
 
 REQUESTS = Counter("capcut_requests_total", "HTTP requests by route and outcome", ["route", "outcome"])
 LATENCY = Histogram("capcut_request_seconds", "HTTP request latency by route", ["route"],

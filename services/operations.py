@@ -30,6 +30,14 @@ def add_segments(track: Track, segments: list[Segment], material: Optional[Mater
     return op
 
 
+def place(track: Track, segment: Segment, material: Optional[Material] = None) -> Op:
+    """Check that `segment` fits on `track` (open clips fit anywhere until resolved) and return
+    the operation that adds it, with its material when that is new to the draft."""
+    if not segment.is_open:
+        check_free(track, segment.target_start_us, segment.target_end_us)
+    return add_segment(track, segment, material)
+
+
 def add_keyframes(keyframes: list[PendingKeyframe]) -> Op:
     return {"op": "add_keyframes", "keyframes": [k.model_dump() for k in keyframes]}
 

@@ -37,9 +37,8 @@ def add_sticker(ctx: Context, req: AddStickerRequest) -> dict:
     def _plan(draft: Draft):
         track = operations.placement(draft, req.track_name or "sticker_main", "sticker", req.relative_index,
                                      "sticker")
-        operations.check_free(track, start, end)
         segment = Segment(id=new_id(), target_start_us=start, target_duration_us=end - start, clip=clip,
                           sticker_id=req.sticker_id)
-        return operations.add_segment(track, segment), None
+        return operations.place(track, segment), None
 
     return change(ctx, req, _plan)

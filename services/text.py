@@ -251,8 +251,7 @@ def plan(req: AddTextRequest):
                                                      outro=req.outro_animation, outro_seconds=req.outro_duration,
                                                      loop=req.loop_animation),
                           text=normalise(req, app, draft.canvas.width, draft.canvas.height))
-        operations.check_free(track, start, end)
-        return operations.add_segment(track, segment), None
+        return operations.place(track, segment), None
 
     return _plan
 

@@ -6,9 +6,9 @@ from typing import Optional
 from pydantic import Field
 
 from . import operations
-from .drafts import Context, change
+from .drafts import Context
 from .ids import new_id
-from .media import prefetch, blur_for, check_draft_folder, check_url, mask_for, material_for, positive_speed, \
+from .media import add_media, blur_for, check_draft_folder, check_url, mask_for, material_for, positive_speed, \
     source_range, transition_for
 from .effect import ClipFilterParams, clip_filter
 from .schema import DraftTarget, MaskParams, MediaSource, Transform, TransitionParams
@@ -48,14 +48,10 @@ def plan(req: AddVideoRequest):
                       scale_y=req.scale_y),
             transition=transition_for(draft, req), mask=mask_for(draft, req, center=0.5, size=1.0),
             background_blur=blur_for(req.background_blur), filter=clip_filter(draft, req))
-        if target_len is not None:
-            operations.check_free(track, target_start, target_start + target_len)
-        return operations.add_segment(track, segment, material if is_new else None), None
+        return operations.place(track, segment, material if is_new else None), None
 
     return _plan
 
 
 def add_video(ctx: Context, req: AddVideoRequest) -> dict:
-    output = change(ctx, req, plan(req))
-    prefetch(ctx, req.video_url.strip())
-    return output
+    return add_media(ctx, req, plan(req), req.video_url)

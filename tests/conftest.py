@@ -116,3 +116,22 @@ def live_server(tmp_path):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def ok(client, path: str, body: dict):
+    """POST that must succeed; returns `output`."""
+    reply = post(client, path, body)
+    assert reply["success"], f"{path} failed: {reply['error']}"
+    return reply["output"]
+
+
+def fail(client, path: str, body, code: str) -> str:
+    """POST that must fail with `code`; returns the error message."""
+    reply = post(client, path, body)
+    assert reply["success"] is False, f"{path} unexpectedly succeeded: {reply['output']}"
+    assert reply["code"] == code, reply
+    return reply["error"]
+
+
+def new_draft(client, **body) -> str:
+    return ok(client, "/create_draft", body)["draft_id"]

@@ -14,7 +14,7 @@ import sqlite3
 import pytest
 from pyJianYingDraft import ScriptFile
 
-from conftest import check_envelope, post
+from conftest import check_envelope, fail, new_draft, ok, post
 from services import catalog
 
 HOST = "http://127.0.0.1:8765"
@@ -24,24 +24,6 @@ S = 1_000_000   # µs per second
 
 
 # --- helpers -----------------------------------------------------------------------------------
-
-def ok(client, path: str, body: dict):
-    """POST that must succeed; returns `output`."""
-    reply = post(client, path, body)
-    assert reply["success"], f"{path} failed: {reply['error']}"
-    return reply["output"]
-
-
-def fail(client, path: str, body, code: str) -> str:
-    """POST that must fail with `code`; returns the error message."""
-    reply = post(client, path, body)
-    assert reply["success"] is False, f"{path} unexpectedly succeeded: {reply['output']}"
-    assert reply["code"] == code, reply
-    return reply["error"]
-
-
-def new_draft(client, **body) -> str:
-    return ok(client, "/create_draft", body)["draft_id"]
 
 
 def script(client, draft_id: str, **extra) -> str:

@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from conftest import check_envelope, post
+from conftest import check_envelope, fail, new_draft, ok, post
 from services import catalog, operations
 from services.timeline import Track
 
@@ -29,22 +29,6 @@ TWO_PARAM_EFFECT = {"capcut": "Heart_Kisses", "jianying": "闪白_II"}
 
 
 # --- helpers -----------------------------------------------------------------------------------
-
-def ok(client, path: str, body: dict):
-    reply = post(client, path, body)
-    assert reply["success"], f"{path} failed: {reply['error']}"
-    return reply["output"]
-
-
-def fail(client, path: str, body, code: str) -> str:
-    reply = post(client, path, body)
-    assert reply["success"] is False, f"{path} unexpectedly succeeded: {reply['output']}"
-    assert reply["code"] == code, reply
-    return reply["error"]
-
-
-def new_draft(client, **body) -> str:
-    return ok(client, "/create_draft", body)["draft_id"]
 
 
 def query(client, draft_id: str) -> dict:

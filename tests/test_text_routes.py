@@ -14,7 +14,7 @@ import threading
 
 import pytest
 
-from conftest import make_settings, post
+from conftest import fail, make_settings, new_draft, ok, post
 from services import catalog
 
 S = 1_000_000   # µs per second
@@ -27,24 +27,6 @@ STEP6_SRT = "1\n00:00:00,000 --> 00:00:02,500\nHello\n\n2\n00:00:02,500 --> 00:0
 
 
 # --- helpers -----------------------------------------------------------------------------------
-
-def ok(client, path: str, body: dict):
-    """POST that must succeed; returns `output`."""
-    reply = post(client, path, body)
-    assert reply["success"], f"{path} failed: {reply['error']}"
-    return reply["output"]
-
-
-def fail(client, path: str, body, code: str) -> str:
-    """POST that must fail with `code`; returns the error message."""
-    reply = post(client, path, body)
-    assert reply["success"] is False, f"{path} unexpectedly succeeded: {reply['output']}"
-    assert reply["code"] == code, reply
-    return reply["error"]
-
-
-def new_draft(client, **body) -> str:
-    return ok(client, "/create_draft", body)["draft_id"]
 
 
 def script(client, draft_id: str) -> str:
