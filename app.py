@@ -26,6 +26,7 @@ from services.media_cache import MediaCache
 from services.errors import ApiError
 from services.schema import RequestModel
 from settings import Settings, load_settings
+from storage import open_publisher
 from web import surface
 
 log = logging.getLogger("capcut.app")
@@ -75,6 +76,7 @@ def build_context(settings: Settings, worker: bool = False) -> drafts.Context:
                            policy_from(settings, max_bytes=settings.max_download_bytes,
                                        deadline=float(settings.download_deadline_seconds)),
                            workers=settings.fetch_workers)
+    ctx.publisher_ping = lambda: open_publisher(settings).ping()
     if not worker:
         ctx.runner = open_runner(settings, JOBS, ctx, lambda: build_context(settings, worker=True))
     return ctx

@@ -24,6 +24,7 @@ class Context:
     runner: Any = None                 # jobs.JobRunner
     media: Any = None                  # services.media_cache.MediaCache
     base_url: Callable[[], str] = lambda: ""   # public base of links this service hands out
+    publisher_ping: Optional[Callable[[], None]] = None   # raises when object storage is unreachable
 
     @property
     def default_profile(self) -> str:

@@ -16,13 +16,15 @@ from typing import Any, Optional
 
 from pydantic import Field
 
+from storage import PublishError, open_publisher
+
 from . import delivery, metrics, operations, profiles
 from .builder import build
 from .drafts import Context, DraftIdRequest, unknown_draft
 from .errors import ApiError
 from .fetcher import FetchError
-from .locks import save_lock
 from .folder_writer import install_into, write_folder
+from .locks import save_lock
 from .media import check_draft_folder
 from .probe import ProbeError, probe
 from .schema import RequestModel, Reply
@@ -141,6 +143,7 @@ def run_save_job(ctx: Context, task_id: str, draft_id: str, draft_folder: Option
 def _save(ctx: Context, book: TaskBook, task: Task, draft_id: str, draft_folder: Optional[str],
           base_url: str) -> None:
     delivery.cleanup(ctx.settings)
+    publisher = open_publisher(ctx.settings, base_url=base_url)     # a bad config fails before downloads
     draft = ctx.cache.read(draft_id, lambda d: d.model_copy(deep=True))
     book.update(task, progress=5, message="Updating media file metadata")
     files = _download(ctx, book, task, draft)
@@ -167,10 +170,28 @@ def _save(ctx: Context, book: TaskBook, task: Task, draft_id: str, draft_folder:
     installed = _install(ctx, final, draft_id, folder_hint, built.content, profile)
     book.update(task, progress=80, message="Compressing draft files",
                 warnings=built.warnings + ([f"Installed into {installed}"] if installed else []))
+    published = _publish(book, task, publisher, final, delivery.zip_path(ctx.settings, draft_id), draft_id)
     book.update(task, status="completed", progress=100, message="Draft creation completed",
-                draft_url=f"{base_url}/drafts/{draft_id}.zip", download_page=f"{base_url}/drafts/{draft_id}",
-                finished_at=time.time())
+                draft_url=published.url, url_expires_at=published.expires_at, finished_at=time.time(),
+                download_page=f"{base_url}/drafts/{draft_id}" if not publisher.uploads else "")
     log.info("saved %s: %d files", draft_id, task.total_files)
+
+
+def _publish(book: TaskBook, task: Task, publisher, folder: Path, zip_file: Path, draft_id: str):
+    """Upstream's 80 % (zip) and 90 % (upload) steps; the local backend streams the folder instead."""
+    if publisher.uploads:
+        size = delivery.make_zip(folder, zip_file)
+        book.update(task, progress=90, message="Uploading to cloud storage", bytes_to_upload=size)
+
+    def uploaded(done: int, total: int) -> None:
+        book.update(task, bytes_uploaded=done, progress=90 + 9 * done // max(total, 1),
+                    message=f"Uploading to cloud storage ({done}/{total} bytes)")
+
+    try:
+        return publisher.publish(zip_file, f"{draft_id}.zip", on_progress=uploaded)
+    except PublishError as exc:      # the folder (and zip) stay, so a retry can publish again
+        task.upload_error_code = exc.code
+        raise ApiError(f"upload failed: {exc}", code="upload_failed", http_status=502) from None
 
 
 def _install(ctx: Context, folder, draft_id: str, draft_folder: Optional[str], content: dict, profile):

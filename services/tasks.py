@@ -36,6 +36,10 @@ class Task(BaseModel):
     finished_at: Optional[float] = None
     heartbeat_at: Optional[float] = None
     bytes_downloaded: int = 0
+    bytes_to_upload: int = 0
+    bytes_uploaded: int = 0
+    url_expires_at: Optional[float] = None
+    upload_error_code: str = ""
     job_id: str = ""                     # which save request the record describes
     draft_folder: Optional[str] = None   # the client drafts folder that save writes paths for
 
