@@ -101,6 +101,9 @@ return {seq, head[2], redis.call('LRANGE', KEYS[2], seq, -1)}
 """
 
 
+HUNG_COOLDOWN = 1.0     # seconds of failing fast after a Redis timeout
+
+
 class RedisStore(DraftStore):
     def __init__(self, url: str, *, prefix: str = "capcut:", ttl_seconds: Optional[int] = None,
                  connect_timeout: float = 2.0, socket_timeout: float = 3.0,
@@ -110,6 +113,7 @@ class RedisStore(DraftStore):
         self.prefix = prefix
         self.ttl_seconds = ttl_seconds
         self._ttl = str(ttl_seconds or 0)
+        self._hung_until = 0.0          # see _call: fail fast for a moment after a timeout
         # No redis-py retries (its default is 10 with backoff, which turns an outage into a long
         # wait); `_call` retries a connection error once itself. Nothing connects until first use.
         self._client = redis.Redis.from_url(
@@ -127,13 +131,21 @@ class RedisStore(DraftStore):
         return [f"{self.prefix}draft:{draft_id}", f"{self.prefix}ops:{draft_id}"]
 
     def _call(self, fn: Callable[[bool], T]) -> T:
-        """Run `fn(is_retry)`; one retry after a connection error; redis errors -> StoreUnavailable."""
+        """Run `fn(is_retry)`; one retry after a connection error; redis errors -> StoreUnavailable.
+
+        After a timeout (Redis hung, not refusing) calls fail at once for `HUNG_COOLDOWN` seconds, so
+        requests queued behind the one that timed out do not each wait out their own timeout."""
+        if time.monotonic() < self._hung_until:
+            raise StoreUnavailable(f"Redis at {self.where} is unreachable: it stopped answering moments ago")
         try:
             try:
                 return fn(False)
             except redis.ConnectionError:
                 return fn(True)
-        except (redis.ConnectionError, redis.TimeoutError) as exc:
+        except redis.TimeoutError as exc:
+            self._hung_until = time.monotonic() + HUNG_COOLDOWN
+            raise StoreUnavailable(f"Redis at {self.where} is unreachable: {exc}") from exc
+        except redis.ConnectionError as exc:
             raise StoreUnavailable(f"Redis at {self.where} is unreachable: {exc}") from exc
         except redis.RedisError as exc:
             raise StoreUnavailable(f"Redis at {self.where} failed: {exc}") from exc

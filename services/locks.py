@@ -3,11 +3,16 @@ expiry when drafts live in Redis (saves may then run on several hosts). The Redi
 renewed while the save runs, so it outlives a slow save but not a dead worker."""
 from __future__ import annotations
 
+import logging
 import threading
 from contextlib import contextmanager
 from typing import Iterator
 
+from redis.exceptions import LockError
+
 from . import delivery
+
+log = logging.getLogger("capcut.save")
 
 
 @contextmanager
@@ -18,7 +23,9 @@ def save_lock(ctx, draft_id: str) -> Iterator[None]:
             yield
             return
         lease = ctx.settings.job_lease_seconds
-        lock = client.lock(f"capcut:lock:save:{draft_id}", timeout=lease, blocking_timeout=30 * 60)
+        # thread_local=False: the renewer thread must see the token the save thread acquired.
+        lock = client.lock(f"capcut:lock:save:{draft_id}", timeout=lease, blocking_timeout=30 * 60,
+                           thread_local=False)
         if not lock.acquire():
             raise TimeoutError(f"another save of {draft_id} has held its lock for 30 minutes")
         stop = threading.Event()
@@ -34,4 +41,7 @@ def save_lock(ctx, draft_id: str) -> Iterator[None]:
         finally:
             stop.set()
             renewer.join()
-            lock.release()
+            try:
+                lock.release()
+            except LockError:     # expired meanwhile (Redis unreachable for a lease): nothing to free
+                log.warning("the save lock of %s had expired before its release", draft_id)

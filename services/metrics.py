@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import os
 
+if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):       # a worker started outside gunicorn may lack it
+    os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
+
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest, \
     multiprocess
 
