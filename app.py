@@ -97,8 +97,11 @@ def create_app(settings: Optional[Settings] = None) -> Flask:
         if not request.is_json:
             raise ApiError("Send the body as JSON with the header 'Content-Type: application/json'.",
                            code="unsupported_media_type", http_status=415)
+        raw = request.get_data(cache=False)
+        if request.content_length is None and len(raw) >= settings.max_body_bytes:
+            abort(413)                  # a chunked body: Werkzeug stops reading at the limit
         try:
-            data = json.loads(request.get_data(cache=False) or b"")
+            data = json.loads(raw or b"")
         except ValueError:
             raise ApiError("The request body is not valid JSON; send a JSON object such as "
                            "{\"draft_id\": \"...\"}.", code="malformed_json", http_status=400) from None
@@ -143,7 +146,9 @@ def create_app(settings: Optional[Settings] = None) -> Flask:
         folder = delivery.folder_path(settings, _safe_id(draft_id))
         if not (folder / "draft_meta_info.json").is_file():
             abort(404)
-        page = delivery.download_page(draft_id, f"{ctx.base_url()}/drafts/{draft_id}.zip", delivery.folder_size(folder),
+        query = f"?{request.query_string.decode()}" if request.query_string else ""
+        page = delivery.download_page(draft_id, f"{ctx.base_url()}/drafts/{draft_id}.zip{query}",
+                                      delivery.folder_size(folder),
                                       "CapCut: %LOCALAPPDATA%\\CapCut\\User Data\\Projects\\com.lveditor.draft")
         return page, 200, {"Content-Type": "text/html; charset=utf-8"}
 

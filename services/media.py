@@ -30,8 +30,11 @@ def app_of(draft: Draft) -> str:
 
 def check_url(url: str, name: str) -> str:
     """Media must come from http(s): server paths and other schemes are refused, never read."""
-    parts = urlsplit(url.strip())
-    if parts.scheme not in ("http", "https") or not parts.netloc:
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
         raise ApiError(f"Invalid parameter '{name}': use an http:// or https:// URL (got '{url[:80]}'); "
                        "paths on the server and other schemes are not accepted.", code="invalid_url")
     return url.strip()

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from typing import Callable, Iterable, Optional, Union
 
 from .fetcher import FetchError, FetchPolicy, download_to
+from . import metrics
 
 ProgressCallback = Callable[[int, int, str, Union["CachedFile", FetchError]], None]
 
@@ -376,6 +377,7 @@ class MediaCache:
                         "sha256": got.sha256, "fetched_at": fetched_at}
                 _write_json(path + ".json", meta)
                 os.replace(tmp, path)
+                metrics.BYTES_DOWNLOADED.inc(got.size)
             except BaseException:
                 _unlink(tmp)
                 raise

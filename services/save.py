@@ -65,6 +65,7 @@ def save_draft(ctx: Context, req: SaveDraftRequest) -> Reply:
             task = book.put(Task(task_id=req.draft_id, job_id=job_id, draft_folder=folder))
         ctx.runner.submit("save", task_id=req.draft_id, draft_id=req.draft_id, draft_folder=folder,
                           base_url=ctx.base_url(), job_id=job_id)
+        metrics.JOBS.labels("queued").inc()
     if not req.async_:
         task = wait_for(book, req.draft_id, job_id, ctx.settings.save_wait_seconds)
     return answer(ctx, task, job_id)
@@ -123,6 +124,7 @@ def run_save_job(ctx: Context, task_id: str, draft_id: str, draft_folder: Option
     book = TaskBook(ctx.cache.store)
     task = Task(task_id=task_id, job_id=job_id, draft_folder=draft_folder)
     started = time.monotonic()
+    metrics.JOBS.labels("queued").dec()
     metrics.JOBS.labels("running").inc()
     try:
         with save_lock(ctx, draft_id):
@@ -173,8 +175,14 @@ def _save(ctx: Context, book: TaskBook, task: Task, draft_id: str, draft_folder:
     published = _publish(book, task, publisher, final, delivery.zip_path(ctx.settings, draft_id), draft_id)
     book.update(task, status="completed", progress=100, message="Draft creation completed",
                 draft_url=published.url, url_expires_at=published.expires_at, finished_at=time.time(),
-                download_page=f"{base_url}/drafts/{draft_id}" if not publisher.uploads else "")
+                download_page=_page_link(base_url, draft_id, published.url) if not publisher.uploads else "")
     log.info("saved %s: %d files", draft_id, task.total_files)
+
+
+def _page_link(base_url: str, draft_id: str, zip_url: str) -> str:
+    """The download page, carrying the zip link's signature (if any) so it opens without a key."""
+    query = zip_url.partition("?")[2]
+    return f"{base_url}/drafts/{draft_id}" + (f"?{query}" if query else "")
 
 
 def _publish(book: TaskBook, task: Task, publisher, folder: Path, zip_file: Path, draft_id: str):
@@ -215,7 +223,6 @@ def _download(ctx: Context, book: TaskBook, task: Task, draft: Draft) -> dict[st
 
     def progress(done: int, total: int, url: str, result: Any) -> None:
         size = getattr(result, "size", 0) if url in missing else 0
-        metrics.BYTES_DOWNLOADED.inc(size)
         book.update(task, completed_files=done, bytes_downloaded=task.bytes_downloaded + size,
                     progress=10 + int(done / max(total, 1) * 60), message=f"Downloaded {done}/{total} files")
 

@@ -24,7 +24,32 @@ def _not_bool(value: Any) -> Any:
 Number = Annotated[float, BeforeValidator(_not_bool)]
 
 
-class RequestModel(BaseModel):
+MAX_NUMBER = 1e9   # no parameter needs more; larger values only overflow arithmetic later
+
+
+def _numbers(value: Any):
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        yield value
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            yield from _numbers(item)
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _numbers(item)
+
+
+class Bounded(BaseModel):
+    """Numbers beyond ±MAX_NUMBER are refused with the parameter's name, in every field."""
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _bounded(cls, value: Any) -> Any:
+        if any(abs(number) > MAX_NUMBER for number in _numbers(value)):
+            raise ValueError(f"numbers must be within ±{MAX_NUMBER:g}")
+        return value
+
+
+class RequestModel(Bounded):
     model_config = ConfigDict(extra="ignore", allow_inf_nan=False, str_strip_whitespace=False)
 
     REQUIRED: ClassVar[tuple[str, ...]] = ()

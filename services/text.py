@@ -8,14 +8,14 @@ from __future__ import annotations
 import re
 from typing import Any, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from . import catalog, operations
 from .drafts import Context, change
 from .errors import ApiError, missing
 from .ids import new_id
 from .media import app_of
-from .schema import DraftTarget
+from .schema import Bounded, DraftTarget
 from .timeline import Animation, Clip, Draft, Segment, to_us
 
 _HEX = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
@@ -41,7 +41,7 @@ def check_unit(value: float, name: str) -> float:
     return value
 
 
-class _Part(BaseModel):
+class _Part(Bounded):
     model_config = ConfigDict(extra="ignore", allow_inf_nan=False)
 
 

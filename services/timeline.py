@@ -23,9 +23,17 @@ MaterialKind = Literal["video", "audio", "image"]
 LAYER_BASE = {"video": 0, "audio": 0, "effect": 10000, "filter": 11000, "sticker": 14000, "text": 15000}
 
 
+MAX_SECONDS = 10 ** 7      # about 115 days: far beyond any edit, far below float overflow
+
+
 def to_us(seconds: float) -> int:
     """Seconds (float) to integer microseconds, rounded like upstream (via the decimal text)."""
-    return round(float(f"{seconds}") * US_PER_SECOND)
+    value = float(f"{seconds}")
+    if not -MAX_SECONDS <= value <= MAX_SECONDS:
+        from .errors import ApiError
+        raise ApiError(f"A time of {seconds} s is out of range; times must be within ±{MAX_SECONDS} seconds.",
+                       code="invalid_parameter")
+    return round(value * US_PER_SECOND)
 
 
 class _Model(BaseModel):

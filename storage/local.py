@@ -6,9 +6,11 @@ False). The link works until output clean-up removes the folder (`output_retenti
 """
 from __future__ import annotations
 
+import hashlib
+import hmac
 import time
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from .base import ProgressCallback, Published, Publisher
 
@@ -17,16 +19,21 @@ class LocalPublisher(Publisher):
     name = "local"
     uploads = False
 
-    def __init__(self, base_url: str = "", retention_hours: Optional[float] = None):
+    def __init__(self, base_url: str = "", retention_hours: Optional[float] = None,
+                 signer: Optional[Callable[[str, int], str]] = None):
         """`base_url`: the service's public base URL as the request saw it (the save job's
-        `base_url`); empty gives a root-relative URL."""
+        `base_url`); empty gives a root-relative URL. `signer(path, expires)` returns a query
+        string that lets the link through API-key checks (see web/guards.py)."""
         self.base_url = base_url.rstrip("/")
         self.retention_hours = retention_hours
+        self.signer = signer
 
     @classmethod
     def from_settings(cls, settings: Any, base_url: str = "") -> "LocalPublisher":
         base = base_url or getattr(settings, "public_base_url", "") or ""
-        return cls(base, getattr(settings, "output_retention_hours", None))
+        keys = getattr(settings, "api_keys", None)
+        signer = (lambda path, expires: link_query(keys, path, expires)) if keys else None
+        return cls(base, getattr(settings, "output_retention_hours", None), signer)
 
     def publish(self, zip_path: Path, key: str, *,
                 on_progress: Optional[ProgressCallback] = None) -> Published:
@@ -38,4 +45,17 @@ class LocalPublisher(Publisher):
         if on_progress and size is not None:
             on_progress(size, size)
         expires = time.time() + self.retention_hours * 3600 if self.retention_hours else None
-        return Published(url=f"{self.base_url}/drafts/{key}", key=key, size=size, expires_at=expires)
+        path = f"/drafts/{key}"
+        query = self.signer(path, int(expires or time.time() + 86400)) if self.signer else ""
+        return Published(url=f"{self.base_url}{path}{query}", key=key, size=size, expires_at=expires)
+
+
+def link_query(keys: list[str], path: str, expires: int) -> str:
+    """`?expires=…&sig=…` for a download link: an HMAC of the path and expiry under the API keys,
+    so a browser can follow the link without sending a key header."""
+    return f"?expires={expires}&sig={link_signature(keys, path, expires)}"
+
+
+def link_signature(keys: list[str], path: str, expires: int) -> str:
+    secret = hashlib.sha256("\n".join(sorted(keys)).encode()).digest()
+    return hmac.new(secret, f"{path}\n{expires}".encode(), hashlib.sha256).hexdigest()[:32]

@@ -88,3 +88,25 @@ def test_readiness_reports_unreachable_storage(tmp_path, oss):
     app, _ = oss_app(tmp_path, oss, secret="not-the-secret")
     reply = app.test_client().get("/readyz")
     assert reply.status_code == 503 and "storage" in reply.get_json()["error"]
+
+
+def test_with_api_keys_the_download_links_are_signed_and_open_without_a_key(tmp_path, media):
+    from app import create_app
+    app = create_app(make_settings(tmp_path, store="sqlite", fetch_allow_hosts=["127.0.0.1"], api_keys=["k-1"]))
+    client = app.test_client()
+    key = {"X-API-Key": "k-1"}
+    draft = client.post("/create_draft", json={}, headers=key).get_json()["output"]["draft_id"]
+    assert client.post("/add_video", json={"draft_id": draft, "video_url": media.url("v.mp4"), "end": 1},
+                       headers=key).get_json()["success"]
+    output = client.post("/save_draft", json={"draft_id": draft}, headers=key).get_json()["output"]
+    zip_url, page_url = output["draft_url"], output["download_page"]
+    assert "sig=" in zip_url and "sig=" in page_url
+    path = zip_url.split("localhost", 1)[1]
+    assert zipfile.ZipFile(io.BytesIO(client.get(path).data)).testzip() is None     # no key needed
+    page = client.get(page_url.split("localhost", 1)[1])
+    assert page.status_code == 200 and "sig=" in page.get_data(as_text=True)
+    tampered = path[:-1] + ("0" if path[-1] != "0" else "1")
+    assert client.get(tampered).status_code == 401
+    assert client.get(path.replace(draft, "dfd_cat_1_00000000")).status_code == 401    # signed for another draft
+    expired = path.split("?")[0] + "?expires=1&" + path.split("&", 1)[1]
+    assert client.get(expired).status_code == 401

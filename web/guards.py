@@ -19,7 +19,9 @@ from typing import Optional
 
 from flask import g, request
 
-OPEN_PATHS = ("/healthz", "/readyz")
+from storage.local import link_signature
+
+OPEN_PATHS = ("/healthz", "/readyz", "/openapi.json")     # and /docs/…: documentation is public
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
@@ -45,6 +47,21 @@ def assign_request_id() -> str:
     incoming = request.headers.get("X-Request-ID", "")
     g.request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
     return g.request_id
+
+
+def is_open_path(path: str) -> bool:
+    return path in OPEN_PATHS or path == "/docs" or path.startswith("/docs/")
+
+
+def signed_link_ok(keys: list[str]) -> bool:
+    """A /drafts/ download link carrying a valid, unexpired signature (storage/local.py signs them)."""
+    if not request.path.startswith("/drafts/"):
+        return False
+    expires, sig = request.args.get("expires", ""), request.args.get("sig", "")
+    if not expires.isdigit() or int(expires) < time.time():
+        return False
+    path = request.path if request.path.endswith(".zip") else request.path + ".zip"
+    return hmac.compare_digest(sig, link_signature(keys, path, int(expires)))
 
 
 def presented_key() -> Optional[str]:

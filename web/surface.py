@@ -43,10 +43,12 @@ def install(app: Flask, ctx, post_routes: dict, envelope: Callable) -> None:
     def before():
         g.started = time.perf_counter()
         guards.assign_request_id()
-        if request.path in guards.OPEN_PATHS or request.method == "OPTIONS":
+        if guards.is_open_path(request.path) or request.method == "OPTIONS":
             return None
         identity = request.remote_addr or "-"
-        if settings.api_keys:
+        if settings.api_keys and guards.signed_link_ok(settings.api_keys):
+            identity = f"link:{request.path}"
+        elif settings.api_keys:
             identity = guards.check_key(settings.api_keys)
             if identity is None:
                 return _deny(envelope, 401, "unauthorized", "Missing or wrong API key: send "
@@ -85,7 +87,7 @@ def install(app: Flask, ctx, post_routes: dict, envelope: Callable) -> None:
 
     @app.get("/metrics")
     def prometheus():
-        return Response(metrics.exposition(), mimetype=metrics.CONTENT_TYPE_LATEST)
+        return Response(metrics.exposition(), content_type=metrics.CONTENT_TYPE_LATEST)
 
     document = build_document(post_routes, dict(catalog.ROUTES), VERSION)
 
@@ -94,7 +96,8 @@ def install(app: Flask, ctx, post_routes: dict, envelope: Callable) -> None:
         return jsonify(document)
 
     app.register_blueprint(get_swaggerui_blueprint("/docs", "/openapi.json",
-                                                   config={"app_name": "CapCut draft service"}))
+                                                   config={"app_name": "CapCut draft service",
+                                                           "validatorUrl": None}))
 
 
 def readiness_problems(ctx) -> list[str]:

@@ -1,0 +1,200 @@
+"""The Postman collection (postman/capcut-api.postman_collection.json, made by tools/make_postman.py).
+
+It must equal a fresh generation from the OpenAPI document the app serves, hold the typical flow
+of spec §11.1 in order and every catalogue route, and its typical flow must really run: the
+requests, variables and test scripts are replayed against an app (Flask test client) with small
+real media served on 127.0.0.1.
+"""
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import uuid
+
+import pytest
+
+from conftest import REPO_ROOT, check_envelope, make_settings
+from media_fixtures import MediaServer, make_audio, make_video
+
+sys.path.insert(0, str(REPO_ROOT / "tools"))
+import make_postman  # noqa: E402
+
+COLLECTION_PATH = REPO_ROOT / "postman" / "capcut-api.postman_collection.json"
+FLOW_ROUTES = ["/create_draft", "/add_video", "/add_video", "/add_audio", "/add_text", "/add_subtitle", "/add_effect",
+               "/add_video_keyframe", "/query_script", "/save_draft", "/query_draft_status"]     # spec §11.1
+
+
+@pytest.fixture(scope="module")
+def collection() -> dict:
+    return json.loads(COLLECTION_PATH.read_text(encoding="utf-8"))
+
+
+def folder(collection: dict, name: str) -> list[dict]:
+    [found] = [f for f in collection["item"] if f["name"] == name]
+    return found["item"]
+
+
+def route(item: dict) -> str:
+    return "/" + "/".join(item["request"]["url"]["path"])
+
+
+def all_items(collection: dict) -> list[dict]:
+    return [item for f in collection["item"] for item in f["item"]]
+
+
+# -- in sync -------------------------------------------------------------------------------
+
+def test_committed_collection_equals_a_fresh_generation_from_the_served_document(client):
+    document = make_postman.load_document()        # key order as built (Flask's jsonify sorts keys)
+    assert client.get("/openapi.json").get_json() == document, "the generator's document is not /openapi.json"
+    expected = make_postman.render(make_postman.build_collection(document))
+    assert COLLECTION_PATH.read_text(encoding="utf-8") == expected, \
+        "postman/capcut-api.postman_collection.json is stale: run .venv/bin/python tools/make_postman.py"
+
+
+def test_check_flag_exit_codes(tmp_path):
+    def check(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "tools/make_postman.py", "--check", *args], cwd=REPO_ROOT,
+                              capture_output=True, text=True, timeout=120)
+    fresh = check()
+    assert fresh.returncode == 0, fresh.stderr
+    stale = tmp_path / "stale.json"
+    stale.write_text(COLLECTION_PATH.read_text(encoding="utf-8").replace("01 Create a draft", "01 Create"),
+                     encoding="utf-8")
+    result = check("--out", str(stale))
+    assert result.returncode == 1 and "stale" in result.stderr
+    assert check("--out", str(tmp_path / "missing.json")).returncode == 1
+
+
+def test_generation_is_deterministic(tmp_path):
+    out = tmp_path / "c.json"
+    for _ in range(2):
+        done = subprocess.run([sys.executable, "tools/make_postman.py", "--out", str(out)], cwd=REPO_ROOT,
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        assert out.read_bytes() == COLLECTION_PATH.read_bytes()
+
+
+# -- contents ------------------------------------------------------------------------------
+
+def test_postman_v21_shape(collection):
+    info = collection["info"]
+    assert info["schema"] == "https://schema.getpostman.com/json/collection/v2.1.0/collection.json"
+    assert info["name"] and uuid.UUID(info["_postman_id"])
+    ids = [info["_postman_id"]] + [f["id"] for f in collection["item"]] + [i["id"] for i in all_items(collection)]
+    assert len(ids) == len(set(ids)) and all(uuid.UUID(i).version == 5 for i in ids)
+    assert [f["name"] for f in collection["item"]] == ["Typical flow", "More routes", "Catalogue", "Health"]
+    for item in all_items(collection):
+        request = item["request"]
+        assert request["method"] in ("GET", "POST")
+        assert request["url"]["raw"] == "{{baseUrl}}" + route(item) and request["url"]["host"] == ["{{baseUrl}}"]
+        if request["method"] == "POST":
+            assert {"key": "Content-Type", "value": "application/json"} in request["header"]
+            assert request["body"]["mode"] == "raw" and isinstance(json.loads(request["body"]["raw"]), dict)
+        else:
+            assert "body" not in request
+        for event in item.get("event", []):
+            assert event["listen"] == "test" and event["script"]["type"] == "text/javascript"
+    variables = {v["key"]: v["value"] for v in collection["variable"]}
+    assert variables == {"baseUrl": "http://127.0.0.1:9001", "apiKey": "", "draft_id": ""}
+
+
+def test_typical_flow_in_spec_order_with_draft_id_captured_and_reused(collection):
+    flow = folder(collection, "Typical flow")
+    assert [route(i) for i in flow] == FLOW_ROUTES
+    assert [i["name"][:2] for i in flow] == [f"{n:02d}" for n in range(1, len(flow) + 1)]
+    capture = "\n".join(flow[0]["event"][0]["script"]["exec"])
+    assert 'pm.collectionVariables.set("draft_id", created.output.draft_id)' in capture
+    for item in flow[1:]:
+        body = json.loads(item["request"]["body"]["raw"])
+        key = "task_id" if route(item) == "/query_draft_status" else "draft_id"
+        assert body[key] == "{{draft_id}}", item["name"]
+    bodies = [json.loads(i["request"]["body"]["raw"]) for i in flow]
+    first, second = bodies[1], bodies[2]
+    assert second["target_start"] == first["target_start"] + first["end"] - first["start"]
+    assert second["video_url"] != first["video_url"]
+
+
+def test_examples_are_the_documents(collection, client):
+    document = client.get("/openapi.json").get_json()
+    for item in folder(collection, "Typical flow")[:2] + folder(collection, "More routes"):
+        example = document["paths"][route(item)]["post"]["requestBody"]["content"]["application/json"]["example"]
+        body = json.loads(item["request"]["body"]["raw"])
+        assert body == {k: "{{draft_id}}" if k in ("draft_id", "task_id") else v for k, v in example.items()}
+
+
+def test_every_route_is_in_the_collection(collection, app):
+    from app import POST_ROUTES
+    from services import catalog
+    posts = {route(i) for i in all_items(collection) if i["request"]["method"] == "POST"}
+    assert posts == set(POST_ROUTES)
+    catalogue = folder(collection, "Catalogue")
+    assert [route(i) for i in catalogue] == sorted(catalog.ROUTES)
+    for item in catalogue:
+        assert item["request"]["method"] == "GET"
+        assert item["request"]["url"]["query"] == [{"key": "profile", "value": "", "disabled": True,
+                                                    "description": item["request"]["url"]["query"][0]["description"]}]
+    assert [route(i) for i in folder(collection, "Health")] == ["/healthz", "/readyz"]
+
+
+def test_api_key_header_on_every_route_but_health(collection):
+    for item in all_items(collection):
+        keyed = {"key": "X-API-Key", "value": "{{apiKey}}"} in item["request"]["header"]
+        assert keyed == (route(item) not in ("/healthz", "/readyz")), item["name"]
+
+
+# -- the typical flow runs -----------------------------------------------------------------
+
+def substitute(text: str, variables: dict) -> str:
+    return re.sub(r"\{\{(\w+)\}\}", lambda m: variables[m.group(1)], text)
+
+
+def run_item(client, item: dict, variables: dict):
+    """Send one request as Postman would (variables substituted) and run what its test script does."""
+    request = item["request"]
+    headers = {h["key"]: substitute(h["value"], variables) for h in request["header"]}
+    path = substitute(request["url"]["raw"], variables).removeprefix(variables["baseUrl"])
+    body = substitute(request["body"]["raw"], variables).encode() if "body" in request else None
+    resp = client.open(path, method=request["method"], data=body, headers=headers)
+    reply = check_envelope(resp.get_json())
+    script = "\n".join(item.get("event", [{}])[0].get("script", {}).get("exec", []))
+    if 'pm.collectionVariables.set("draft_id"' in script and reply["success"]:
+        variables["draft_id"] = reply["output"]["draft_id"]
+    return resp, reply
+
+
+def test_typical_flow_runs_against_the_service(collection, tmp_path):
+    """Every request of the flow succeeds in order, with an API key, the save included (the
+    example media URLs are pointed at real files on 127.0.0.1)."""
+    from app import create_app
+    media = tmp_path / "media"
+    media.mkdir()
+    make_video(media / "clip.mp4", seconds=6, size=(64, 48))
+    make_video(media / "clip2.mp4", seconds=6, size=(48, 64))
+    make_audio(media / "music.mp3", seconds=9)
+    app = create_app(make_settings(tmp_path / "data", store="memory", api_keys=["flow-key"],
+                                   fetch_allow_hosts=["127.0.0.1"]))
+    client = app.test_client()
+    ctx = app.extensions["capcut"]
+    try:
+        with MediaServer(media) as server:
+            variables = {"baseUrl": "http://127.0.0.1:9001", "apiKey": "flow-key", "draft_id": ""}
+            for item in folder(collection, "Typical flow"):
+                raw = item["request"]["body"]["raw"]
+                for name in ("clip2.mp4", "clip.mp4", "music.mp3"):
+                    raw = raw.replace(f"https://example.com/{name}", server.url(name))
+                assert "example.com" not in raw
+                resp, reply = run_item(client, {**item, "request": {**item["request"], "body": {"raw": raw}}},
+                                       variables)
+                assert resp.status_code == 200 and reply["success"], (item["name"], reply)
+            assert re.fullmatch(r"dfd_cat_\d+_[0-9a-f]{8}", variables["draft_id"])
+            assert reply["output"]["status"] == "completed" and reply["output"]["progress"] == 100, reply
+            assert reply["output"]["completed_files"] == reply["output"]["total_files"] == 3
+            for item in folder(collection, "Catalogue") + folder(collection, "Health"):
+                resp, reply = run_item(client, item, variables)
+                assert resp.status_code == 200 and reply["success"], (item["name"], reply)
+    finally:
+        ctx.runner.shutdown(wait=True)
+        ctx.media.close(wait=True)
