@@ -6,13 +6,15 @@ as `JOBS[name](context, **kwargs)` with a context built from the same settings."
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any
+from typing import Any, Optional
 
 
 class JobRunner(ABC):
     @abstractmethod
-    def submit(self, name: str, **kwargs: Any) -> None:
-        """Queue job `name`; returns at once. Progress and results go to the task store."""
+    def submit(self, name: str, order_key: Optional[str] = None, **kwargs: Any) -> None:
+        """Queue job `name`; returns at once. Progress and results go to the task store. Jobs with
+        the same `order_key` run in submission order where the runner can promise it (the thread
+        runner does; across Huey workers the per-draft lock only keeps them apart)."""
 
     def shutdown(self, wait: bool = True) -> None:
         """Stop accepting jobs; with `wait`, let running ones finish."""

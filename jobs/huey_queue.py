@@ -7,7 +7,7 @@ The job function is the same one the thread runner calls; the worker builds its 
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable
+from typing import Any, Callable, Optional
 
 from huey import RedisHuey
 
@@ -45,7 +45,7 @@ class HueyRunner(JobRunner):
     def __init__(self, settings, jobs: dict[str, Callable[..., None]], context_factory: Callable[[], Any]):
         self.huey, self.tasks = make_huey(settings, jobs, context_factory)
 
-    def submit(self, name: str, **kwargs: Any) -> None:
+    def submit(self, name: str, order_key: Optional[str] = None, **kwargs: Any) -> None:
         self.tasks[name](kwargs)
 
     def ping(self) -> None:

@@ -1,9 +1,11 @@
-"""In-process runner: a bounded thread pool in each worker process."""
+"""In-process runner: a bounded thread pool in each worker process. Jobs that share an
+`order_key` (the draft id) run one after another in submission order."""
 from __future__ import annotations
 
 import logging
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, Callable, Optional
 
 from .base import JobRunner
 
@@ -14,8 +16,10 @@ class ThreadRunner(JobRunner):
     def __init__(self, jobs: dict[str, Callable[..., None]], context: Any, workers: int = 2):
         self.jobs, self.context = jobs, context
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="save")
+        self._last: dict[str, Future] = {}     # order_key -> the latest job's future
+        self._lock = threading.Lock()
 
-    def submit(self, name: str, **kwargs: Any) -> None:
+    def submit(self, name: str, order_key: Optional[str] = None, **kwargs: Any) -> None:
         job = self.jobs[name]
 
         def run() -> None:
@@ -24,7 +28,27 @@ class ThreadRunner(JobRunner):
             except Exception:          # the job records its own failure; this is the last resort
                 log.exception("job %s failed", name)
 
-        self.pool.submit(run)
+        if order_key is None:
+            self.pool.submit(run)
+            return
+        done: Future = Future()
+        with self._lock:
+            previous = self._last.get(order_key)
+            self._last[order_key] = done
+
+        def start(_: Any = None) -> None:
+            self.pool.submit(run).add_done_callback(lambda _f: self._finish(order_key, done))
+
+        if previous is None:
+            start()
+        else:
+            previous.add_done_callback(start)     # after the earlier job of this key, not beside it
+
+    def _finish(self, key: str, done: Future) -> None:
+        with self._lock:
+            if self._last.get(key) is done:
+                del self._last[key]
+        done.set_result(None)
 
     def shutdown(self, wait: bool = True) -> None:
         self.pool.shutdown(wait=wait)

@@ -63,8 +63,8 @@ def save_draft(ctx: Context, req: SaveDraftRequest) -> Reply:
         job_id = uuid.uuid4().hex
         if task is None or task.finished:
             task = book.put(Task(task_id=req.draft_id, job_id=job_id, draft_folder=folder))
-        ctx.runner.submit("save", task_id=req.draft_id, draft_id=req.draft_id, draft_folder=folder,
-                          base_url=ctx.base_url(), job_id=job_id)
+        ctx.runner.submit("save", order_key=req.draft_id, task_id=req.draft_id, draft_id=req.draft_id,
+                          draft_folder=folder, base_url=ctx.base_url(), job_id=job_id)
         metrics.JOBS.labels("queued").inc()
     if not req.async_:
         task = wait_for(book, req.draft_id, job_id, ctx.settings.save_wait_seconds)
@@ -83,8 +83,11 @@ def wait_for(book: TaskBook, task_id: str, job_id: str, seconds: float) -> Task:
     deadline = time.monotonic() + seconds
     delay = 0.02
     while True:
+        done = book.outcome(task_id, job_id)
+        if done is not None:
+            return done
         task = book.get(task_id)
-        if (task.job_id == job_id and task.finished) or time.monotonic() >= deadline:
+        if time.monotonic() >= deadline:
             return task
         time.sleep(delay)
         delay = min(delay * 1.5, 0.25)

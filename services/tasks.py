@@ -51,6 +51,10 @@ class Task(BaseModel):
         return self.model_dump(exclude={"task_id", "heartbeat_at", "job_id"})
 
 
+def job_key(task_id: str, job_id: str) -> str:
+    return f"{task_id}#job:{job_id}"
+
+
 class TaskBook:
     """Reads and writes task records through the store. Writes through one book are serialised,
     so a heartbeat never writes an older state over a newer one."""
@@ -74,8 +78,16 @@ class TaskBook:
             for name, value in changes.items():
                 setattr(task, name, value)
             task.heartbeat_at = time.time()
-            self.store.put_task(task.task_id, task.model_dump_json())
+            record = task.model_dump_json()
+            self.store.put_task(task.task_id, record)
+            if task.finished and task.job_id:      # a later job may overwrite the main record at once
+                self.store.put_task(job_key(task.task_id, task.job_id), record)
         return task
+
+    def outcome(self, task_id: str, job_id: str) -> Optional[Task]:
+        """The final record of one job (None while it runs)."""
+        raw = self.store.get_task(job_key(task_id, job_id))
+        return Task.model_validate_json(raw) if raw else None
 
     def expire_if_stale(self, task: Task, lease_seconds: float, queue_seconds: float) -> Task:
         """A task whose worker stopped beating (killed, host lost) is failed, never left active."""

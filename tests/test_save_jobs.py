@@ -425,3 +425,18 @@ def test_without_an_allow_listed_folder_nothing_is_written_outside_data_dir(serv
     assert all(not list((tmp_path / a).iterdir()) for a in allowed)
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["CapCut Drafts", "data0", *allowed])
     assert svc.folder(d).is_dir()
+
+
+def test_a_waiter_sees_its_own_job_finish_even_when_the_next_job_overwrites_the_record_at_once():
+    """Two queued saves of one draft: job a completes and job b starts before a's waiter polls."""
+    from draft_store.memory import MemoryStore
+    from services.save import wait_for
+    from services.tasks import Task, TaskBook
+
+    book = TaskBook(MemoryStore())
+    first = book.put(Task(task_id="d", job_id="a", status="processing"))
+    book.update(first, status="completed", draft_url="zip-a")
+    book.put(Task(task_id="d", job_id="b", status="processing"))          # overwrites the main record
+    done = wait_for(book, "d", "a", seconds=1)
+    assert (done.job_id, done.status, done.draft_url) == ("a", "completed", "zip-a")
+    assert wait_for(book, "d", "b", seconds=0.05).status == "processing"   # b still running
