@@ -110,12 +110,7 @@ def live_server(tmp_path):
             time.sleep(0.1)
         yield base
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc)
 
 
 def ok(client, path: str, body: dict):
@@ -135,3 +130,34 @@ def fail(client, path: str, body, code: str) -> str:
 
 def new_draft(client, **body) -> str:
     return ok(client, "/create_draft", body)["draft_id"]
+
+
+# -- reading the built draft JSON ------------------------------------------------------------
+
+def track(doc: dict, name: str) -> dict:
+    """The one track called `name` in a built draft."""
+    found = [t for t in doc["tracks"] if t["name"] == name]
+    assert len(found) == 1, f"track {name!r}: {[t['name'] for t in doc['tracks']]}"
+    return found[0]
+
+
+def segments(doc: dict, track_name: str) -> list[dict]:
+    return track(doc, track_name)["segments"]
+
+
+def only_segment(doc: dict, track_name: str) -> dict:
+    found = segments(doc, track_name)
+    assert len(found) == 1, found
+    return found[0]
+
+
+# -- processes started by tests --------------------------------------------------------------
+
+def stop_process(proc: subprocess.Popen, grace: float = 10) -> None:
+    """SIGTERM, then SIGKILL if it has not exited after `grace` seconds."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()

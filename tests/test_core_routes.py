@@ -14,7 +14,7 @@ import sqlite3
 import pytest
 from pyJianYingDraft import ScriptFile
 
-from conftest import check_envelope, fail, new_draft, ok, post
+from conftest import check_envelope, fail, new_draft, ok, only_segment, post, track
 from services import catalog
 
 HOST = "http://127.0.0.1:8765"
@@ -35,18 +35,6 @@ def script(client, draft_id: str, **extra) -> str:
 
 def content(client, draft_id: str) -> dict:
     return json.loads(script(client, draft_id, force_update=False))
-
-
-def track(doc: dict, name: str) -> dict:
-    found = [t for t in doc["tracks"] if t["name"] == name]
-    assert len(found) == 1, f"track {name!r}: {[t['name'] for t in doc['tracks']]}"
-    return found[0]
-
-
-def only_segment(doc: dict, track_name: str) -> dict:
-    segments = track(doc, track_name)["segments"]
-    assert len(segments) == 1
-    return segments[0]
 
 
 def refs(doc: dict, segment: dict, bucket: str) -> list[dict]:

@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from conftest import check_envelope, fail, new_draft, ok, post
+from conftest import check_envelope, fail, new_draft, ok, only_segment, post, segments, track
 from services import catalog, operations
 from services.timeline import Track
 
@@ -48,22 +48,6 @@ def content(client, draft_id: str) -> dict:
 
 def warnings(client, draft_id: str) -> list[str]:
     return query(client, draft_id).get("warnings", [])
-
-
-def track(doc: dict, name: str) -> dict:
-    found = [t for t in doc["tracks"] if t["name"] == name]
-    assert len(found) == 1, f"track {name!r}: {[t['name'] for t in doc['tracks']]}"
-    return found[0]
-
-
-def segments(doc: dict, name: str) -> list[dict]:
-    return track(doc, name)["segments"]
-
-
-def only_segment(doc: dict, name: str) -> dict:
-    found = segments(doc, name)
-    assert len(found) == 1, found
-    return found[0]
 
 
 def by_id(doc: dict, bucket: str, material_id: str) -> dict:

@@ -24,7 +24,7 @@ from mcp import ClientSession, StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 
-from conftest import check_envelope, make_settings
+from conftest import check_envelope, make_settings, stop_process
 from media_fixtures import MediaServer, make_audio, make_video
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -359,12 +359,7 @@ def http_server(env: dict, tmp_path: Path):
             sys.stderr.write("---- mcp_server.py --http log ----\n" + log_path.read_text(errors="replace")[-8000:])
             raise
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc)
     assert b"Traceback" not in log_path.read_bytes(), log_path.read_text(errors="replace")
 
 

@@ -29,7 +29,7 @@ import pytest
 import requests
 from botocore.config import Config
 
-from conftest import make_settings
+from conftest import make_settings, stop_process
 from oss_server import HungServer, closed_port
 from services import delivery
 from storage import MAX_URL_LIFETIME, PublishError, open_publisher
@@ -76,15 +76,6 @@ def _start_moto(tmp_path_factory) -> tuple[subprocess.Popen, str]:
         time.sleep(0.1)
 
 
-def _stop(proc: subprocess.Popen) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-
-
 def _client(url: str, **keys):
     return boto3.client("s3", endpoint_url=url, region_name="us-east-1",
                         config=Config(s3={"addressing_style": "path"}), **(keys or ANY_KEYS))
@@ -97,7 +88,7 @@ def open_s3(tmp_path_factory):
         _client(url).create_bucket(Bucket=BUCKET)
         yield url
     finally:
-        _stop(proc)
+        stop_process(proc)
 
 
 @pytest.fixture(scope="module")
@@ -114,7 +105,7 @@ def auth_s3(tmp_path_factory):
         requests.post(url + "/moto-api/reset-auth", data=b"0", timeout=5).raise_for_status()
         yield SimpleNamespace(url=url, key_id=key["AccessKeyId"], secret=key["SecretAccessKey"])
     finally:
-        _stop(proc)
+        stop_process(proc)
 
 
 class FlakyProxy:

@@ -14,7 +14,7 @@ import threading
 
 import pytest
 
-from conftest import fail, make_settings, new_draft, ok, post
+from conftest import fail, make_settings, new_draft, ok, only_segment, post, segments
 from services import catalog
 
 S = 1_000_000   # µs per second
@@ -37,22 +37,6 @@ def script(client, draft_id: str) -> str:
 
 def content(client, draft_id: str) -> dict:
     return json.loads(script(client, draft_id))
-
-
-def track(doc: dict, name: str) -> dict:
-    found = [t for t in doc["tracks"] if t["name"] == name]
-    assert len(found) == 1, f"track {name!r}: {[t['name'] for t in doc['tracks']]}"
-    return found[0]
-
-
-def segments(doc: dict, track_name: str) -> list[dict]:
-    return track(doc, track_name)["segments"]
-
-
-def only_segment(doc: dict, track_name: str) -> dict:
-    found = segments(doc, track_name)
-    assert len(found) == 1, found
-    return found[0]
 
 
 def material(doc: dict, segment: dict) -> dict:
