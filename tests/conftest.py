@@ -161,3 +161,24 @@ def stop_process(proc: subprocess.Popen, grace: float = 10) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
+
+
+# -- drafts for route tests ------------------------------------------------------------------
+
+PROFILES = ("capcut", "jianying")      # the two catalogue families
+
+
+@pytest.fixture(params=PROFILES)
+def profile(request) -> str:
+    return request.param
+
+
+@pytest.fixture
+def any_draft(client, profile) -> str:
+    """An empty draft of each profile (for behaviour that depends on the catalogue family)."""
+    return new_draft(client, profile=profile)
+
+
+@pytest.fixture
+def draft(client) -> str:
+    return new_draft(client)

@@ -10,14 +10,13 @@ import json
 
 import pytest
 
-from conftest import check_envelope, fail, new_draft, ok, only_segment, post, segments, track
+from conftest import PROFILES, check_envelope, fail, new_draft, ok, only_segment, post, segments, track
 from services import catalog, operations
 from services.timeline import Track
 
 HOST = "http://127.0.0.1:8765"
 V1, V2, A, I, I2 = (f"{HOST}/{n}" for n in ("v1.mp4", "v2.mp4", "a.mp3", "i.png", "i2.png"))
 S = 1_000_000   # µs per second
-PROFILES = ("capcut", "jianying")
 MISSING_EFFECT = "Hi, the required parameters 'effect_type' are missing. Please add them and try again."
 MISSING_STICKER = "Hi, the required parameter 'sticker_id' is missing. Please add it and try again. "
 EFFECT_ERROR = "Error occurred while adding effect: "
@@ -77,22 +76,6 @@ def listing(client, category_route: str, profile: str) -> list[dict]:
     reply = check_envelope(resp.get_json())
     assert reply["success"], reply
     return reply["output"]
-
-
-@pytest.fixture(params=PROFILES)
-def profile(request) -> str:
-    return request.param
-
-
-@pytest.fixture
-def any_draft(client, profile) -> str:
-    """An empty draft of each profile."""
-    return new_draft(client, profile=profile)
-
-
-@pytest.fixture
-def draft(client) -> str:
-    return new_draft(client)
 
 
 # --- /add_effect ------------------------------------------------------------------------------

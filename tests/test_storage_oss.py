@@ -3,9 +3,7 @@ signatures with its own key table: uploads (single PUT and multipart), signed-UR
 provider errors, network failures, retries, progress, key prefix, URL lifetime, clean-up."""
 from __future__ import annotations
 
-import os
 import time
-from pathlib import Path
 from types import SimpleNamespace
 from urllib.parse import parse_qs, urlparse
 
@@ -13,10 +11,10 @@ import oss2
 import pytest
 import requests
 
+from storage_support import draft_zip, fetch, publish
 from conftest import make_settings
 from oss_server import (TEST_KEY_ID, TEST_REGION, TEST_SECRET, HungServer, OssTestServer,
                         closed_port)
-from services import delivery
 from storage import MAX_URL_LIFETIME, PublishError, open_publisher
 from storage.local import LocalPublisher
 from storage.oss import OssPublisher
@@ -37,18 +35,6 @@ def clean_server(oss):
     oss.reset()
 
 
-def draft_zip(tmp_path: Path, media_bytes: int, name: str = "dfd_test_1") -> Path:
-    """A real draft-shaped zip made by the service's own zipper: JSON files plus random media."""
-    folder = tmp_path / name
-    (folder / "assets" / "video").mkdir(parents=True)
-    (folder / "draft_meta_info.json").write_text('{"draft_name": "%s"}' % name)
-    (folder / "draft_info.json").write_text('{"tracks": []}' * 50)
-    (folder / "assets" / "video" / "clip.mp4").write_bytes(os.urandom(media_bytes))
-    target = tmp_path / f"{name}.zip"
-    delivery.make_zip(folder, target)
-    return target
-
-
 def settings_for(server: OssTestServer, **overrides):
     """Service settings for the test server; upload_* values small so tests stay quick."""
     config = {"bucket_name": "drafts", "access_key_id": TEST_KEY_ID, "access_key_secret": TEST_SECRET,
@@ -59,18 +45,6 @@ def settings_for(server: OssTestServer, **overrides):
                   upload_retries=2, upload_retry_backoff_ms=20, upload_timeout_seconds=5)
     values.update(overrides)
     return SimpleNamespace(**values)
-
-
-def publish(settings, zip_path: Path, key: str = "dfd_test_1.zip"):
-    calls = []
-    published = open_publisher(settings).publish(zip_path, key, on_progress=lambda d, t: calls.append((d, t)))
-    return published, calls
-
-
-def fetch(url: str) -> bytes:
-    resp = requests.get(url, timeout=10)
-    assert resp.status_code == 200, resp.text[:500]
-    return resp.content
 
 
 # -- uploads and downloads -----------------------------------------------------------------

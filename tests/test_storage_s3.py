@@ -20,7 +20,6 @@ import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from types import SimpleNamespace
 from urllib.parse import parse_qs, urlparse
 
@@ -29,9 +28,9 @@ import pytest
 import requests
 from botocore.config import Config
 
+from storage_support import draft_zip, fetch, publish
 from conftest import make_settings, stop_process
 from oss_server import HungServer, closed_port
-from services import delivery
 from storage import MAX_URL_LIFETIME, PublishError, open_publisher
 from storage.local import LocalPublisher
 from storage.s3 import S3Publisher
@@ -161,17 +160,6 @@ class FlakyProxy:
         self.httpd.server_close()
 
 
-def draft_zip(tmp_path: Path, media_bytes: int, name: str = "dfd_s3_1") -> Path:
-    folder = tmp_path / name
-    (folder / "assets" / "video").mkdir(parents=True)
-    (folder / "draft_meta_info.json").write_text('{"draft_name": "%s"}' % name)
-    (folder / "draft_info.json").write_text('{"tracks": []}' * 50)
-    (folder / "assets" / "video" / "clip.mp4").write_bytes(os.urandom(media_bytes))
-    target = tmp_path / f"{name}.zip"
-    delivery.make_zip(folder, target)
-    return target
-
-
 def settings_for(endpoint: str, **overrides):
     config = {"bucket": BUCKET, "region": "us-east-1", "endpoint_url": endpoint, "path_style": True,
               "access_key_id": "testing", "secret_access_key": "testing"}
@@ -180,18 +168,6 @@ def settings_for(endpoint: str, **overrides):
                   upload_part_size_mb=5, upload_retries=2, upload_retry_backoff_ms=20, upload_timeout_seconds=5)
     values.update(overrides)
     return SimpleNamespace(**values)
-
-
-def publish(settings, zip_path: Path, key: str = "dfd_s3_1.zip"):
-    calls = []
-    published = open_publisher(settings).publish(zip_path, key, on_progress=lambda d, t: calls.append((d, t)))
-    return published, calls
-
-
-def fetch(url: str) -> bytes:
-    resp = requests.get(url, timeout=10)
-    assert resp.status_code == 200, resp.text[:500]
-    return resp.content
 
 
 def b64sha256(data: bytes) -> str:
@@ -206,13 +182,13 @@ def test_small_zip_single_put_with_sha256_checksum(open_s3, tmp_path):
     before = time.time()
     published, calls = publish(settings_for(open_s3), zip_path)
 
-    assert published.key == "dfd_s3_1.zip" and published.size == len(data)
+    assert published.key == "dfd_test_1.zip" and published.size == len(data)
     assert before + 86400 - 5 <= published.expires_at <= time.time() + 86400
     assert fetch(published.url) == data
     query = parse_qs(urlparse(published.url).query)
     assert query["X-Amz-Algorithm"] == ["AWS4-HMAC-SHA256"] and query["X-Amz-Expires"] == ["86400"]
-    assert urlparse(published.url).path == f"/{BUCKET}/dfd_s3_1.zip"         # path style
-    head = _client(open_s3).head_object(Bucket=BUCKET, Key="dfd_s3_1.zip", ChecksumMode="ENABLED")
+    assert urlparse(published.url).path == f"/{BUCKET}/dfd_test_1.zip"         # path style
+    head = _client(open_s3).head_object(Bucket=BUCKET, Key="dfd_test_1.zip", ChecksumMode="ENABLED")
     assert head["ChecksumSHA256"] == b64sha256(data) and head["ContentType"] == "application/zip"
     assert calls[-1] == (len(data), len(data))
     assert zip_path.exists()
@@ -362,11 +338,11 @@ def test_slow_down_until_retries_run_out(open_s3, tmp_path):
 def test_key_prefix(open_s3, tmp_path):
     zip_path = draft_zip(tmp_path, 10 * KiB)
     published, _ = publish(settings_for(open_s3, s3={"key_prefix": "capcut/drafts/"}), zip_path)
-    assert published.key == "capcut/drafts/dfd_s3_1.zip"
-    assert urlparse(published.url).path == f"/{BUCKET}/capcut/drafts/dfd_s3_1.zip"
+    assert published.key == "capcut/drafts/dfd_test_1.zip"
+    assert urlparse(published.url).path == f"/{BUCKET}/capcut/drafts/dfd_test_1.zip"
     assert fetch(published.url) == zip_path.read_bytes()
     published, _ = publish(settings_for(open_s3, upload_key_prefix="global-"), zip_path)
-    assert published.key == "global-dfd_s3_1.zip" and fetch(published.url) == zip_path.read_bytes()
+    assert published.key == "global-dfd_test_1.zip" and fetch(published.url) == zip_path.read_bytes()
 
 
 def test_url_lifetime_is_capped_at_seven_days(open_s3, tmp_path):

@@ -18,7 +18,6 @@ from conftest import fail, make_settings, new_draft, ok, only_segment, post, seg
 from services import catalog
 
 S = 1_000_000   # µs per second
-PROFILES = ("capcut", "jianying")
 MISSING_TEXT = "Hi, the required parameters 'text', 'start' or 'end' are missing. "
 MISSING_SRT = "Hi, the required parameters 'srt' are missing."
 TEXT_ERROR = "Error occurred while processing text: "
@@ -95,22 +94,6 @@ def add_text(client, draft_id: str, **fields) -> dict:
     ok(client, "/add_text", {"draft_id": draft_id, **fields})
     doc = content(client, draft_id)
     return doc, segments(doc, fields["track_name"])[-1]
-
-
-@pytest.fixture(params=PROFILES)
-def profile(request) -> str:
-    return request.param
-
-
-@pytest.fixture
-def any_draft(client, profile) -> str:
-    """An empty draft of each profile (for behaviour that depends on the catalogue family)."""
-    return new_draft(client, profile=profile)
-
-
-@pytest.fixture
-def draft(client) -> str:
-    return new_draft(client)
 
 
 # --- /add_text: defaults, aliases, font -------------------------------------------------------
