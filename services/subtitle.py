@@ -20,7 +20,7 @@ from .fetcher import FetchError, fetch_bytes, policy_from
 from .ids import new_id
 from .media import app_of
 from .schema import DraftTarget
-from .text import background_spec, border_spec, check_color, check_unit, make_spec, text_animations
+from .text import TextBoxParams, background_spec, border_spec, check_color, check_unit, make_spec, text_animations
 from .timeline import Clip, Draft, Segment
 
 SRT_MAX_BYTES = 5 * 1024 * 1024
@@ -77,7 +77,7 @@ def parse_srt(source: str) -> list[Cue]:
     return cues
 
 
-class AddSubtitleRequest(DraftTarget):
+class AddSubtitleRequest(DraftTarget, TextBoxParams):
     REQUIRED = ("srt",)
     MISSING = "Hi, the required parameters 'srt' are missing."
     srt: str
@@ -90,13 +90,6 @@ class AddSubtitleRequest(DraftTarget):
     underline: bool = False
     font_color: str = "#FFFFFF"
     alpha: float = 1.0
-    vertical: bool = False
-    border_width: float = Field(0.0, ge=0, le=100)
-    border_color: str = "#000000"
-    border_alpha: float = 1.0
-    background_color: str = "#000000"
-    background_style: int = 0
-    background_alpha: float = 0.0
     transform_x: float = 0.0
     transform_y: float = -0.8
     scale_x: float = 1.0

@@ -15,7 +15,7 @@ from .drafts import Context, change
 from .errors import ApiError, missing
 from .ids import new_id
 from .media import app_of
-from .schema import Bounded, DraftTarget
+from .schema import Bounded, DraftTarget, RequestModel
 from .timeline import Animation, Clip, Draft, Segment, to_us
 
 _HEX = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
@@ -72,7 +72,18 @@ class TextStyleRange(_Part):
     font: Optional[str] = None
 
 
-class AddTextRequest(DraftTarget):
+class TextBoxParams(RequestModel):
+    """Border and background, the same keys and defaults on /add_text and /add_subtitle."""
+    vertical: bool = False
+    border_width: float = Field(0.0, ge=0, le=100)
+    border_color: str = "#000000"
+    border_alpha: float = 1.0
+    background_color: str = "#000000"
+    background_style: int = 0
+    background_alpha: float = 0.0
+
+
+class AddTextRequest(DraftTarget, TextBoxParams):
     text: str
     start: float = Field(0.0, ge=0)
     end: float = 5.0
@@ -82,17 +93,10 @@ class AddTextRequest(DraftTarget):
     font_color: str = "#FF0000"
     font_size: float = Field(8.0, gt=0)
     font_alpha: float = 1.0
-    vertical: bool = False
     transform_x: float = 0.0
     transform_y: float = 0.0
     fixed_width: float = -1
     fixed_height: float = -1
-    border_width: float = Field(0.0, ge=0, le=100)
-    border_color: str = "#000000"
-    border_alpha: float = 1.0
-    background_color: str = "#000000"
-    background_style: int = 0
-    background_alpha: float = 0.0
     background_round_radius: float = Field(0.0, ge=0, le=1)
     background_height: float = Field(0.14, ge=0, le=1)
     background_width: float = Field(0.14, ge=0, le=1)
