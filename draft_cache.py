@@ -42,8 +42,6 @@ class DraftCache:
         self.snapshot_every = snapshot_every
         self._entries: OrderedDict[str, _Entry] = OrderedDict()
         self._lock = threading.Lock()
-        self.hits = 0
-        self.misses = 0
 
     def create(self, draft: Draft) -> None:
         self.store.create(draft.id, draft.model_dump_json())
@@ -91,10 +89,8 @@ class DraftCache:
             entry = self._entries.get(draft_id)
             if entry is not None:
                 self._entries.move_to_end(draft_id)
-                self.hits += 1
                 self.on_lookup(True)
                 return entry
-            self.misses += 1
         self.on_lookup(False)
         log = self.store.load(draft_id)
         if log is None:
@@ -134,6 +130,3 @@ class DraftCache:
         if entry.seq - entry.snapshot_seq >= self.snapshot_every:
             self.store.save_snapshot(draft_id, entry.seq, entry.draft.model_dump_json())
             entry.snapshot_seq = entry.seq
-
-    def stats(self) -> dict[str, int]:
-        return {"size": len(self._entries), "hits": self.hits, "misses": self.misses}

@@ -22,7 +22,6 @@ import fcntl
 import hashlib
 import json
 import os
-import shutil
 import tempfile
 import threading
 import time
@@ -206,31 +205,6 @@ class MediaCache:
                         self._prefetch_errors.pop(next(iter(self._prefetch_errors)))
         future.add_done_callback(finished)
         return True
-
-    def link_into(self, cached: CachedFile, dest_path: str) -> str:
-        """Put the cached file at `dest_path` (replacing it): a hard link, or a copy across devices.
-
-        If the cache entry was evicted meanwhile it is fetched again. Returns `dest_path`.
-        """
-        dest_path = os.fspath(dest_path)
-        folder = os.path.dirname(os.path.abspath(dest_path))
-        os.makedirs(folder, exist_ok=True)
-        source = cached.path
-        if not os.path.exists(source):
-            source = self.get(cached.url).path
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".link.", suffix=".part")
-        os.close(fd)
-        os.unlink(tmp)
-        try:
-            try:
-                os.link(source, tmp)
-            except OSError:
-                shutil.copyfile(source, tmp)
-            os.replace(tmp, dest_path)
-        except BaseException:
-            _unlink(tmp)
-            raise
-        return dest_path
 
     # -- housekeeping -------------------------------------------------------------------------
 

@@ -148,6 +148,7 @@ def run_save_job(ctx: Context, task_id: str, draft_id: str, draft_folder: Option
 def _save(ctx: Context, book: TaskBook, task: Task, draft_id: str, draft_folder: Optional[str],
           base_url: str) -> None:
     delivery.cleanup(ctx.settings)
+    ctx.media.evict_older_than(ctx.settings.output_retention_hours * 3600)   # the cache must not grow forever
     publisher = open_publisher(ctx.settings, base_url=base_url)     # a bad config fails before downloads
     draft = ctx.cache.read(draft_id, lambda d: d.model_copy(deep=True))
     book.update(task, progress=5, message="Updating media file metadata")

@@ -16,7 +16,6 @@ import pytest
 from media_fixtures import MediaServer, make_image, pattern_bytes
 from services.fetcher import FetchError, FetchPolicy
 from services.media_cache import CachedFile, MediaCache, url_key
-from services.probe import probe
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 POLICY = FetchPolicy(allow_hosts=("127.0.0.1",), connect_timeout=2, read_timeout=5, deadline=20, backoff=0.01)
@@ -244,39 +243,6 @@ def test_prefetch_queue_is_bounded(tmp_path, server):
         assert [cache.prefetch(u) for u in urls] == [True, True, False, False]
         for u in urls[:2]:
             assert cache.get(u).size > 0
-
-
-def test_link_into_hard_links_the_cached_file(cache, server, tmp_path):
-    cached = cache.get(server.url("photo.png"))
-    dest = tmp_path / "draft" / "assets" / "image" / "photo_1.png"
-    assert cache.link_into(cached, dest) == str(dest)
-    assert os.path.samefile(dest, cached.path) and os.stat(dest).st_nlink == 2
-    assert probe(dest).kind == "photo"
-    other = cache.get(server.url("a.bin"))
-    cache.link_into(other, dest)                      # replaces what was there
-    assert dest.read_bytes() == BODY and not [p for p in dest.parent.iterdir() if p.name.startswith(".")]
-
-
-def test_link_into_copies_across_devices(cache, server):
-    shm = Path("/dev/shm")
-    cached = cache.get(server.url("a.bin"))
-    if not shm.is_dir() or os.stat(shm).st_dev == os.stat(cached.path).st_dev:
-        pytest.skip("no second filesystem to copy across")
-    dest = shm / f"media-cache-test-{os.getpid()}" / "a.bin"
-    try:
-        cache.link_into(cached, dest)
-        assert dest.read_bytes() == BODY and not os.path.samefile(dest, cached.path)
-    finally:
-        dest.unlink(missing_ok=True)
-        dest.parent.rmdir()
-
-
-def test_link_into_refetches_an_evicted_entry(cache, server, tmp_path):
-    url = server.url("count/a.bin")
-    cached = cache.get(url)
-    assert cache.discard(url) and cache.peek(url) is None
-    cache.link_into(cached, tmp_path / "out.bin")
-    assert (tmp_path / "out.bin").read_bytes() == BODY and server.hits("/count/a.bin") == 2
 
 
 def test_evict_older_than(cache, server):

@@ -386,6 +386,17 @@ def test_outputs_older_than_the_retention_are_removed_by_the_next_save(service, 
     assert svc.client.get(f"/drafts/{kept_draft}.zip").status_code == 200
 
 
+def test_cached_media_unused_for_longer_than_the_retention_is_evicted_by_the_next_save(service, server):
+    svc = service(output_retention_hours=2)
+    svc.saved(open_clip_draft(svc, server.url("v1.mp4")))
+    media = svc.app.extensions["capcut"].media
+    old = media.peek(server.url("v1.mp4"))
+    now = time.time()
+    os.utime(old.path, (now - 3 * 3600, now - 3 * 3600))
+    svc.saved(open_clip_draft(svc, server.url("v2.mp4")))
+    assert media.peek(server.url("v1.mp4")) is None and media.peek(server.url("v2.mp4")) is not None
+
+
 # --- 10. installing into a drafts folder on this machine ---------------------------------------------------
 
 def test_install_copies_and_registers_the_draft_in_an_allowed_drafts_folder(service, server, tmp_path):

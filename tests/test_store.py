@@ -265,11 +265,14 @@ def test_a_lost_race_that_now_overlaps_is_rejected(open_store):
 
 
 def test_evicted_drafts_reload_from_the_store(open_store):
-    cache = DraftCache(open_store(), capacity=2)
+    lookups: list[bool] = []
+    cache = DraftCache(open_store(), capacity=2, on_lookup=lookups.append)
     for name in ("d1", "d2", "d3"):
         cache.create(new_doc(name))
         cache.update(name, add_clip(1))
-    assert cache.stats()["size"] == 2
+    lookups.clear()
+    assert starts(cache, "d3") == [1] and lookups == [True]          # still cached
+    assert starts(cache, "d1") == [1] and lookups[-1] is False       # evicted: reloaded from the store
     assert [starts(cache, name) for name in ("d1", "d2", "d3")] == [[1], [1], [1]]
 
 
