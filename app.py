@@ -133,19 +133,22 @@ def create_app(settings: Optional[Settings] = None) -> Flask:
     for path in catalog.ROUTES:
         app.add_url_rule(path, path.strip("/"), make_listing(path), methods=["GET"])
 
-    @app.get("/drafts/<draft_id>.zip")
-    def download_zip(draft_id: str):
+    def saved_folder(draft_id: str):
+        """The saved folder of a draft, or 404 (unknown id, never saved, or cleaned up)."""
         folder = delivery.folder_path(settings, _safe_id(draft_id))
         if not (folder / "draft_meta_info.json").is_file():
             abort(404)
+        return folder
+
+    @app.get("/drafts/<draft_id>.zip")
+    def download_zip(draft_id: str):
+        folder = saved_folder(draft_id)
         return Response(stream_with_context(delivery.stream_zip(folder)), mimetype="application/zip",
                         headers={"Content-Disposition": f'attachment; filename="{draft_id}.zip"'})
 
     @app.get("/drafts/<draft_id>")
     def download_page(draft_id: str):
-        folder = delivery.folder_path(settings, _safe_id(draft_id))
-        if not (folder / "draft_meta_info.json").is_file():
-            abort(404)
+        folder = saved_folder(draft_id)
         query = f"?{request.query_string.decode()}" if request.query_string else ""
         page = delivery.download_page(draft_id, f"{ctx.base_url()}/drafts/{draft_id}.zip{query}",
                                       delivery.folder_size(folder),

@@ -19,6 +19,7 @@ import base64
 import hashlib
 import logging
 import os
+import re
 import random
 import threading
 import time
@@ -34,6 +35,13 @@ ProgressCallback = Callable[[int, int], None]
 MiB = 1024 * 1024
 MAX_URL_LIFETIME = 7 * 24 * 3600      # S3 SigV4 and OSS V4 refuse more; we cap OSS V1 the same
 MAX_PARTS = 10_000                    # both providers' limit on the parts of one upload
+
+
+def network_reason(exc: BaseException) -> str:
+    """The useful end of a requests/urllib3/botocore error chain: '[Errno 111] Connection refused'."""
+    text = str(exc)
+    found = re.findall(r"\[Errno -?\d+\][^')\"]*", text)
+    return found[-1].strip() if found else text[:300]
 
 
 @dataclass(frozen=True)

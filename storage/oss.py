@@ -29,7 +29,7 @@ import oss2
 import requests
 from oss2 import exceptions as oss_errors
 
-from .base import FileSlice, ObjectStorePublisher, Piece, PublishError, UploadOptions
+from .base import FileSlice, ObjectStorePublisher, Piece, PublishError, UploadOptions, network_reason
 
 _REGION_HOST = re.compile(r"^(?:[a-z0-9-]+\.)?oss-([a-z0-9-]+?)(?:-internal)?\.aliyuncs\.com$")
 _RETRY_CODES = {"RequestTimeout", "InvalidDigest", "ServiceUnavailable", "InternalError",
@@ -56,13 +56,6 @@ def _endpoint(value: str, bucket: str) -> str:
     if bucket and host.startswith(bucket + ".") and host.count(".") > 2:
         host = host[len(bucket) + 1:]
     return f"{parts.scheme}://{host}" + (f":{parts.port}" if parts.port else "")
-
-
-def _reason(exc: BaseException) -> str:
-    """The useful end of a requests/urllib3 error chain: '[Errno 111] Connection refused'."""
-    text = str(exc)
-    found = re.findall(r"\[Errno -?\d+\][^')\"]*", text)
-    return found[-1].strip() if found else text[:300]
 
 
 class OssPublisher(ObjectStorePublisher):
@@ -156,7 +149,7 @@ class OssPublisher(ObjectStorePublisher):
             if isinstance(inner, requests.Timeout) or "timed out" in str(inner).lower():
                 return PublishError("Timeout", f"no answer from {self.endpoint} within "
                                     f"{self.options.timeout:g} s", retryable=True)
-            return PublishError("NetworkError", f"cannot reach {self.endpoint}: {_reason(inner)}",
+            return PublishError("NetworkError", f"cannot reach {self.endpoint}: {network_reason(inner)}",
                                 retryable=True)
         if isinstance(exc, oss_errors.InconsistentError):
             return PublishError("InconsistentError", "the CRC-64 OSS computed differs from that of the "

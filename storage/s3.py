@@ -22,14 +22,13 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import re
 from typing import Any, Mapping
 
 import boto3
 from botocore import exceptions as boto_errors
 from botocore.config import Config
 
-from .base import FileSlice, ObjectStorePublisher, Piece, PublishError, UploadOptions
+from .base import FileSlice, ObjectStorePublisher, Piece, PublishError, UploadOptions, network_reason
 
 _RETRY_CODES = {"SlowDown", "RequestTimeout", "InternalError", "ServiceUnavailable", "Throttling",
                 "ThrottlingException", "BadDigest", "XAmzContentChecksumMismatch",
@@ -45,12 +44,6 @@ _HINTS = {
     "AuthorizationHeaderMalformed": "the region in s3_config does not match the bucket's",
 }
 _CHECKSUMS = {"sha256": ("sha256",), "md5": ("md5",), "none": ()}
-
-
-def _reason(exc: BaseException) -> str:
-    text = str(exc)
-    found = re.findall(r"\[Errno -?\d+\][^')\"]*", text)
-    return found[-1].strip() if found else text[:300]
 
 
 class S3Publisher(ObjectStorePublisher):
@@ -164,7 +157,7 @@ class S3Publisher(ObjectStorePublisher):
             return PublishError("Timeout", f"no answer from {where} within {self.options.timeout:g} s",
                                 retryable=True)
         if isinstance(exc, (boto_errors.ConnectionError, boto_errors.HTTPClientError)):
-            return PublishError("NetworkError", f"cannot reach {where}: {_reason(exc)}", retryable=True)
+            return PublishError("NetworkError", f"cannot reach {where}: {network_reason(exc)}", retryable=True)
         if isinstance(exc, boto_errors.ClientError):
             error = exc.response.get("Error", {})
             meta = exc.response.get("ResponseMetadata", {})
