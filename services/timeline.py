@@ -14,6 +14,8 @@ from typing import Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .errors import ApiError
+
 US_PER_SECOND = 1_000_000
 
 TrackKind = Literal["video", "audio", "text", "effect", "filter", "sticker"]
@@ -30,7 +32,6 @@ def to_us(seconds: float) -> int:
     """Seconds (float) to integer microseconds, rounded like upstream (via the decimal text)."""
     value = float(f"{seconds}")
     if not -MAX_SECONDS <= value <= MAX_SECONDS:
-        from .errors import ApiError
         raise ApiError(f"A time of {seconds} s is out of range; times must be within ±{MAX_SECONDS} seconds.",
                        code="invalid_parameter")
     return round(value * US_PER_SECOND)
