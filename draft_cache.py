@@ -15,7 +15,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional, TypeVar
 
-from draft_store import DraftStore
+from draft_store import DraftNotFound, DraftStore
 from services import operations
 from services.timeline import Draft
 
@@ -52,7 +52,7 @@ class DraftCache:
 
     def read(self, draft_id: str, fn: Callable[[Draft], T]) -> T:
         """Run `fn` on the up-to-date document (under the draft's lock; `fn` must not mutate it).
-        KeyError if the draft does not exist."""
+        DraftNotFound if the draft does not exist."""
         entry = self._require(draft_id)
         with entry.lock:
             self._catch_up(draft_id, entry)
@@ -61,7 +61,7 @@ class DraftCache:
     def update(self, draft_id: str, plan: Plan) -> T:
         """Plan an operation on the current document, append it, apply it; returns the plan's result.
         A plan that returns no operation changes nothing. Exceptions from the plan propagate and
-        leave the draft untouched."""
+        leave the draft untouched. DraftNotFound if the draft does not exist (or vanished)."""
         entry = self._require(draft_id)
         for _ in range(MAX_ATTEMPTS):
             with entry.lock:
@@ -69,7 +69,7 @@ class DraftCache:
                 op, result = plan(entry.draft)
                 if op is None:
                     return result
-                if not self.store.append(draft_id, entry.seq + 1, json.dumps(op, ensure_ascii=False)):
+                if not self._append(draft_id, entry.seq + 1, op):
                     continue   # another process appended first: catch up and plan again
                 self._apply(draft_id, entry, op, entry.seq + 1)
                 self._maybe_snapshot(draft_id, entry)
@@ -81,7 +81,7 @@ class DraftCache:
     def _require(self, draft_id: str) -> _Entry:
         entry = self._entry(draft_id)
         if entry is None:
-            raise KeyError(draft_id)
+            raise DraftNotFound(draft_id)
         return entry
 
     def _entry(self, draft_id: str) -> Optional[_Entry]:
@@ -112,8 +112,9 @@ class DraftCache:
 
     def _catch_up(self, draft_id: str, entry: _Entry) -> None:
         log = self.store.load(draft_id, after_seq=entry.seq)
-        if log is None:
-            raise KeyError(draft_id)
+        if log is None:                      # gone from the store (e.g. a Redis without persistence)
+            self._forget(draft_id)
+            raise DraftNotFound(draft_id)
         for seq, op in log.ops:
             self._apply(draft_id, entry, json.loads(op), seq)
 
@@ -121,10 +122,20 @@ class DraftCache:
         try:
             operations.apply(entry.draft, op)
         except Exception:
-            with self._lock:                 # the cached copy may be half-changed: drop it
-                self._entries.pop(draft_id, None)
+            self._forget(draft_id)           # the cached copy may be half-changed: drop it
             raise
         entry.seq = seq
+
+    def _append(self, draft_id: str, seq: int, op: dict[str, Any]) -> bool:
+        try:
+            return self.store.append(draft_id, seq, json.dumps(op, ensure_ascii=False))
+        except DraftNotFound:
+            self._forget(draft_id)
+            raise
+
+    def _forget(self, draft_id: str) -> None:
+        with self._lock:
+            self._entries.pop(draft_id, None)
 
     def _maybe_snapshot(self, draft_id: str, entry: _Entry) -> None:
         if entry.seq - entry.snapshot_seq >= self.snapshot_every:

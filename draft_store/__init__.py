@@ -1,7 +1,7 @@
 """Draft store backends behind one interface (base.DraftStore), chosen by the `store` setting."""
 import os
 
-from .base import DraftLog, DraftStore, StoreUnavailable
+from .base import DraftExists, DraftLog, DraftNotFound, DraftStore, StoreUnavailable
 
 
 def open_store(settings) -> DraftStore:
@@ -17,4 +17,4 @@ def open_store(settings) -> DraftStore:
     raise ValueError(f"store '{settings.store}' is not available in this build")
 
 
-__all__ = ["DraftLog", "DraftStore", "StoreUnavailable", "open_store"]
+__all__ = ["DraftExists", "DraftLog", "DraftNotFound", "DraftStore", "StoreUnavailable", "open_store"]

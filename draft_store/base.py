@@ -16,6 +16,18 @@ class StoreUnavailable(Exception):
     """The backend cannot be reached (disk, database or network); callers answer with an error."""
 
 
+class DraftNotFound(Exception):
+    """No draft with this id exists (never created, or gone from a store that forgets)."""
+
+    def __init__(self, draft_id: str) -> None:
+        super().__init__(draft_id)
+        self.draft_id = draft_id
+
+
+class DraftExists(Exception):
+    """`create` was given an id that is already taken."""
+
+
 @dataclass
 class DraftLog:
     """What `load` returns: a snapshot at `snapshot_seq` (None when the caller is already past it)
@@ -32,7 +44,7 @@ class DraftLog:
 class DraftStore(ABC):
     @abstractmethod
     def create(self, draft_id: str, snapshot: str) -> None:
-        """Store a new draft with its initial snapshot at sequence 0. KeyError if it exists."""
+        """Store a new draft with its initial snapshot at sequence 0. DraftExists if it exists."""
 
     @abstractmethod
     def load(self, draft_id: str, after_seq: int = -1) -> Optional[DraftLog]:
@@ -42,7 +54,8 @@ class DraftStore(ABC):
 
     @abstractmethod
     def append(self, draft_id: str, seq: int, op: str) -> bool:
-        """Append `op` as sequence `seq`; False if `seq` is already taken (a concurrent writer won)."""
+        """Append `op` as sequence `seq`; False if `seq` is already taken (a concurrent writer won).
+        DraftNotFound if the draft does not exist."""
 
     @abstractmethod
     def save_snapshot(self, draft_id: str, seq: int, snapshot: str) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import threading
 from typing import Optional
 
-from .base import DraftLog, DraftStore
+from .base import DraftExists, DraftLog, DraftNotFound, DraftStore
 
 
 class MemoryStore(DraftStore):
@@ -17,7 +17,7 @@ class MemoryStore(DraftStore):
     def create(self, draft_id: str, snapshot: str) -> None:
         with self._lock:
             if draft_id in self._snapshots:
-                raise KeyError(draft_id)
+                raise DraftExists(draft_id)
             self._snapshots[draft_id] = (0, snapshot)
             self._ops[draft_id] = {}
 
@@ -35,7 +35,7 @@ class MemoryStore(DraftStore):
         with self._lock:
             ops = self._ops.get(draft_id)
             if ops is None:
-                raise KeyError(draft_id)
+                raise DraftNotFound(draft_id)
             head = max(ops, default=self._snapshots[draft_id][0])
             if seq != head + 1:
                 return False

@@ -37,7 +37,7 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from .base import DraftLog, DraftStore, StoreUnavailable
+from .base import DraftExists, DraftLog, DraftNotFound, DraftStore, StoreUnavailable
 
 T = TypeVar("T")
 
@@ -155,7 +155,7 @@ class RedisStore(DraftStore):
         created = self._call(lambda retry: self._create(
             self._keys(draft_id), [snapshot, now, self._ttl, "1" if retry else "0"]))
         if not created:
-            raise KeyError(draft_id)
+            raise DraftExists(draft_id)
 
     def load(self, draft_id: str, after_seq: int = -1) -> Optional[DraftLog]:
         reply: Any = self._call(lambda retry: self._load(self._keys(draft_id), [int(after_seq)]))
@@ -171,7 +171,7 @@ class RedisStore(DraftStore):
         result = self._call(lambda retry: self._append(
             self._keys(draft_id), [int(seq), op, now, self._ttl, "1" if retry else "0"]))
         if result == -1:
-            raise KeyError(draft_id)
+            raise DraftNotFound(draft_id)
         return result == 1
 
     def save_snapshot(self, draft_id: str, seq: int, snapshot: str) -> None:

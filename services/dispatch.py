@@ -21,9 +21,10 @@ from __future__ import annotations
 import logging
 from typing import Any, Callable, Mapping, Optional
 
-from draft_store import StoreUnavailable
+from draft_store import DraftNotFound, StoreUnavailable
 
 from . import catalog, profiles
+from .drafts import unknown_draft
 from .errors import ApiError
 from .schema import Reply, RequestModel
 
@@ -71,6 +72,8 @@ def run_route(ctx: Any, path: str, body: Any, routes: Optional[RouteTable] = Non
         output = service(ctx, model.parse(body))
     except ApiError as exc:
         return error_body(settings, exc, template)
+    except DraftNotFound as exc:       # vanished between the route's check and its write
+        return error_body(settings, unknown_draft(exc.draft_id), template)
     except StoreUnavailable as exc:
         log.error("store unavailable: %s", exc)
         return error_body(settings, ApiError(f"The draft store is unavailable, try again shortly ({exc}).",

@@ -8,11 +8,12 @@ from typing import Any, Callable, Optional
 from pydantic import Field
 
 from draft_cache import DraftCache
+from draft_store import DraftNotFound
 
 from . import profiles
 from .errors import ApiError, not_found
 from .ids import new_draft_id
-from .schema import DraftTarget, RequestModel
+from .schema import DraftTarget, Identifier, RequestModel
 from .timeline import Canvas, Draft
 
 
@@ -39,7 +40,7 @@ class CreateDraftRequest(DraftTarget):
 class DraftIdRequest(RequestModel):
     REQUIRED = ("draft_id",)
     MISSING = "Hi, the required parameter 'draft_id' is missing. Please add it and try again."
-    draft_id: str
+    draft_id: Identifier
     draft_folder: Optional[str] = None
 
 
@@ -98,9 +99,10 @@ def change(ctx: Context, target: DraftTarget, plan: Callable[[Draft], tuple[Opti
 
 
 def read_existing(ctx: Context, draft_id: str, fn: Callable[[Draft], Any]) -> Any:
+    """`fn` of the draft; raises the `draft_not_found` ApiError (upstream's wording) if it does not exist."""
     try:
         return ctx.cache.read(draft_id, fn)
-    except KeyError:
+    except DraftNotFound:
         raise not_found(f"Draft {draft_id} does not exist in cache.") from None
 
 

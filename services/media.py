@@ -106,9 +106,13 @@ def blur_for(level: Optional[int]) -> Optional[int]:
     return level
 
 
+MIN_SPEED, MAX_SPEED = 0.01, 100.0     # the apps' own slider stops at 0.1× and 100×
+
+
 def positive_speed(speed: float) -> float:
-    if speed <= 0:
-        raise ApiError(f"Invalid parameter 'speed': it must be greater than 0 (got {speed}); "
+    """The speed if the timeline can hold it; a clip slowed 1e-320× would be longer than any number."""
+    if not MIN_SPEED <= speed <= MAX_SPEED:
+        raise ApiError(f"Invalid parameter 'speed': it must be from {MIN_SPEED:g} to {MAX_SPEED:g} (got {speed:g}); "
                        "1.0 is normal speed, 2.0 twice as fast.", code="invalid_parameter")
     return speed
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any, ClassVar, Optional
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
 from .errors import ApiError, missing
+from .inbound import check_body
 
 
 def _not_bool(value: Any) -> Any:
@@ -58,6 +59,7 @@ class RequestModel(Bounded):
     @classmethod
     def parse(cls, body: dict[str, Any]):
         """Validate a JSON object body; ApiError with a fix-it message on failure."""
+        check_body(body)
         if cls.REQUIRED and not all(body.get(name) for name in cls.REQUIRED):
             raise missing(cls.MISSING)
         try:
@@ -79,9 +81,26 @@ def describe(exc: ValidationError) -> str:
     return " ".join(parts)
 
 
+MAX_ID_LENGTH = 128
+_ID_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-.")
+
+
+def _identifier(value: str) -> str:
+    """Draft and task ids are short ASCII names (ours: dfd_cat_<unix>_<8 hex>); anything else can
+    name no stored draft, so it is refused before the store is asked."""
+    if len(value) > MAX_ID_LENGTH or not _ID_CHARS.issuperset(value):
+        raise ValueError(f"an id is at most {MAX_ID_LENGTH} letters, digits, '_', '-' or '.'; "
+                         "use the draft_id returned by POST /create_draft")
+    return value
+
+
+# A draft or task id as the client sent it, checked for length and characters.
+Identifier = Annotated[str, AfterValidator(_identifier)]
+
+
 class DraftTarget(RequestModel):
     """Which draft a change goes to; width/height only matter when a new draft is created."""
-    draft_id: Optional[str] = None
+    draft_id: Optional[Identifier] = None
     width: int = Field(1080, gt=0, le=16384)
     height: int = Field(1920, gt=0, le=16384)
 

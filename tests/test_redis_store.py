@@ -15,10 +15,10 @@ import time
 import pytest
 
 import test_store
-from conftest import make_settings, post
+from conftest import fail, make_settings, ok, post
 from draft_cache import DraftCache
-from draft_store import StoreUnavailable, open_store as open_configured_store
-from redis_support import TcpProxy, redis_prefix, redis_url  # noqa: F401  (fixtures)
+from draft_store import DraftExists, DraftNotFound, StoreUnavailable, open_store as open_configured_store
+from redis_support import TcpProxy, delete_prefix, redis_prefix, redis_url  # noqa: F401  (fixtures)
 from test_store import S, add_clip, build_draft, dump, new_doc, query, starts
 
 import draft_store.redis as redis_backend
@@ -187,7 +187,7 @@ def test_an_expired_draft_is_gone_and_its_id_starts_fresh(open_store):
     assert store.append("d1", 1, "op1")
     time.sleep(1.3)
     assert store.load("d1") is None
-    with pytest.raises(KeyError):
+    with pytest.raises(DraftNotFound):
         store.append("d1", 2, "op2")
     store.create("d1", "again")
     log = store.load("d1")
@@ -435,9 +435,23 @@ def test_a_lost_reply_after_a_write_is_recognised_on_retry(proxy, redis_prefix):
         assert store.append("d1", 2, "op2") is False       # a normal (non-retry) append still conflicts
         assert store.append("d1", 3, "op3")
         proxy.drop_next_reply()
-        store.create("d2", "snap-d2")                      # no KeyError for its own create
+        store.create("d2", "snap-d2")                      # no DraftExists for its own create
         assert store.load("d2").snapshot == "snap-d2"
-        with pytest.raises(KeyError):
+        with pytest.raises(DraftExists):
             store.create("d2", "snap-d2")
     finally:
         store.close()
+
+
+def test_edits_to_a_draft_that_vanished_from_redis_answer_draft_not_found(redis_settings, redis_url, redis_prefix):
+    """A Redis without persistence restarts empty: cached drafts must read as gone, not crash."""
+    from app import create_app
+    client = create_app(redis_settings).test_client()
+    draft_id = ok(client, "/create_draft", {})["draft_id"]
+    ok(client, "/add_text", {"draft_id": draft_id, "text": "before"})
+    assert delete_prefix(redis_url, redis_prefix) >= 2                 # what a restart without persistence does
+    for path, body in [("/add_text", {"text": "after"}), ("/query_script", {}), ("/generate_draft_url", {}),
+                       ("/add_video_keyframe", {"property_type": "alpha", "time": 0, "value": "1"})]:
+        assert "does not exist" in fail(client, path, {"draft_id": draft_id, **body}, "draft_not_found")
+    fresh = ok(client, "/create_draft", {})["draft_id"]                # the store itself still works
+    ok(client, "/add_text", {"draft_id": fresh, "text": "new"})

@@ -11,6 +11,7 @@ import pytest
 
 from conftest import post
 from draft_cache import DraftCache
+from draft_store import DraftExists, DraftNotFound
 from draft_store.memory import MemoryStore
 from draft_store.sqlite import SqliteStore
 from services import operations
@@ -79,7 +80,7 @@ def test_create_then_load_gives_the_snapshot_at_seq_0(open_store):
 def test_create_twice_is_refused(open_store):
     store = open_store()
     store.create("d1", "snap0")
-    with pytest.raises(KeyError):
+    with pytest.raises(DraftExists):
         store.create("d1", "other")
     assert store.load("d1").snapshot == "snap0"
 
@@ -109,7 +110,7 @@ def test_append_to_an_unknown_draft_never_reports_success(open_store):
     store = open_store()
     try:
         appended = store.append("nope", 1, "op1")
-    except KeyError:
+    except DraftNotFound:
         appended = False
     assert appended is False
     assert store.load("nope") is None
@@ -176,7 +177,7 @@ def test_cache_create_update_read(open_store):
     cache.update("d1", add_clip(2))
     assert starts(cache) == [0, 2]
     assert cache.exists("d1") and not cache.exists("nope")
-    with pytest.raises(KeyError):
+    with pytest.raises(DraftNotFound):
         cache.read("nope", lambda d: d)
 
 
