@@ -4,9 +4,12 @@ What it guarantees:
 
 * only ``http://`` and ``https://``;
 * the host is resolved **once**; addresses that are loopback, private, link-local, shared
-  (CGNAT), reserved, multicast or a cloud metadata endpoint are dropped unless
-  ``FetchPolicy.allow_hosts`` lists the host name, the address or a network containing it
-  (metadata addresses only when listed exactly); if no address is left the URL is refused;
+  (CGNAT), reserved, multicast, site-local (fec0::/10) or a cloud metadata endpoint are dropped
+  unless ``FetchPolicy.allow_hosts`` lists the host name, the address or a network containing it
+  (metadata addresses only when listed exactly); if no address is left the URL is refused. An
+  IPv6 address that carries an IPv4 address (IPv4-mapped, -compatible, -translated, NAT64, 6to4,
+  Teredo) is judged by the IPv4 address(es) it carries (`embedded_ipv4`), and an allow entry for
+  an IPv4 address does not allow its IPv6 forms;
 * the connection goes to one of the checked addresses (no second DNS lookup between check and
   connect), while the ``Host`` header, TLS SNI and certificate verification use the host name;
 * every redirect is checked again, at most ``max_redirects`` of them;
@@ -71,7 +74,30 @@ METADATA_ADDRESSES = frozenset({
 METADATA_HOSTS = frozenset({"metadata", "metadata.google.internal", "metadata.goog", "instance-data",
                             "instance-data.ec2.internal"})
 
-_NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
+
+def _low32(value: int) -> tuple[int, ...]:
+    return (value & 0xFFFFFFFF,)
+
+
+def _sixtofour(value: int) -> tuple[int, ...]:
+    return ((value >> 80) & 0xFFFFFFFF,)
+
+
+def _teredo(value: int) -> tuple[int, ...]:
+    return ((value >> 64) & 0xFFFFFFFF, ~value & 0xFFFFFFFF)     # server, client (stored inverted)
+
+
+# IPv6 ranges whose addresses carry IPv4 addresses, and where those sit in the 128 bits.
+_IPV4_CARRIERS = (
+    (ipaddress.ip_network("::ffff:0:0/96"), _low32),      # IPv4-mapped
+    (ipaddress.ip_network("::/96"), _low32),              # IPv4-compatible (deprecated); :: and ::1 too
+    (ipaddress.ip_network("::ffff:0:0:0/96"), _low32),    # IPv4-translated (SIIT)
+    (ipaddress.ip_network("64:ff9b::/96"), _low32),       # NAT64 well-known prefix
+    (ipaddress.ip_network("64:ff9b:1::/48"), _low32),     # NAT64 local-use prefix, read with the /96 layout
+    (ipaddress.ip_network("2002::/16"), _sixtofour),      # 6to4: bits 16..48
+    (ipaddress.ip_network("2001::/32"), _teredo),         # Teredo: server bits 32..64, client NOT bits 96..128
+)
+_SITE_LOCAL = ipaddress.ip_network("fec0::/10")           # deprecated (RFC 3879); Python calls it global
 
 # Connection pools shared by every thread; urllib3 keys them by host, port, scheme and the TLS
 # settings (server_hostname, assert_hostname, ca_certs), so pools never mix host names.
@@ -132,8 +158,13 @@ class FetchPolicy:
     resolver: Optional[Resolver] = field(default=None, compare=False)
 
     def allows(self, host: str, address: str) -> bool:
-        """True if an `allow_hosts` entry names `host`, or names or contains `address`."""
-        ip = _plain(ipaddress.ip_address(address))
+        """True if an `allow_hosts` entry names `host`, or names or contains `address`.
+
+        Addresses match as written: an IPv4 entry does not allow the IPv6 forms carrying that
+        address (``::ffff:127.0.0.1`` needs its own entry), and a network entry never allows an
+        address that is or carries a metadata address.
+        """
+        ip = _unscoped(ipaddress.ip_address(address))
         host = host.lower().rstrip(".")
         for entry in self.allow_hosts:
             entry = entry.strip().lower()
@@ -145,7 +176,7 @@ class FetchPolicy:
                 network = ipaddress.ip_network(entry.strip("[]"), strict=False)
             except ValueError:
                 continue
-            if ip in network and (ip not in METADATA_ADDRESSES or network.num_addresses == 1):
+            if ip in network and (not _is_metadata(ip) or network.num_addresses == 1):
                 return True
         return False
 
@@ -169,31 +200,42 @@ class Target:
     host_header: str
 
 
-def _plain(ip):
-    """IPv4-mapped IPv6 addresses as IPv4; scope ids dropped."""
-    if isinstance(ip, ipaddress.IPv6Address):
-        if ip.ipv4_mapped:
-            return ip.ipv4_mapped
-        if ip.scope_id:
-            return ipaddress.IPv6Address(str(ip).split("%")[0])
+def _unscoped(ip):
+    """`ip` without its IPv6 scope id (``fe80::1%eth0`` -> ``fe80::1``)."""
+    if isinstance(ip, ipaddress.IPv6Address) and ip.scope_id:
+        return ipaddress.IPv6Address(str(ip).split("%")[0])
     return ip
 
 
+def embedded_ipv4(ip) -> tuple:
+    """The IPv4 addresses an IPv6 address carries (see `_IPV4_CARRIERS`); () for any other address.
+
+    Traffic to such an address ends at the carried IPv4 address (through the kernel, a
+    translator or a tunnel), so that address decides whether it is public.
+    """
+    ip = ipaddress.ip_address(ip)
+    if not isinstance(ip, ipaddress.IPv6Address):
+        return ()
+    for network, carried in _IPV4_CARRIERS:
+        if ip in network:
+            return tuple(ipaddress.IPv4Address(v) for v in carried(int(ip)))
+    return ()
+
+
+def _is_metadata(ip) -> bool:
+    return ip in METADATA_ADDRESSES or any(v4 in METADATA_ADDRESSES for v4 in embedded_ipv4(ip))
+
+
 def is_public_address(ip) -> bool:
-    """True for a globally routable unicast address that embeds no non-public IPv4 address."""
-    ip = _plain(ipaddress.ip_address(ip))
-    if ip in METADATA_ADDRESSES or not ip.is_global or ip.is_multicast:
+    """True for a globally routable unicast address; an IPv6 address carrying IPv4 addresses is
+    public only when every carried address is."""
+    ip = _unscoped(ipaddress.ip_address(ip))
+    if ip in METADATA_ADDRESSES:
         return False
-    if isinstance(ip, ipaddress.IPv6Address):
-        embedded = []
-        if ip.sixtofour:
-            embedded.append(ip.sixtofour)
-        if ip.teredo:
-            embedded.append(ip.teredo[1])
-        if any(ip in net for net in _NAT64):
-            embedded.append(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
-        return all(is_public_address(e) for e in embedded)
-    return True
+    carried = embedded_ipv4(ip)
+    if carried:
+        return all(is_public_address(v4) for v4 in carried)
+    return ip.is_global and not ip.is_multicast and ip not in _SITE_LOCAL
 
 
 def _system_resolve(host: str, port: int) -> list:

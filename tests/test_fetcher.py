@@ -115,6 +115,136 @@ def test_public_address_classification():
         assert not is_public_address(address), address
 
 
+# -- IPv6 forms that carry an IPv4 address, and deprecated site-local addresses --------------
+
+# Refused by default. 2130706433 and 127.1 are numeric forms the system resolver reads as 127.0.0.1.
+FORBIDDEN_HOSTS = [
+    "10.0.0.1", "10.255.255.254", "10.1.1.1", "172.16.0.1", "172.31.255.255", "192.168.1.1", "192.168.0.10",
+    "192.168.1.20", "100.64.0.1", "100.64.1.1", "127.0.0.1", "127.8.9.10", "2130706433", "127.1", "0.0.0.0",
+    "169.254.169.254", "169.254.1.2", "100.100.100.200", "224.0.0.1", "255.255.255.255",
+    "::", "::1", "fc00::1", "fd00:ec2::254", "fe80::1", "ff02::1",
+    # IPv4-mapped ::ffff:0:0/96
+    "::ffff:10.0.0.1", "::ffff:127.0.0.1", "::ffff:192.168.0.1", "::ffff:169.254.169.254",
+    # IPv4-compatible ::/96
+    "::7f00:1", "::127.0.0.1", "::a9fe:a9fe", "::a00:1", "::c0a8:101",
+    # IPv4-translated ::ffff:0:0:0/96
+    "::ffff:0:7f00:1", "::ffff:0:a9fe:a9fe", "::ffff:0:a00:1",
+    # NAT64 64:ff9b::/96 and 64:ff9b:1::/48
+    "64:ff9b::7f00:1", "64:ff9b::a9fe:a9fe", "64:ff9b:1::7f00:1", "64:ff9b:1::a00:1",
+    # 6to4 2002::/16: the IPv4 address is bits 16..48
+    "2002:7f00:1::", "2002:a00:1::", "2002:a9fe:a9fe::1",
+    # Teredo 2001::/32: server 10.0.0.1; client (NOT of the last 32 bits) 127.0.0.1; client 169.254.169.254
+    "2001:0:a00:1::f7f7:f7f7", "2001:0:808:808::80ff:fffe", "2001:0:808:808::5601:5601",
+    # site-local fec0::/10 (deprecated)
+    "fec0::1", "fed0::a:1", "feff::1",
+]
+QUICK = FetchPolicy(connect_timeout=0.5, read_timeout=0.5, deadline=2, attempts=1)
+
+
+class Listener:
+    """Sockets listening on one port at 127.0.0.1 and, where there is IPv6, ::1. They never
+    accept, so every connection that arrives stays queued until `connections()` counts it."""
+
+    def __init__(self):
+        self.sockets = [socket.create_server(("127.0.0.1", 0))]
+        self.port = self.sockets[0].getsockname()[1]
+        try:
+            self.sockets.append(socket.create_server(("::1", self.port), family=socket.AF_INET6))
+        except OSError:
+            pass
+
+    def connections(self) -> int:
+        count = 0
+        for sock in self.sockets:
+            sock.setblocking(False)
+            while True:
+                try:
+                    conn, _ = sock.accept()
+                except BlockingIOError:
+                    break
+                conn.close()
+                count += 1
+        return count
+
+    def close(self) -> None:
+        for sock in self.sockets:
+            sock.close()
+
+
+@pytest.fixture
+def listener():
+    ear = Listener()
+    yield ear
+    ear.close()
+
+
+def bracketed(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
+def test_the_listener_counts_connections_that_arrive(listener):
+    for address in ("127.0.0.1", "::ffff:127.0.0.1", "0.0.0.0"):
+        socket.create_connection((address, listener.port), timeout=2).close()
+    assert listener.connections() == 3
+
+
+@pytest.mark.parametrize("host", FORBIDDEN_HOSTS)
+def test_non_public_addresses_are_refused_before_any_connection(listener, host):
+    error = refused(f"http://{bracketed(host)}:{listener.port}/a.mp4", QUICK)
+    assert (error.code, error.retryable) == ("fetch_forbidden", False)
+    assert listener.connections() == 0
+
+
+@pytest.mark.parametrize("address", ["::7f00:1", "::ffff:0:7f00:1", "::a9fe:a9fe", "fec0::1", "::ffff:127.0.0.1",
+                                     "2002:a9fe:a9fe::", "2001:0:808:808::80ff:fffe"])
+def test_a_name_resolving_to_a_form_of_a_private_address_is_refused(listener, address):
+    calls = []
+
+    def resolver(host, port):
+        calls.append(host)
+        return [address]
+
+    error = refused(f"http://media.test:{listener.port}/a.mp4", dataclasses.replace(QUICK, resolver=resolver))
+    assert error.code == "fetch_forbidden" and calls == ["media.test"]
+    assert listener.connections() == 0
+    mixed = dataclasses.replace(QUICK, allow_hosts=("127.0.0.1",), resolver=lambda host, port: [address, "127.0.0.1"])
+    assert check_url("http://media.test/", mixed).addresses == ("127.0.0.1",)
+
+
+@pytest.mark.parametrize("form", ["::ffff:127.0.0.1", "::127.0.0.1", "::ffff:0:127.0.0.1", "64:ff9b::127.0.0.1",
+                                  "2002:7f00:1::"])
+def test_allowing_an_ipv4_address_does_not_allow_ipv6_forms_of_it(server, form):
+    error = refused(server.url("body.bin", host=form), dataclasses.replace(QUICK, allow_hosts=("127.0.0.1",)))
+    assert error.code == "fetch_forbidden"
+    assert server.requests == []
+
+
+def test_an_ipv6_form_is_allowed_by_an_entry_naming_it(server):
+    url = server.url("body.bin", host="::ffff:127.0.0.1")
+    for allow in (("::ffff:127.0.0.1",), ("::ffff:127.0.0.0/104",)):
+        assert fetch_bytes(url, dataclasses.replace(LOCAL, allow_hosts=allow)) == BODY
+    assert [r.local_address for r in server.requests] == [("127.0.0.1", server.port)] * 2
+
+
+def test_a_network_entry_never_allows_an_embedded_metadata_address():
+    wide = FetchPolicy(allow_hosts=("::/96", "::ffff:0:0/96", "::ffff:0:0:0/96", "64:ff9b::/96", "2002::/16"))
+    for host in ("::a9fe:a9fe", "::ffff:169.254.169.254", "::ffff:0:a9fe:a9fe", "64:ff9b::a9fe:a9fe",
+                 "2002:a9fe:a9fe::"):
+        with pytest.raises(FetchError) as info:
+            check_url(f"http://[{host}]/", wide)
+        assert info.value.code == "fetch_forbidden", host
+    assert check_url("http://[64:ff9b::a9fe:102]/", wide).addresses == ("64:ff9b::a9fe:102",)   # 169.254.1.2
+
+
+def test_ipv6_forms_are_judged_by_the_ipv4_address_they_carry():
+    for address in ("::ffff:8.8.8.8", "::808:808", "::ffff:0:808:808", "64:ff9b::808:808", "64:ff9b:1::808:808",
+                    "2002:808:808::1", "2001:0:808:808::f7f7:f7f7"):
+        assert is_public_address(address), address
+    for address in FORBIDDEN_HOSTS:
+        if address not in ("2130706433", "127.1"):
+            assert not is_public_address(address), address
+
+
 @pytest.mark.parametrize("target", ["http://10.0.0.1/x.mp4", "http://169.254.169.254/latest/meta-data/",
                                     "http://192.168.1.20:8080/", "http://[::1]:80/"])
 def test_redirect_to_a_forbidden_host_is_refused(server, target):
