@@ -4,14 +4,18 @@ Layout under ``root_dir``::
 
     objects/<k[:2]>/<k>         the content of the URL whose sha256 is k (no extension)
     objects/<k[:2]>/<k>.json    what we know about it: url, final_url, size, content_type, sha256
-    objects/<k[:2]>/<k>.lock    held (fcntl.flock) while one process downloads k
+    objects/<k[:2]>/<k>.lock    held (fcntl.flock) while one process downloads k; a failed download
+                                leaves its error in it for the processes waiting on it
     objects/<k[:2]>/.<k>.*.part a download in progress
 
 A download goes to a ``.part`` file in the same directory and is renamed over ``<k>`` only when
 complete (the metadata is written first), so a crash never leaves a half file that looks cached.
-In one process, concurrent requests for one URL share one download; across processes the lock
-file serialises them and the second one finds the finished file. At most `workers` downloads
-run at once per MediaCache (``get`` callers included).
+In one process, concurrent requests for one URL share one download, whichever MediaCache on the
+directory asks (a process-wide table of downloads in flight); across processes the lock file
+serialises them, and a waiter takes the finished file, or the error the download left in the lock
+file, instead of downloading again. So a save that finds a prefetch of its URL running waits for
+that download (one deadline in all), never starts a second one. At most `workers` downloads run
+at once per MediaCache (``get`` callers included).
 
 A URL is fetched once and then served from disk until it is evicted (``evict_older_than``) or
 dropped (``discard``): the cache assumes media URLs are immutable, as draft clips are.
@@ -38,6 +42,11 @@ ProgressCallback = Callable[[int, int, str, Union["CachedFile", FetchError]], No
 _ACTIVE_PARTS: set[str] = set()
 _ACTIVE_LOCK = threading.Lock()
 
+# Downloads queued or running in this process, by object path (the directory and the URL's key):
+# every MediaCache on one directory joins them.
+_INFLIGHT: dict[str, Future] = {}
+_INFLIGHT_LOCK = threading.Lock()
+
 
 @dataclass(frozen=True)
 class CachedFile:
@@ -61,13 +70,20 @@ class _FileLock:
 
     Removing lock files is safe because a waiter that got the lock on an unlinked file notices
     (the path no longer points at its inode) and tries again.
+
+    A holder may `leave` a note in the file before removing it. With `join`, a waiter that gets
+    an unlinked file holding a note written while it waited takes the note (`note`) instead of
+    the lock: the holder's download was the one it waited for.
     """
 
-    def __init__(self, path: str):
+    def __init__(self, path: str, join: bool = False):
         self.path = path
+        self.join = join
         self.fd: Optional[int] = None
+        self.note: Optional[dict] = None
 
     def __enter__(self) -> "_FileLock":
+        began = time.time()
         while True:
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
             try:
@@ -76,6 +92,9 @@ class _FileLock:
                     same = os.stat(self.path).st_ino == os.fstat(fd).st_ino
                 except FileNotFoundError:
                     same = False
+                if same:
+                    os.ftruncate(fd, 0)    # a note left by a holder that crashed before removing the file
+                note = _read_note(fd, began) if self.join and not same else None
             except BaseException:
                 os.close(fd)
                 raise
@@ -83,8 +102,19 @@ class _FileLock:
                 self.fd = fd
                 return self
             os.close(fd)
+            if note is not None:
+                self.note = note
+                return self
+
+    def leave(self, note: dict) -> None:
+        """Write `note` (JSON-serialisable) into the held lock file for the waiting processes."""
+        data = json.dumps({**note, "at": time.time()}).encode("utf-8")
+        os.ftruncate(self.fd, 0)
+        os.pwrite(self.fd, data, 0)
 
     def __exit__(self, *exc) -> None:
+        if self.fd is None:     # took a note, never held the lock
+            return
         try:
             os.unlink(self.path)
         except FileNotFoundError:
@@ -112,7 +142,7 @@ class MediaCache:
         self.prefetch_limit = prefetch_limit
         self._slots = threading.BoundedSemaphore(self.workers)
         self._lock = threading.RLock()
-        self._inflight: dict[str, Future] = {}
+        self._queued: set[Future] = set()     # on this cache's pool, not started yet
         self._prefetching: set[str] = set()
         self._prefetch_errors: dict[str, FetchError] = {}
         self._pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="media-fetch")
@@ -184,26 +214,18 @@ class MediaCache:
         `prefetch_limit` prefetches are pending. Errors stay quiet until `get(url)`.
         """
         with self._lock:
-            if self._closed or url in self._inflight or len(self._prefetching) >= self.prefetch_limit:
+            if self._closed or len(self._prefetching) >= self.prefetch_limit:
                 return False
-        if self.peek(url) is not None:
+        if _running(self.path_for(url)) is not None or self.peek(url) is not None:
             return False
         with self._lock:
-            if url in self._inflight:
-                return False
+            self._prefetch_errors.pop(url, None)     # this prefetch replaces an earlier failure
+        future, own = self._claim(url)
+        if not own:
+            return False
+        with self._lock:
             self._prefetching.add(url)
-            self._prefetch_errors.pop(url, None)
-        future = self._submit(url)
-
-        def finished(f: Future) -> None:
-            with self._lock:
-                self._prefetching.discard(url)
-                exc = None if f.cancelled() else f.exception()
-                if isinstance(exc, FetchError):
-                    self._prefetch_errors[url] = exc
-                    while len(self._prefetch_errors) > 4 * self.prefetch_limit:
-                        self._prefetch_errors.pop(next(iter(self._prefetch_errors)))
-        future.add_done_callback(finished)
+        self._queue(url, future, prefetch=True)
         return True
 
     # -- housekeeping -------------------------------------------------------------------------
@@ -256,9 +278,12 @@ class MediaCache:
         """Stop the background workers (queued prefetches are cancelled)."""
         with self._lock:
             self._closed = True
-            pending = [f for f in self._inflight.values() if f.cancel()]  # queued, not started
-            for url in [u for u, f in self._inflight.items() if f in pending]:
-                del self._inflight[url]
+            queued, self._queued = self._queued, set()
+            self._prefetching.clear()
+        cancelled = {f for f in queued if f.cancel()}
+        with _INFLIGHT_LOCK:
+            for key in [k for k, f in _INFLIGHT.items() if f in cancelled]:
+                del _INFLIGHT[key]
         self._pool.shutdown(wait=wait, cancel_futures=True)
 
     def __enter__(self) -> "MediaCache":
@@ -272,9 +297,11 @@ class MediaCache:
     def _claim(self, url: str, run_here: bool = False) -> tuple[Future, bool]:
         """The shared future for `url` and whether the caller must run the download.
 
-        Already cached or a permanent prefetch failure: a finished future. Running or queued:
-        that future. Otherwise a new future registered as in flight (own=True), already marked
-        running when `run_here` (so `close` cannot cancel it).
+        Already cached or a permanent prefetch failure: a finished future. Queued or running in
+        this process (any MediaCache on this directory): that future. Otherwise a new future
+        registered as in flight (own=True), already marked running when `run_here` (so `close`
+        cannot cancel it). The in-flight table is read before the prefetch failures because
+        `_run` records a failure before it settles the future: a caller always finds one of them.
         """
         future: Future = Future()
         hit = self.peek(url)
@@ -282,63 +309,89 @@ class MediaCache:
             self._touch(hit.path)
             future.set_result(hit)
             return future, False
-        with self._lock:
-            error = self._prefetch_errors.pop(url, None)
+        key = self.path_for(url)
+        with _INFLIGHT_LOCK:
+            running = _INFLIGHT.get(key)
+            if running is not None and not running.done():
+                return running, False
+            with self._lock:
+                error = self._prefetch_errors.pop(url, None)
             if error is not None and not error.retryable:
                 future.set_exception(error)
                 return future, False
-            running = self._inflight.get(url)
-            if running is not None and not running.cancelled():
-                return running, False
-            self._inflight[url] = future
+            _INFLIGHT[key] = future
             if run_here:
                 future.set_running_or_notify_cancel()
         return future, True
 
     def _submit(self, url: str) -> Future:
-        """The shared future for `url`: cached, running, or newly queued on the pool."""
+        """The shared future for `url`: cached, in flight, or newly queued on the pool."""
         future, own = self._claim(url)
         if own:
-            try:
-                self._pool.submit(self._run_queued, url, future)
-            except RuntimeError:  # the pool is shut down: download here instead
-                if future.set_running_or_notify_cancel():
-                    self._run(url, future)
+            self._queue(url, future)
         return future
 
-    def _run_queued(self, url: str, future: Future) -> None:
-        if future.set_running_or_notify_cancel():
-            self._run(url, future)
+    def _queue(self, url: str, future: Future, prefetch: bool = False) -> None:
+        """Run the download `future` (just claimed) on the pool."""
+        with self._lock:
+            self._queued.add(future)
+        try:
+            self._pool.submit(self._run_queued, url, future, prefetch)
+        except RuntimeError:  # the pool is shut down: download here instead
+            with self._lock:
+                self._queued.discard(future)
+            if future.set_running_or_notify_cancel():
+                self._run(url, future, prefetch)
 
-    def _run(self, url: str, future: Future) -> None:
+    def _run_queued(self, url: str, future: Future, prefetch: bool) -> None:
+        with self._lock:
+            self._queued.discard(future)
+        if future.set_running_or_notify_cancel():
+            self._run(url, future, prefetch)
+
+    def _run(self, url: str, future: Future, prefetch: bool = False) -> None:
+        """Download `url`, then record a prefetch's failure, settle `future` and only then drop
+        it from the in-flight table, in that order (see `_claim`)."""
+        result, error = self._attempt(url)
+        if prefetch:
+            with self._lock:
+                self._prefetching.discard(url)
+                if isinstance(error, FetchError):
+                    self._prefetch_errors[url] = error
+                    while len(self._prefetch_errors) > 4 * self.prefetch_limit:
+                        self._prefetch_errors.pop(next(iter(self._prefetch_errors)))
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(result)
+        with _INFLIGHT_LOCK:
+            key = self.path_for(url)
+            if _INFLIGHT.get(key) is future:
+                del _INFLIGHT[key]
+
+    def _attempt(self, url: str) -> tuple[Optional[CachedFile], Optional[BaseException]]:
+        """(file, None) or (None, error) for one download of `url` in one of the `workers` slots."""
         try:
             with self._slots:
-                result = self._download(url)
+                return self._download(url), None
         except FetchError as exc:
-            outcome: tuple = (None, exc)
+            return None, exc
         except OSError as exc:
-            outcome = (None, FetchError(f"could not store the download ({exc.strerror or type(exc).__name__})",
-                                        code="fetch_storage"))
+            return None, FetchError(f"could not store the download ({exc.strerror or type(exc).__name__})",
+                                    code="fetch_storage")
         except BaseException as exc:  # programming errors: still release the waiters
-            outcome = (None, exc)
-        else:
-            outcome = (result, None)
-        with self._lock:
-            if self._inflight.get(url) is future:
-                del self._inflight[url]
-        if outcome[1] is not None:
-            future.set_exception(outcome[1])
-        else:
-            future.set_result(outcome[0])
+            return None, exc
 
     def _download(self, url: str) -> CachedFile:
         path = self.path_for(url)
         folder = os.path.dirname(path)
         os.makedirs(folder, exist_ok=True)
-        with _FileLock(path + ".lock"):
+        with _FileLock(path + ".lock", join=True) as lock:
             hit = self.peek(url)
             if hit is not None:  # another process finished it while we waited
                 return hit
+            if lock.note is not None:  # another process's download we waited for failed: its error is ours
+                raise _error_from_note(lock.note)
             fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.{os.getpid()}.",
                                        suffix=".part")
             os.close(fd)
@@ -352,8 +405,10 @@ class MediaCache:
                 _write_json(path + ".json", meta)
                 os.replace(tmp, path)
                 metrics.BYTES_DOWNLOADED.inc(got.size)
-            except BaseException:
+            except BaseException as exc:
                 _unlink(tmp)
+                if isinstance(exc, FetchError):
+                    _leave_error(lock, exc)
                 raise
             finally:
                 with _ACTIVE_LOCK:
@@ -387,6 +442,40 @@ class MediaCache:
             os.utime(path)
         except OSError:
             pass
+
+
+def _running(key: str) -> Optional[Future]:
+    """The download of the object at `key` queued or running in this process, if any."""
+    with _INFLIGHT_LOCK:
+        future = _INFLIGHT.get(key)
+    return future if future is not None and not future.done() else None
+
+
+def _read_note(fd: int, since: float) -> Optional[dict]:
+    """The note in the lock file `fd` if one was left at or after `since` (unix time)."""
+    try:
+        note = json.loads(os.pread(fd, 65536, 0) or b"null")
+    except (OSError, ValueError):
+        return None
+    if isinstance(note, dict) and isinstance(note.get("at"), (int, float)) and note["at"] >= since:
+        return note
+    return None
+
+
+def _leave_error(lock: _FileLock, error: FetchError) -> None:
+    """Leave `error` in the held lock file; failing to is harmless (waiters download themselves)."""
+    try:
+        lock.leave({"code": error.code, "message": str(error), "retryable": error.retryable,
+                    "status": error.status})
+    except OSError:
+        pass
+
+
+def _error_from_note(note: dict) -> FetchError:
+    status = note.get("status")
+    return FetchError(str(note.get("message") or "the download failed in another process"),
+                      code=str(note.get("code") or "fetch_failed"), retryable=bool(note.get("retryable")),
+                      status=status if isinstance(status, int) else None)
 
 
 def _remove_unheld_lock(path: str) -> None:

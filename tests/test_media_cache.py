@@ -1,6 +1,7 @@
 """MediaCache against a real HTTP server on 127.0.0.1: once per URL, atomic, concurrent, shared."""
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import signal
@@ -90,7 +91,7 @@ def test_concurrent_gets_in_one_process_share_one_download(cache, server):
     assert server.hits("/slow/a.bin") == 1
 
 
-def test_concurrent_caches_on_one_directory_use_the_lock_file(tmp_path, server):
+def test_concurrent_caches_on_one_directory_share_one_download(tmp_path, server):
     url = server.url("slow/a.bin?chunk=50000&interval=0.05")
     caches = [MediaCache(tmp_path / "shared", POLICY) for _ in range(3)]
     results = []
@@ -110,13 +111,13 @@ CHILD = textwrap.dedent("""
     sys.path.insert(0, {root!r})
     from services.fetcher import FetchPolicy
     from services.media_cache import MediaCache
-    cache = MediaCache({cache_dir!r}, FetchPolicy(allow_hosts=("127.0.0.1",), deadline=60))
+    cache = MediaCache({cache_dir!r}, FetchPolicy(allow_hosts=("127.0.0.1",), deadline={deadline!r}))
     print(cache.get({url!r}).sha256, flush=True)
 """)
 
 
-def spawn(cache_dir, url) -> subprocess.Popen:
-    code = CHILD.format(root=str(REPO_ROOT), cache_dir=str(cache_dir), url=url)
+def spawn(cache_dir, url, deadline: float = 60) -> subprocess.Popen:
+    code = CHILD.format(root=str(REPO_ROOT), cache_dir=str(cache_dir), url=url, deadline=deadline)
     return subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
@@ -213,6 +214,55 @@ def test_prefetch_then_get(cache, server):
     assert Path(cached.path).read_bytes() == BODY
     assert cache.prefetch(url) is False               # already cached
     assert server.hits("/slow/a.bin") == 1
+
+
+# A byte every 0.5 s: only the deadline ends this download.
+TRICKLE = "slow/a.bin?chunk=1&interval=0.5"
+SHORT = dataclasses.replace(POLICY, deadline=2.0)
+
+
+def wait_until(condition, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out waiting"
+        time.sleep(0.01)
+
+
+def test_a_save_in_another_cache_of_the_process_joins_the_running_prefetch(tmp_path, server):
+    """A prefetch by one cache and a save by another cache on the same directory, in one
+    process: the save waits for that download and gets its error, one deadline in all, not two."""
+    url = server.url(TRICKLE)
+    with MediaCache(tmp_path / "c", SHORT) as adding, MediaCache(tmp_path / "c", SHORT) as saving:
+        started = time.monotonic()
+        assert adding.prefetch(url) is True
+        wait_until(lambda: server.hits("/slow/a.bin") == 1)
+        result = saving.fetch_many([url])[url]
+        elapsed = time.monotonic() - started
+    assert isinstance(result, FetchError) and result.code == "fetch_timeout"
+    assert elapsed < 1.5 * SHORT.deadline
+    assert server.hits("/slow/a.bin") == 1
+
+
+def test_a_save_joins_a_download_running_in_another_process(tmp_path, server):
+    """The download runs in another process (another web worker): the save waits on its lock and
+    reports the error that process left there instead of downloading again."""
+    url = server.url(TRICKLE)
+    child = spawn(tmp_path / "c", url, deadline=SHORT.deadline)
+    try:
+        wait_until(lambda: server.hits("/slow/a.bin") == 1)
+        started = time.monotonic()
+        with MediaCache(tmp_path / "c", SHORT) as cache:
+            result = cache.fetch_many([url])[url]
+        elapsed = time.monotonic() - started
+        _, err = child.communicate(timeout=30)
+    finally:
+        child.kill()
+        child.wait()
+    assert child.returncode != 0 and "took longer than 2s" in err
+    assert isinstance(result, FetchError) and result.code == "fetch_timeout" and "took longer than 2s" in str(result)
+    assert elapsed < 1.5 * SHORT.deadline
+    assert server.hits("/slow/a.bin") == 1
+    assert leftovers(cache) == []
 
 
 def test_prefetch_errors_are_quiet_until_get(cache, server):
