@@ -19,8 +19,8 @@ from werkzeug.exceptions import HTTPException
 from draft_cache import DraftCache
 from draft_store import open_store
 from jobs import open_runner
-from services import audio, catalog, delivery, dispatch, drafts, effect, image, keyframe, metrics, query, save, \
-    sticker, subtitle, text, video
+from services import audio, catalog, delivery, dispatch, drafts, effect, image, inbound, keyframe, metrics, query, \
+    save, sticker, subtitle, text, video
 from services.fetcher import policy_from
 from services.media_cache import MediaCache
 from services.errors import ApiError
@@ -90,14 +90,18 @@ def create_app(settings: Optional[Settings] = None) -> Flask:
     app = Flask(__name__)
     app.json.ensure_ascii = False
     ctx = build_context(settings)
-    ctx.base_url = lambda: settings.public_base_url or request.host_url.rstrip("/")
+    ctx.base_url = lambda: surface.guards.link_base(settings)     # never an unlisted Host header
     app.extensions["capcut"] = ctx
 
     def body_object() -> dict:
         if not request.is_json:
             raise ApiError("Send the body as JSON with the header 'Content-Type: application/json'.",
                            code="unsupported_media_type", http_status=415)
-        raw = request.get_data(cache=False)
+        try:
+            raw = request.get_data(cache=False)
+        except OSError:                 # the server's read timeout: the client stopped sending
+            raise ApiError("The request body did not arrive in time; send the whole body at once.",
+                           code="request_timeout", http_status=408) from None
         if request.content_length is None and len(raw) >= settings.max_body_bytes:
             abort(413)                  # a chunked body: Werkzeug stops reading at the limit
         try:
@@ -105,6 +109,8 @@ def create_app(settings: Optional[Settings] = None) -> Flask:
         except ValueError:
             raise ApiError("The request body is not valid JSON; send a JSON object such as "
                            "{\"draft_id\": \"...\"}.", code="malformed_json", http_status=400) from None
+        except RecursionError:          # nesting deeper than the parser's recursion limit
+            raise inbound.too_deep() from None
         if not isinstance(data, dict):
             raise ApiError(f"The request body must be a JSON object, not {type(data).__name__}.",
                            code="malformed_json", http_status=400)
@@ -134,9 +140,9 @@ def create_app(settings: Optional[Settings] = None) -> Flask:
         app.add_url_rule(path, path.strip("/"), make_listing(path), methods=["GET"])
 
     def saved_folder(draft_id: str):
-        """The saved folder of a draft, or 404 (unknown id, never saved, or cleaned up)."""
+        """The saved folder of a draft, or 404 (unknown id, never saved, cleaned up, or a symbolic link)."""
         folder = delivery.folder_path(settings, _safe_id(draft_id))
-        if not (folder / "draft_meta_info.json").is_file():
+        if not delivery.is_saved_folder(folder):
             abort(404)
         return folder
 

@@ -27,7 +27,7 @@ from .folder_writer import install_into, write_folder
 from .locks import save_lock
 from .media import check_draft_folder
 from .probe import ProbeError, probe
-from .schema import RequestModel, Reply
+from .schema import Identifier, RequestModel, Reply
 from .tasks import FileError, Heartbeat, Task, TaskBook
 from .timeline import Draft
 
@@ -42,7 +42,7 @@ class SaveDraftRequest(DraftIdRequest):
 class QueryStatusRequest(RequestModel):
     REQUIRED = ("task_id",)
     MISSING = "Hi, the required parameter 'task_id' is missing. Please add it and try again."
-    task_id: str
+    task_id: Identifier
 
 
 # -- the routes ----------------------------------------------------------------------------
@@ -50,9 +50,7 @@ class QueryStatusRequest(RequestModel):
 def save_draft(ctx: Context, req: SaveDraftRequest) -> Reply:
     folder = check_draft_folder(req.draft_folder)
     book = TaskBook(ctx.cache.store)
-    if not ctx.cache.exists(req.draft_id):
-        book.put(Task(task_id=req.draft_id, status="failed", message=f"Draft {req.draft_id} does not exist in cache",
-                      finished_at=time.time()))
+    if not ctx.cache.exists(req.draft_id):      # nothing is stored for a draft that does not exist
         if ctx.settings.upstream_save_success:
             return Reply({"success": True, "draft_url": None})
         raise unknown_draft(req.draft_id)
@@ -64,7 +62,7 @@ def save_draft(ctx: Context, req: SaveDraftRequest) -> Reply:
         if task is None or task.finished:
             task = book.put(Task(task_id=req.draft_id, job_id=job_id, draft_folder=folder))
         ctx.runner.submit("save", order_key=req.draft_id, task_id=req.draft_id, draft_id=req.draft_id,
-                          draft_folder=folder, base_url=ctx.base_url(), job_id=job_id)
+                          draft_folder=folder, job_id=job_id)      # no base: links are stored base-free
         metrics.JOBS.labels("queued").inc()
     if not req.async_:
         task = wait_for(book, req.draft_id, job_id, ctx.settings.save_wait_seconds)
@@ -98,10 +96,10 @@ def answer(ctx: Context, task: Task, job_id: str) -> Reply:
     if ours and task.status == "failed" and not ctx.settings.upstream_save_success:
         raise ApiError(task.message, code="save_failed", http_status=502)
     done = ours and task.finished
-    output = {"success": True, "draft_url": task.draft_url if done else "", "task_id": task.task_id,
-              "status": task.status if ours else "initialized"}
+    output = {"success": True, "draft_url": absolute(ctx, task.draft_url) if done else "",
+              "task_id": task.task_id, "status": task.status if ours else "initialized"}
     if done and task.download_page:
-        output["download_page"] = task.download_page
+        output["download_page"] = absolute(ctx, task.download_page)
     notes = list(task.warnings) if done else []
     if not ours:
         notes.append(f"Another save of this draft (for another draft_folder) is running; this one starts after "
@@ -114,15 +112,27 @@ def answer(ctx: Context, task: Task, job_id: str) -> Reply:
 
 def query_draft_status(ctx: Context, req: QueryStatusRequest) -> dict:
     task = _current(ctx, TaskBook(ctx.cache.store), req.task_id)
+    if task is None and ctx.settings.upstream_save_success and not ctx.cache.exists(req.task_id):
+        # upstream answers a save of an unknown draft with success and this failed record
+        return Task(task_id=req.task_id, status="failed",
+                    message=f"Draft {req.task_id} does not exist in cache").public()
     if task is None:
         raise ApiError(f"Task with ID {req.task_id} not found. Please check if the task ID is correct.",
                        code="task_not_found", http_status=404)
-    return task.public()
+    return {**task.public(), "draft_url": absolute(ctx, task.draft_url),
+            "download_page": absolute(ctx, task.download_page)}
+
+
+def absolute(ctx: Context, link: str) -> str:
+    """A stored link as the reader gets it. The local backend's links are stored root-relative
+    (/drafts/…), so a record never holds the host of whoever saved; the base is added per reply
+    from the configuration (`ctx.base_url`). Cloud URLs and "" come back unchanged."""
+    return f"{ctx.base_url()}{link}" if link.startswith("/") else link
 
 
 # -- the job -------------------------------------------------------------------------------
 
-def run_save_job(ctx: Context, task_id: str, draft_id: str, draft_folder: Optional[str], base_url: str,
+def run_save_job(ctx: Context, task_id: str, draft_id: str, draft_folder: Optional[str], base_url: str = "",
                  job_id: str = "") -> None:
     book = TaskBook(ctx.cache.store)
     task = Task(task_id=task_id, job_id=job_id, draft_folder=draft_folder)
@@ -179,14 +189,15 @@ def _save(ctx: Context, book: TaskBook, task: Task, draft_id: str, draft_folder:
     published = _publish(book, task, publisher, final, delivery.zip_path(ctx.settings, draft_id), draft_id)
     book.update(task, status="completed", progress=100, message="Draft creation completed",
                 draft_url=published.url, url_expires_at=published.expires_at, finished_at=time.time(),
-                download_page=_page_link(base_url, draft_id, published.url) if not publisher.uploads else "")
+                download_page=_page_link(published.url) if not publisher.uploads else "")
     log.info("saved %s: %d files", draft_id, task.total_files)
 
 
-def _page_link(base_url: str, draft_id: str, zip_url: str) -> str:
-    """The download page, carrying the zip link's signature (if any) so it opens without a key."""
-    query = zip_url.partition("?")[2]
-    return f"{base_url}/drafts/{draft_id}" + (f"?{query}" if query else "")
+def _page_link(zip_url: str) -> str:
+    """The download page: the local zip link without `.zip`, with the same base and signature (if
+    any) so it opens without a key."""
+    path, mark, query = zip_url.partition("?")
+    return path.removesuffix(".zip") + mark + query
 
 
 def _publish(book: TaskBook, task: Task, publisher, folder: Path, zip_file: Path, draft_id: str):

@@ -196,7 +196,7 @@ def test_upstream_replay_saves_a_complete_windows_draft_with_zip_and_page(servic
     reply = svc.save(d, draft_folder=WIN)                                                                 # 10
     assert reply["success"] and reply["error"] == ""
     out = reply["output"]
-    assert out["success"] is True and out["draft_url"] == f"http://localhost/drafts/{d}.zip"
+    assert out["success"] is True and out["draft_url"] == f"http://127.0.0.1:9001/drafts/{d}.zip"
     assert set(out) - {"success", "draft_url"} <= {"task_id", "status", "download_page"}
     assert out.get("task_id", d) == d and out.get("status", "completed") == "completed"
 
@@ -252,7 +252,7 @@ def test_upstream_replay_saves_a_complete_windows_draft_with_zip_and_page(servic
     # the download page links the zip
     page = svc.client.get(f"/drafts/{d}")
     assert page.status_code == 200 and page.mimetype == "text/html"
-    assert f'href="http://localhost/drafts/{d}.zip"' in page.get_data(as_text=True)
+    assert f'href="http://127.0.0.1:9001/drafts/{d}.zip"' in page.get_data(as_text=True)
     assert svc.client.get("/drafts/dfd_nope.zip").status_code == 404
 
 
@@ -486,8 +486,8 @@ def test_unknown_drafts_and_tasks_and_missing_ids_answer_as_upstream(service):
     svc = service()
     reply = svc.save("nope")
     assert reply["success"] is False and reply["code"] == "draft_not_found" and "nope" in reply["error"]
-    status = svc.status("nope")
-    assert status["status"] == "failed" and status["message"] == "Draft nope does not exist in cache"
+    reply = svc.post("/query_draft_status", {"task_id": "nope"})      # nothing was stored for it
+    assert reply["success"] is False and reply["code"] == "task_not_found"
     reply = svc.post("/query_draft_status", {"task_id": "nope2"})
     assert reply["success"] is False
     assert reply["error"] == "Task with ID nope2 not found. Please check if the task ID is correct."
