@@ -42,6 +42,7 @@ from services import catalog, dispatch, profiles
 from services.effect import EFFECT_CATEGORIES
 from services.errors import ApiError
 from services.keyframe import PROPERTIES as KEYFRAME_PROPERTIES
+from web import guards
 
 log = logging.getLogger("capcut.mcp")
 
@@ -493,7 +494,7 @@ def open_context(settings: Any) -> Any:
     """The HTTP service's context for these settings (same store), with links to the HTTP service."""
     from app import build_context
     ctx = build_context(settings)
-    base = settings.public_base_url or f"http://{settings.host}:{settings.port}"
+    base = settings.public_base_url or guards.listen_base(settings)
     ctx.base_url = lambda: base          # save links (zip, download page) are served by app.py
     if settings.store == "memory":
         log.warning("store is 'memory': drafts made here are not shared with the HTTP service and vanish on exit")
@@ -571,6 +572,7 @@ def main(argv: Optional[Iterable[str]] = None) -> int:
     except SettingsError as exc:
         print(f"mcp_server: {exc}", file=sys.stderr)
         return 2
+    guards.install_request_id_logging()          # log records escape control characters
     logging.basicConfig(stream=sys.stderr, level=settings.log_level,
                         format="%(asctime)s %(levelname)s %(name)s %(message)s")
     ctx = open_context(settings)

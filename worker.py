@@ -9,6 +9,8 @@ the shared task store.
 from app import JOBS, build_context
 from jobs.huey_queue import make_huey
 from settings import load_settings
+from web import guards
 
+guards.install_request_id_logging()     # log records escape control characters here too
 settings = load_settings()
 huey, _tasks = make_huey(settings, JOBS, lambda: build_context(settings, worker=True))

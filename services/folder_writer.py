@@ -40,6 +40,7 @@ import os
 import re
 import secrets
 import shutil
+import stat
 import tempfile
 import threading
 import uuid
@@ -306,11 +307,25 @@ def _check_relative(rel: str) -> PurePosixPath:
 
 
 def _link_or_copy(source: str | os.PathLike, target: str | os.PathLike) -> None:
-    """Hard-link `source` at `target`; copy where links are impossible (other device, no support)."""
+    """Hard-link `source` at `target`; copy where links are impossible (other device, no support).
+    A symbolic link is refused: Linux would hard-link the link itself, a copy would follow it."""
+    if os.path.islink(source):
+        raise ValueError(f"{source} is a symbolic link; refusing to follow it")
     try:
         os.link(source, target)
     except (OSError, NotImplementedError):
         shutil.copy2(source, target)
+
+
+def _links_and_specials(folder: str, names: list[str]) -> set[str]:
+    """copytree's `ignore`: the names in `folder` that are neither a real folder nor a regular file
+    (symbolic links, FIFOs, devices), so a copy never reaches outside the folder nor blocks."""
+    skipped = set()
+    for name in names:
+        mode = os.lstat(os.path.join(folder, name)).st_mode
+        if not (stat.S_ISDIR(mode) or stat.S_ISREG(mode)):
+            skipped.add(name)
+    return skipped
 
 
 def _swap_in(staging: Path, target: Path) -> None:
@@ -411,6 +426,8 @@ def write_folder(target_dir: Path, content: dict, profile: Profile, *, name: str
     for rel, source in (assets or {}).items():
         pure = _check_relative(rel)
         src = Path(source)
+        if src.is_symlink():
+            raise ValueError(f"asset source for '{rel}' is a symbolic link; refusing to follow it: {src}")
         if not src.is_file():
             raise ValueError(f"asset source for '{rel}' is not a file: {src}")
         folder.links[str(pure)] = src
@@ -527,7 +544,8 @@ def install_into(drafts_root: Path, folder: Path, *, name: str, content: dict, p
     atomically (temporary file + rename). The installed meta's draft_fold_path/draft_root_path
     point at the installed copy; material paths are not rewritten, so write the folder with
     `draft_folder` = this drafts root when installing. Close the app before installing: it
-    rewrites root_meta_info.json from memory.
+    rewrites root_meta_info.json from memory. Only real folders and regular files are copied:
+    symbolic links (and FIFOs, devices) in the folder are left out, a linked folder is refused.
     """
     paths.check_name(name)
     drafts_root = Path(drafts_root)
@@ -535,6 +553,8 @@ def install_into(drafts_root: Path, folder: Path, *, name: str, content: dict, p
         raise ValueError(f"drafts folder {drafts_root} does not exist or is not a folder")
     root = drafts_root.resolve(strict=True)
     folder = Path(folder)
+    if folder.is_symlink():
+        raise ValueError(f"{folder} is a symbolic link; refusing to copy what it points at")
     if not (folder / "draft_meta_info.json").is_file():
         raise ValueError(f"{folder} is not a written draft folder (no draft_meta_info.json)")
     dest = root / name
@@ -552,7 +572,7 @@ def install_into(drafts_root: Path, folder: Path, *, name: str, content: dict, p
 
     staging = root / f".{name}.installing-{secrets.token_hex(4)}"
     try:
-        shutil.copytree(folder, staging, copy_function=_link_or_copy)
+        shutil.copytree(folder, staging, copy_function=_link_or_copy, ignore=_links_and_specials)
         meta_path = staging / "draft_meta_info.json"
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
         meta["draft_fold_path"], meta["draft_root_path"] = fold, root_text

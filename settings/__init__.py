@@ -41,6 +41,19 @@ def _base_url(value: str) -> str:
     return value.rstrip("/")
 
 
+_HOST_RULE = re.compile(r"\.?(\[[0-9a-f:.]+\]|[a-z0-9-]+(?:\.[a-z0-9-]+)*)(?::(\d{1,5}))?")
+
+
+def _host_rules(value: list[str]) -> list[str]:
+    """`trusted_hosts` entries, lower-cased: `name[:port]` or `.name[:port]` (the name and below)."""
+    rules = [v.lower() for v in value]
+    bad = [v for v in rules if not (m := _HOST_RULE.fullmatch(v)) or int(m[2] or 0) > 65535]
+    if bad:
+        raise ValueError(f"must be host names as name, name:port or .name[:port] (no scheme or path), "
+                         f"got {_show(bad)}")
+    return rules
+
+
 def _profile_name(value: str) -> str:
     try:
         profiles.resolve(value)
@@ -71,6 +84,7 @@ class Settings:
     fetch_allow_hosts: list[str] = _setting([])
     api_keys: list[str] = _setting([], secret=True)
     public_base_url: str = _setting("", post=_base_url)
+    trusted_hosts: list[str] = _setting([], post=_host_rules)
     is_capcut_env: bool = _setting(True)
     draft_profile: str | None = _setting(None, "str", optional=True, post=_profile_name)
     draft_domain: str = _setting("https://www.install-ai-guider.top")
@@ -106,6 +120,7 @@ class Settings:
     job_queue_seconds: int = _setting(600, lo=10)
     cors_origins: list[str] = _setting([])
     max_body_bytes: int = _setting(16 * 1024 ** 2, lo=1024)
+    request_read_timeout_seconds: int = _setting(30, lo=1, hi=3600)
     rate_limit_per_minute: int = _setting(0, lo=0)
     log_level: str = _setting("INFO", post=str.upper,
                               choices=("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"))

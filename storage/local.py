@@ -21,9 +21,10 @@ class LocalPublisher(Publisher):
 
     def __init__(self, base_url: str = "", retention_hours: Optional[float] = None,
                  signer: Optional[Callable[[str, int], str]] = None):
-        """`base_url`: the service's public base URL as the request saw it (the save job's
-        `base_url`); empty gives a root-relative URL. `signer(path, expires)` returns a query
-        string that lets the link through API-key checks (see web/guards.py)."""
+        """`base_url`: the base of the links; empty gives a root-relative URL, which the save job
+        stores so that no record holds a client's host (services/save.py adds the configured base
+        when answering). `signer(path, expires)` returns a query string that lets the link through
+        API-key checks (see web/guards.py)."""
         self.base_url = base_url.rstrip("/")
         self.retention_hours = retention_hours
         self.signer = signer

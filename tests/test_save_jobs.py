@@ -44,7 +44,7 @@ def test_async_answers_at_once_and_polling_reaches_completed(service, server):
     assert "POST /query_draft_status" in note and d in note
     final = svc.wait(d)
     assert final["status"] == "completed" and final["progress"] == 100
-    assert final["draft_url"] == f"http://localhost/drafts/{d}.zip"
+    assert final["draft_url"] == f"http://127.0.0.1:9001/drafts/{d}.zip"
     assert svc.client.get(f"/drafts/{d}.zip").status_code == 200
 
 

@@ -101,9 +101,9 @@ def test_with_api_keys_the_download_links_are_signed_and_open_without_a_key(tmp_
     output = client.post("/save_draft", json={"draft_id": draft}, headers=key).get_json()["output"]
     zip_url, page_url = output["draft_url"], output["download_page"]
     assert "sig=" in zip_url and "sig=" in page_url
-    path = zip_url.split("localhost", 1)[1]
+    path = zip_url.split("127.0.0.1:9001", 1)[1]
     assert zipfile.ZipFile(io.BytesIO(client.get(path).data)).testzip() is None     # no key needed
-    page = client.get(page_url.split("localhost", 1)[1])
+    page = client.get(page_url.split("127.0.0.1:9001", 1)[1])
     assert page.status_code == 200 and "sig=" in page.get_data(as_text=True)
     tampered = path[:-1] + ("0" if path[-1] != "0" else "1")
     assert client.get(tampered).status_code == 401

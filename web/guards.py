@@ -3,7 +3,8 @@
 Keys come from the `api_keys` setting (`Authorization: Bearer <key>` or `X-API-Key`), compared
 in constant time and never logged. The rate limit is a fixed window per key (or per client
 address when no keys are set): shared through Redis when the Redis store is used, per worker
-process otherwise.
+process otherwise. Also what the client must not steer: the host of the links a reply hands out
+(`link_base`) and the lines of the log (`escape_record`).
 """
 from __future__ import annotations
 
@@ -14,8 +15,9 @@ import logging
 import re
 import threading
 import time
+import traceback
 import uuid
-from typing import Optional
+from typing import Iterator, Optional
 
 from flask import g, request
 
@@ -26,7 +28,8 @@ _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
 def install_request_id_logging() -> None:
-    """Every log record gets `request_id` ("-" outside a request), whoever configured logging."""
+    """Every log record gets `request_id` ("-" outside a request) and has the control characters
+    of its message and exception text escaped (see `escape_record`), whoever configured logging."""
     base = logging.getLogRecordFactory()
     if getattr(base, "adds_request_id", False):
         return
@@ -37,10 +40,101 @@ def install_request_id_logging() -> None:
             record.request_id = g.get("request_id", "-")
         except RuntimeError:          # outside an application context
             record.request_id = "-"
+        escape_record(record)
         return record
 
     factory.adds_request_id = True
     logging.setLogRecordFactory(factory)
+
+
+# C0 and C1 controls, DEL, U+2028/U+2029: each can end a log line early or rewrite a terminal.
+# Backslashes stay as they are, so Windows paths in messages remain readable.
+_UNSAFE = {c: f"\\x{c:02x}" for c in (*range(0x20), *range(0x7F, 0xA0))}
+_UNSAFE.update({ord("\n"): "\\n", ord("\r"): "\\r", ord("\t"): "\\t", 0x2028: "\\u2028", 0x2029: "\\u2029"})
+
+
+def escape_text(text: str) -> str:
+    """`text` with every character that could break or rewrite a log line written as an escape."""
+    return text if text.isprintable() else text.translate(_UNSAFE)
+
+
+def escape_record(record: logging.LogRecord) -> None:
+    """Fix the record's message with client text made harmless, so a request path, id or URL that
+    holds a newline (or CR, U+2028, an ANSI sequence, ...) cannot start a forged log line. The
+    exception text is formatted here too: its messages escaped, its traceback lines kept."""
+    try:
+        message = record.getMessage()
+    except Exception:                 # noqa: BLE001 — a bad format string; the handler reports it
+        return
+    record.msg, record.args = escape_text(message), None
+    if record.exc_info and record.exc_info[0] is not None and not record.exc_text:
+        record.exc_text = "\n".join(exception_lines(traceback.TracebackException(*record.exc_info)))
+
+
+def exception_lines(exc: traceback.TracebackException) -> Iterator[str]:
+    """The lines Python prints for an exception and its chain, every line escaped on its own."""
+    if exc.__cause__ is not None:
+        yield from exception_lines(exc.__cause__)
+        yield from ("", "The above exception was the direct cause of the following exception:", "")
+    elif exc.__context__ is not None and not exc.__suppress_context__:
+        yield from exception_lines(exc.__context__)
+        yield from ("", "During handling of the above exception, another exception occurred:", "")
+    if exc.stack:
+        yield "Traceback (most recent call last):"
+        for frame in exc.stack.format():
+            yield from (escape_text(line) for line in frame.rstrip("\n").split("\n"))
+    for part in exc.format_exception_only():
+        yield escape_text(part.rstrip("\n"))
+    for member in getattr(exc, "exceptions", None) or ():       # the members of an ExceptionGroup
+        yield from ("    " + line for line in exception_lines(member))
+
+
+# A Host header value or a `trusted_hosts` rule: name or [IPv6 address], optional port.
+_HOST = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*)(?::(\d{1,5}))?")
+
+
+def host_trusted(host: str, rules: list[str]) -> bool:
+    """Whether `host` (request.host: name[:port]) matches a `trusted_hosts` rule: `name[:port]`
+    matches exactly that host; `.name[:port]` matches the name and every name below it. Names
+    ignore case; the ports must be equal, and no port means the scheme's default (Werkzeug leaves
+    :80 and :443 out of request.host)."""
+    found = _HOST.fullmatch(host or "")
+    if not found:
+        return False
+    name, port = found[1].lower(), found[2] and int(found[2])
+    for rule in rules:
+        below = rule.startswith(".")
+        parsed = _HOST.fullmatch(rule[1:] if below else rule)
+        if parsed is None or (parsed[2] and int(parsed[2])) != port:
+            continue
+        rule_name = parsed[1].lower()
+        if name == rule_name or (below and name.endswith("." + rule_name)):
+            return True
+    return False
+
+
+def listen_base(settings) -> str:
+    """`http://host:port` of the address the settings say the service listens on, or "" (links
+    are then root-relative) when that is every interface (0.0.0.0, ::): no client can use it."""
+    host = settings.host.strip("[]")
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        address = None
+    if not host or (address is not None and address.is_unspecified):
+        return ""
+    return f"http://{f'[{host}]' if address is not None and address.version == 6 else host}:{settings.port}"
+
+
+def link_base(settings) -> str:
+    """The base of the links in this request's reply (no trailing slash; "" = root-relative):
+    `public_base_url`; else the request's host when `trusted_hosts` lists it; else the configured
+    listen address. Never a Host header that the operator did not list."""
+    if settings.public_base_url:
+        return settings.public_base_url
+    if settings.trusted_hosts and host_trusted(request.host, settings.trusted_hosts):
+        return f"{request.scheme}://{request.host}"
+    return listen_base(settings)
 
 
 def assign_request_id() -> str:

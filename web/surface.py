@@ -38,6 +38,10 @@ def install(app: Flask, ctx, post_routes: dict, envelope: Callable) -> None:
     if guards.listens_beyond_loopback(settings.host) and not settings.api_keys:
         log.warning("listening on %s without api_keys: anyone who can reach this port can use the API",
                     settings.host)
+    if not settings.public_base_url and not guards.listen_base(settings):
+        log.warning("listening on %s without public_base_url: download links are root-relative (/drafts/…) "
+                    "except for hosts in trusted_hosts; set public_base_url to the address clients use",
+                    settings.host)
 
     @app.before_request
     def before():
