@@ -14,8 +14,23 @@ _settings = load_settings()
 bind = os.environ.get("GUNICORN_BIND", f"{_settings.host}:{_settings.port}")
 # Requests mostly wait on SQLite/Redis and on saves: two workers per core, at least two.
 workers = int(os.environ.get("GUNICORN_WORKERS", max(2, multiprocessing.cpu_count() * 2)))
-worker_class = "gthread"
+# gthread whose event loop reads each whole request (headers, then the body up to max_body_bytes)
+# before a thread handles it: a client that stalls mid-request holds a socket, never a thread.
+# Headers must arrive within request_read_timeout_seconds, body pauses may not be longer (408).
+# Parse errors below are answered with the JSON envelope. See web/server.py.
+worker_class = "web.server.BufferedThreadWorker"
+# Threads only run the app (the loop does the reading); a /save_draft waits save_wait_seconds in one.
 threads = int(os.environ.get("GUNICORN_THREADS", 4))
+# Connections per worker, reading ones included; more wait in the listen backlog.
+worker_connections = 1000
+# Request limits, answered 414 request_line_too_long / 431 headers_too_large. The request line
+# carries a path and a short query (GET listings take ?profile=): 8 190 is gunicorn's maximum and
+# nginx's large_client_header_buffers size, so a request a proxy passes is not refused here.
+limit_request_line = 8190
+# Header fields per request: clients send ~10-20, proxies add a few X-Forwarded-* (default 100).
+limit_request_fields = 50
+# Bytes of one header line, name included (gunicorn's default; nginx's 8k buffer).
+limit_request_field_size = 8190
 # A /save_draft request may wait `save_wait_seconds` for its job: never kill a worker before that.
 timeout = _settings.save_wait_seconds + 60
 # On shutdown or reload, let in-flight saves finish (the thread runner waits for its jobs).
