@@ -7,6 +7,8 @@ warnings about anything it could not place. It never touches the network or the 
 """
 from __future__ import annotations
 
+import bisect
+import itertools
 import json
 from dataclasses import dataclass, field
 from typing import Any, Optional
@@ -298,10 +300,14 @@ class _Builder:
         return Built(content, self.warnings)
 
     def attach_keyframes(self) -> None:
+        """Each pending keyframe onto the clip under its time; cost n log n in keyframes + clips."""
+        finders: dict[str, _ClipAt] = {}
+        touched: dict[int, Any] = {}
         for kf in self.draft.keyframes:
-            placed = self.placed.get(kf.track_name, [])
-            target = next((seg for seg, t in placed
-                           if t.target_start <= kf.time_us <= t.target_start + t.target_duration), None)
+            finder = finders.get(kf.track_name)
+            if finder is None:
+                finder = finders[kf.track_name] = _ClipAt(self.placed.get(kf.track_name, []))
+            target = finder.at(kf.time_us)
             if target is None:
                 self.warnings.append(f"keyframe {kf.property} at {kf.time_us / 1e6:g}s on track "
                                      f"'{kf.track_name}' matches no clip and was not applied.")
@@ -313,13 +319,14 @@ class _Builder:
                                      "app cannot mix them with uniform_scale.")
                 continue
             try:
-                if isinstance(target, AudioSegment):
-                    target.add_keyframe(offset, kf.value)
-                else:
-                    target.add_keyframe(KeyframeProperty[kf.property], offset, kf.value)
+                lib.add_keyframe(target, KeyframeProperty[kf.property], offset, kf.value)
             except (ValueError, KeyError, AttributeError) as exc:
                 self.warnings.append(f"keyframe {kf.property} at {kf.time_us / 1e6:g}s on track "
                                      f"'{kf.track_name}' was not applied: {exc}")
+                continue
+            touched[id(target)] = target
+        for target in touched.values():
+            lib.sort_keyframes(target)
 
     def apply_text_ranges(self, content: dict) -> None:
         """pyjianyingdraft writes one style range per text; write every range of the document."""
@@ -350,12 +357,15 @@ class _Builder:
         return fields
 
     def range_style(self, template: dict, r: dict) -> dict:
-        style = json.loads(json.dumps(template))
-        style["range"] = [r["start"], r["end"]]
+        """The template style with this range's values. Only the objects changed here are copied:
+        the result is serialised at once, so sharing the untouched parts is safe and keeps the
+        cost per range small."""
+        fill = template["fill"]
+        solid = {**fill["content"]["solid"], "color": list(_rgb(r["color"]))}
+        style = {**template, "range": [r["start"], r["end"]],
+                 "fill": {**fill, "alpha": r["alpha"], "content": {**fill["content"], "solid": solid}}}
         for key in ("size", "bold", "italic", "underline"):
             style[key] = r[key]
-        style["fill"]["content"]["solid"]["color"] = list(_rgb(r["color"]))
-        style["fill"]["alpha"] = r["alpha"]
         border = r.get("border")
         style["strokes"] = [TextBorder(alpha=border["alpha"], color=_rgb(border["color"]),
                                        width=border["width"]).export_json()] if border else []
@@ -374,6 +384,24 @@ class _Builder:
         content["materials"] = s.materials.export_json()
         content["tracks"] = [t.export_json() for t in sorted(s.tracks.values(), key=lambda t: t.track_order)]
         return content
+
+
+class _ClipAt:
+    """Which placed clip of a track holds a time: the first, in start order, whose range
+    start..start+duration (both ends included) contains it — a boundary belongs to the earlier
+    clip. Found by bisection: the running maximum of the clips' ends never decreases, and the
+    first clip that reaches the time is the only candidate (later ones start no earlier)."""
+
+    def __init__(self, placed: list[tuple[Any, Timing]]):
+        self.clips = [seg for seg, _ in placed]
+        self.starts = [t.target_start for _, t in placed]
+        self.reach = list(itertools.accumulate((t.target_start + t.target_duration for _, t in placed), max))
+
+    def at(self, time_us: int):
+        index = bisect.bisect_left(self.reach, time_us)
+        if index < len(self.clips) and self.starts[index] <= time_us:
+            return self.clips[index]
+        return None
 
 
 def _overlap(a: Timing, b: Timing) -> bool:

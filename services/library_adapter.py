@@ -12,11 +12,12 @@ import uuid
 from types import SimpleNamespace
 from typing import Optional
 
-from pyJianYingDraft import AudioMaterial, VideoMaterial
+from pyJianYingDraft import AudioMaterial, AudioSegment, KeyframeProperty, VideoMaterial
 from pyJianYingDraft.animation import Animation, Text_animation, VideoAnimation
 from pyJianYingDraft.audio_segment import AudioEffect
 from pyJianYingDraft.effect_segment import EffectSegment
-from pyJianYingDraft.segment import BaseSegment
+from pyJianYingDraft.keyframe import Keyframe, KeyframeList
+from pyJianYingDraft.segment import BaseSegment, VisualSegment
 from pyJianYingDraft.time_util import Timerange
 from pyJianYingDraft.local_materials import CropSettings
 from pyJianYingDraft.metadata.effect_meta import AnimationMeta, EffectParam, EffectParamInstance, MaskMeta, \
@@ -120,3 +121,32 @@ def effect_segment(effect: VideoEffect, timerange: Timerange) -> EffectSegment:
 def font_meta(entry: Optional[Entry]):
     """The library's font metadata (fonts always come from its FontType table)."""
     return entry.library_member.value if entry is not None else None
+
+
+def add_keyframe(segment: BaseSegment, prop: KeyframeProperty, time_offset: int, value: float) -> None:
+    """`segment.add_keyframe` without its sort of the whole list per keyframe (n keyframes on one
+    clip cost n² there): appends only, so call `sort_keyframes(segment)` once all are added.
+
+    As the library: audio clips take volume keyframes whatever `prop` says, `uniform_scale` is
+    stored as scale_x, and ValueError when it follows scale_x/scale_y on the same clip."""
+    if isinstance(segment, AudioSegment):
+        prop = KeyframeProperty.volume
+    elif not isinstance(segment, VisualSegment):
+        raise AttributeError(f"a {type(segment).__name__} takes no keyframes")
+    elif prop in (KeyframeProperty.scale_x, KeyframeProperty.scale_y):
+        segment.uniform_scale = False
+    elif prop is KeyframeProperty.uniform_scale:
+        if not segment.uniform_scale:
+            raise ValueError("uniform_scale cannot be combined with scale_x or scale_y on one clip")
+        prop = KeyframeProperty.scale_x
+    keyframes = next((kf_list for kf_list in segment.common_keyframes if kf_list.keyframe_property == prop), None)
+    if keyframes is None:
+        keyframes = KeyframeList(prop)
+        segment.common_keyframes.append(keyframes)
+    keyframes.keyframes.append(Keyframe(time_offset, value))
+
+
+def sort_keyframes(segment: BaseSegment) -> None:
+    """Each property's keyframes by time, ties in the order added (what the library's sorts give)."""
+    for kf_list in segment.common_keyframes:
+        kf_list.keyframes.sort(key=lambda keyframe: keyframe.time_offset)

@@ -51,9 +51,9 @@ def _apply_add_segment(draft: Draft, op: Op) -> None:
     material = op.get("material")
     if material is not None and material["id"] not in draft.materials:
         draft.materials[material["id"]] = Material(**material)
-    for segment in op["segments"]:
-        track.insert(Segment(**segment, order=draft.segments_added))
-        draft.segments_added += 1
+    first = draft.segments_added
+    track.insert_all([Segment(**segment, order=first + i) for i, segment in enumerate(op["segments"])])
+    draft.segments_added += len(op["segments"])
 
 
 def set_media(info: dict[str, dict[str, Any]]) -> Op:
@@ -98,13 +98,29 @@ def placement(draft: Draft, name: str, kind: str, relative_index: int, noun: str
     return track
 
 
-def check_free(track: Track, start_us: int, end_us: int, batch: tuple[Segment, ...] = ()) -> None:
-    """Upstream's overlap rule: a new segment may not intersect one on the same track (nor one
-    added earlier in the same request: `batch`)."""
-    other = track.find_overlap(start_us, end_us) or next(
-        (s for s in batch if s.overlaps(start_us, end_us)), None)
+def check_free(track: Track, start_us: int, end_us: int) -> None:
+    """Upstream's overlap rule: a new segment may not intersect one on the same track."""
+    other = track.find_overlap(start_us, end_us)
     if other is not None:
-        raise ApiError(
-            f"New segment overlaps with existing segment [start: {other.target_start_us}, "
-            f"end: {other.target_end_us}] on track '{track.name}'. Move target_start/start, shorten "
-            "the clip, or use another track_name.", code="segment_overlap")
+        raise _overlap_error(track, other)
+
+
+def check_all_free(track: Track, segments: list[Segment]) -> None:
+    """The overlap rule for several new segments (the cues of one SRT): none may intersect one on
+    `track` nor another of `segments`. n log n: sorted by start, intersecting positive-length
+    segments always include a neighbouring pair, so only neighbours are compared."""
+    for segment in segments:
+        if not segment.is_open:
+            check_free(track, segment.target_start_us, segment.target_end_us)
+    placed = sorted((s for s in segments if not s.is_open and s.target_duration_us > 0),
+                    key=lambda s: s.target_start_us)
+    for earlier, later in zip(placed, placed[1:]):
+        if later.overlaps(earlier.target_start_us, earlier.target_end_us):
+            raise _overlap_error(track, earlier)
+
+
+def _overlap_error(track: Track, other: Segment) -> ApiError:
+    return ApiError(
+        f"New segment overlaps with existing segment [start: {other.target_start_us}, "
+        f"end: {other.target_end_us}] on track '{track.name}'. Move target_start/start, shorten "
+        "the clip, or use another track_name.", code="segment_overlap")

@@ -27,6 +27,13 @@ LAYER_BASE = {"video": 0, "audio": 0, "effect": 10000, "filter": 11000, "sticker
 
 MAX_SECONDS = 10 ** 7      # about 115 days: far beyond any edit, far below float overflow
 
+# Input sizes one request or draft element takes (README "Details that matter"). Each is far
+# above real use and keeps the request that reaches it near a second on one core
+# (bench/input_scale.py); the services refuse more with invalid_parameter.
+MAX_SUBTITLE_CUES = 10_000          # cues per /add_subtitle request; a 2-hour film has about 2 000
+MAX_KEYFRAMES_PER_TRACK = 20_000    # keyframes stored for one track (they attach to its clips)
+MAX_TEXT_STYLES = 10_000            # text_styles ranges on one text
+
 
 def to_us(seconds: float) -> int:
     """Seconds (float) to integer microseconds, rounded like upstream (via the decimal text)."""
@@ -174,6 +181,15 @@ class Track(_Model):
         index = bisect.bisect_right(self.segments, segment.target_start_us, key=lambda s: s.target_start_us)
         self.segments.insert(index, segment)
 
+    def insert_all(self, segments: list[Segment]) -> None:
+        """Insert in list order, as repeated `insert` would (ties keep insertion order), but in
+        n log n: one stable sort instead of a list shift per segment."""
+        if len(segments) == 1:
+            self.insert(segments[0])
+            return
+        self.segments.extend(segments)
+        self.segments.sort(key=lambda s: s.target_start_us)
+
 
 class PendingKeyframe(_Model):
     """A keyframe at an absolute timeline time; attached to a segment when the draft is built."""
@@ -203,6 +219,9 @@ class Draft(_Model):
     def tracks_in_layer_order(self) -> list[Track]:
         """Bottom to top: by layer, ties in creation order (sort is stable)."""
         return sorted(self.tracks, key=lambda t: t.layer)
+
+    def keyframe_count(self, track_name: str) -> int:
+        return sum(1 for keyframe in self.keyframes if keyframe.track_name == track_name)
 
     def segment_count(self) -> int:
         return sum(len(t.segments) for t in self.tracks)
