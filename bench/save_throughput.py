@@ -11,7 +11,6 @@ with a warm media cache.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import shutil
 import sys
 import tempfile
@@ -79,9 +78,9 @@ def main() -> None:
             plain_dir.mkdir()
             plain = plain_download(urls, plain_dir)
 
-            settings = dataclasses.replace(Settings(), store="sqlite", data_dir=str(tmp / "data"),
-                                           fetch_allow_hosts=["127.0.0.1"], prefetch_on_add=False,
-                                           log_level="WARNING")
+            settings = Settings().replace(store="sqlite", data_dir=str(tmp / "data"),
+                                          fetch_allow_hosts=["127.0.0.1"], prefetch_on_add=False,
+                                          log_level="WARNING")
             client = create_app(settings).test_client()
             draft = client.post("/create_draft", json={}).get_json()["output"]["draft_id"]
             for i, url in enumerate(urls):

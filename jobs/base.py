@@ -16,5 +16,10 @@ class JobRunner(ABC):
         the same `order_key` run in submission order where the runner can promise it (the thread
         runner does; across Huey workers the per-draft lock only keeps them apart)."""
 
+    @abstractmethod
+    def ping(self) -> None:
+        """Raise when the runner cannot take jobs now (readiness check, `/readyz`); the exception's
+        text says why."""
+
     def shutdown(self, wait: bool = True) -> None:
         """Stop accepting jobs; with `wait`, let running ones finish."""

@@ -49,4 +49,5 @@ class HueyRunner(JobRunner):
         self.tasks[name](kwargs)
 
     def ping(self) -> None:
+        """The queue's Redis answers (redis-py raises ConnectionError, naming the address, if not)."""
         self.huey.storage.conn.ping()

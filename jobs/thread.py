@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait as wait_all
 from typing import Any, Callable, Optional
 
 from .base import JobRunner
@@ -18,6 +18,7 @@ class ThreadRunner(JobRunner):
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="save")
         self._last: dict[str, Future] = {}     # order_key -> the latest job's future
         self._lock = threading.Lock()
+        self._closed = False
 
     def submit(self, name: str, order_key: Optional[str] = None, **kwargs: Any) -> None:
         job = self.jobs[name]
@@ -29,10 +30,12 @@ class ThreadRunner(JobRunner):
                 log.exception("job %s failed", name)
 
         if order_key is None:
-            self.pool.submit(run)
+            self.pool.submit(run)              # RuntimeError once shut down
             return
         done: Future = Future()
         with self._lock:
+            if self._closed:
+                raise RuntimeError("cannot schedule new jobs after shutdown")
             previous = self._last.get(order_key)
             self._last[order_key] = done
 
@@ -44,6 +47,11 @@ class ThreadRunner(JobRunner):
         else:
             previous.add_done_callback(start)     # after the earlier job of this key, not beside it
 
+    def ping(self) -> None:
+        """The pool takes jobs until `shutdown`."""
+        if self._closed:
+            raise RuntimeError("the save thread pool is shut down")
+
     def _finish(self, key: str, done: Future) -> None:
         with self._lock:
             if self._last.get(key) is done:
@@ -51,4 +59,11 @@ class ThreadRunner(JobRunner):
         done.set_result(None)
 
     def shutdown(self, wait: bool = True) -> None:
+        """With `wait`, jobs queued behind a running job of their key run too: each key's chain
+        ends before the pool stops, since a chained job enters the pool only when its turn comes."""
+        with self._lock:
+            self._closed = True
+            chains = list(self._last.values())
+        if wait:
+            wait_all(chains)
         self.pool.shutdown(wait=wait)

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Optional
 
+from .ids import derived_guid_hex
 from .profiles import Profile
 
 TEMPLATE_ROOT = Path(__file__).resolve().parent.parent / "template"
@@ -41,7 +42,6 @@ TEMPLATE_DIRS = {"jianying_pro_10": "jianying"}
 
 # Fixed namespace for the derived ids (uuid5 of our project name under the URL namespace).
 NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "capcut-draft-service/app_schema")
-_NS_BYTES = NAMESPACE.bytes
 
 LIBRARY_TEMPLATE_ID = "91E08AC5-22FB-47e2-9AA0-7DC300FAEA2B"
 
@@ -280,17 +280,6 @@ def _compile(name: str, folder: Path) -> _Schema:
 # ---------------------------------------------------------------------------------------------
 
 
-def _derived_uuid_hex(seed: str, name: str) -> str:
-    """uuid5(NAMESPACE, f"{seed}:{name}") with the version nibble of a random (v4) GUID, as hex.
-
-    The apps' GUIDs are random v4 ones; keeping uuid5's '5' would itself be a fingerprint.
-    """
-    digest = bytearray(hashlib.sha1(_NS_BYTES + f"{seed}:{name}".encode("utf-8")).digest()[:16])
-    digest[6] = (digest[6] & 0x0F) | 0x40
-    digest[8] = (digest[8] & 0x3F) | 0x80
-    return digest.hex()
-
-
 def windows_guid(hex32: str) -> str:
     """Windows-app style GUID: upper case, third group lower case (4E96246F-6E19-4a5c-…)."""
     h = hex32.upper()
@@ -329,7 +318,8 @@ class _IdMap:
 
     def force(self, old: Any) -> str:
         """The document id: always derived from the seed (number 0)."""
-        new = windows_guid(_derived_uuid_hex(self.seed, str(self._number(old if isinstance(old, str) else ""))))
+        number = self._number(old if isinstance(old, str) else "")
+        new = windows_guid(derived_guid_hex(NAMESPACE, self.seed, str(number)))
         if isinstance(old, str):
             self.new[old] = new
         return new
@@ -340,7 +330,7 @@ class _IdMap:
         new = self.new.get(old)
         if new is None:
             if is_generator_id(old):
-                new = windows_guid(_derived_uuid_hex(self.seed, str(self._number(old))))
+                new = windows_guid(derived_guid_hex(NAMESPACE, self.seed, str(self._number(old))))
             else:
                 new = old
             self.new[old] = new
@@ -352,7 +342,7 @@ class _IdMap:
             return old
         if not (_HEX32.match(old) or _GUID.match(old)):
             return old                      # e.g. a numeric music id from the app's library
-        return _lower_guid(_derived_uuid_hex(self.seed, f"{self._number(old)}:{key}"))
+        return _lower_guid(derived_guid_hex(NAMESPACE, self.seed, f"{self._number(old)}:{key}"))
 
 
 def _remap_object_ids(obj: dict, ids: _IdMap) -> None:

@@ -8,7 +8,6 @@ file relative to its parent with O_NOFOLLOW and checks what it opened, so a link
 after the listing is refused too."""
 from __future__ import annotations
 
-import fcntl
 import html
 import os
 import shutil
@@ -18,6 +17,8 @@ import zipfile
 from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 from typing import Iterator, Optional
+
+from filelock import FileLock
 
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | _CLOEXEC
@@ -50,15 +51,12 @@ def is_saved_folder(folder: Path) -> bool:
 
 @contextmanager
 def draft_lock(settings, draft_id: str) -> Iterator[None]:
-    """Exclusive per-draft lock across threads and processes of this host (flock)."""
+    """Exclusive per-draft lock across threads and processes of this host (filelock: flock, or
+    LockFileEx on Windows). The lock files stay in `.locks`, which clean-up skips."""
     locks = drafts_dir(settings) / ".locks"
     locks.mkdir(exist_ok=True)
-    with open(locks / f"{draft_id}.lock", "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    with FileLock(locks / f"{draft_id}.lock"):
+        yield
 
 
 def staging_dir(settings, draft_id: str) -> Path:

@@ -22,9 +22,10 @@ What it guarantees:
 * errors are ``FetchError`` with a stable ``code`` and a message safe to show a client (it never
   contains the response body).
 
-Stable error codes: ``fetch_url`` (malformed URL), ``fetch_scheme``, ``fetch_forbidden``,
-``fetch_dns``, ``fetch_connect``, ``fetch_tls``, ``fetch_timeout``, ``fetch_http_status``,
-``fetch_too_large``, ``fetch_incomplete``, ``fetch_redirects``, ``fetch_failed`` (anything else).
+Stable error codes (members of services.errors.ErrorCode): ``fetch_url`` (malformed URL),
+``fetch_scheme``, ``fetch_forbidden``, ``fetch_dns``, ``fetch_connect``, ``fetch_tls``,
+``fetch_timeout``, ``fetch_http_status``, ``fetch_too_large``, ``fetch_incomplete``,
+``fetch_redirects``, ``fetch_failed`` (anything else).
 
 Transport: urllib3 connection pools keyed by (scheme, checked address, port, host name), shared
 by all threads. Proxies from the environment are deliberately not used (a proxy would resolve
@@ -44,6 +45,8 @@ import urllib3
 from requests.utils import requote_uri
 from urllib3.exceptions import (HTTPError, IncompleteRead, LocationParseError, NewConnectionError, ProtocolError,
                                 ReadTimeoutError, SSLError, TimeoutError as Urllib3Timeout)
+
+from .errors import ErrorCode
 
 try:  # the CA bundle requests uses; falls back to the system store
     import certifi
@@ -111,10 +114,10 @@ class FetchError(Exception):
     `status` is the HTTP status for ``fetch_http_status``.
     """
 
-    def __init__(self, message: str, code: str = "fetch_failed", *, retryable: bool = False,
+    def __init__(self, message: str, code: ErrorCode = ErrorCode.FETCH_FAILED, *, retryable: bool = False,
                  status: Optional[int] = None):
         super().__init__(message)
-        self.code = code
+        self.code = ErrorCode(code)
         self.retryable = retryable
         self.status = status
 
@@ -190,7 +193,7 @@ class FetchPolicy:
 
 @dataclass(frozen=True)
 class Target:
-    """A URL that passed `check_url`: where to connect and what to send."""
+    """A URL that passed `checked_target`: where to connect and what to send."""
     url: str
     scheme: str
     host: str                     # the host name (or literal) from the URL, IDNA-encoded
@@ -254,14 +257,14 @@ def resolve(host: str, port: int, policy: FetchPolicy) -> list[str]:
     except (socket.gaierror, UnicodeError) as exc:
         transient = getattr(exc, "errno", None) == socket.EAI_AGAIN
         raise FetchError(f"cannot resolve host '{host}' ({getattr(exc, 'strerror', None) or exc})",
-                         code="fetch_dns", retryable=transient) from None
+                         code=ErrorCode.FETCH_DNS, retryable=transient) from None
     ordered = []
     for address in found:
         address = str(ipaddress.ip_address(str(address).split("%")[0]))
         if address not in ordered:
             ordered.append(address)
     if not ordered:
-        raise FetchError(f"cannot resolve host '{host}' (no address)", code="fetch_dns")
+        raise FetchError(f"cannot resolve host '{host}' (no address)", code=ErrorCode.FETCH_DNS)
     return ordered
 
 
@@ -274,35 +277,35 @@ def _ascii_host(host: str) -> str:
             import idna
             return idna.encode(host, uts46=True).decode("ascii")
         except Exception:
-            raise FetchError(f"the host name '{host}' is not valid", code="fetch_url") from None
+            raise FetchError(f"the host name '{host}' is not valid", code=ErrorCode.FETCH_URL) from None
 
 
-def check_url(url: str, policy: FetchPolicy) -> Target:
-    """Check `url` and resolve its host once; raise FetchError unless it may be fetched.
-
-    Returns the `Target` to connect to (callers that only want the check can ignore it).
-    """
+def checked_target(url: str, policy: FetchPolicy) -> Target:
+    """Where to connect for `url`: its scheme checked, its host resolved once and every address
+    the policy does not permit dropped. FetchError unless it may be fetched (no address left,
+    not http(s), malformed). Callers that only want the check can ignore the result."""
     if not isinstance(url, str) or not url.strip():
-        raise FetchError("the URL is empty", code="fetch_url")
+        raise FetchError("the URL is empty", code=ErrorCode.FETCH_URL)
     url = url.strip()
     try:
         parts = urlsplit(url)
         port = parts.port
     except ValueError:
-        raise FetchError("the URL is not valid (bad host or port)", code="fetch_url") from None
+        raise FetchError("the URL is not valid (bad host or port)", code=ErrorCode.FETCH_URL) from None
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https"):
         raise FetchError(f"only http:// and https:// URLs can be fetched (got scheme '{parts.scheme}')",
-                         code="fetch_scheme")
+                         code=ErrorCode.FETCH_SCHEME)
     if not parts.hostname:
-        raise FetchError("the URL has no host", code="fetch_url")
+        raise FetchError("the URL has no host", code=ErrorCode.FETCH_URL)
     host = _ascii_host(parts.hostname.rstrip(".") or parts.hostname)
     port = port or (443 if scheme == "https" else 80)
     addresses = resolve(host, port, policy)
     permitted = [a for a in addresses if policy.permits(host, a)]
     if not permitted:
         raise FetchError(f"refusing to fetch from '{host}': it resolves to the non-public address {addresses[0]} "
-                         f"(an operator can allow it with the fetch_allow_hosts setting)", code="fetch_forbidden")
+                         f"(an operator can allow it with the fetch_allow_hosts setting)",
+                         code=ErrorCode.FETCH_FORBIDDEN)
     path = requote_uri(parts.path or "/")
     if not path.startswith("/"):
         path = "/" + path
@@ -365,15 +368,16 @@ class Response:
             except (ReadTimeoutError, socket.timeout):
                 if self._deadline_at - time.monotonic() <= 0.05:
                     raise _deadline_error(policy) from None
-                raise FetchError(f"timed out reading from {host}", code="fetch_timeout", retryable=True) from None
+                raise FetchError(f"timed out reading from {host}", code=ErrorCode.FETCH_TIMEOUT,
+                                 retryable=True) from None
             except ProtocolError as exc:
                 if any(isinstance(a, IncompleteRead) for a in exc.args):
                     raise _incomplete(host) from None
-                raise FetchError(f"the connection to {host} broke during the download", code="fetch_incomplete",
-                                 retryable=True) from None
+                raise FetchError(f"the connection to {host} broke during the download",
+                                 code=ErrorCode.FETCH_INCOMPLETE, retryable=True) from None
             except (HTTPError, OSError) as exc:
-                raise FetchError(f"the download from {host} failed ({type(exc).__name__})", code="fetch_incomplete",
-                                 retryable=True) from None
+                raise FetchError(f"the download from {host} failed ({type(exc).__name__})",
+                                 code=ErrorCode.FETCH_INCOMPLETE, retryable=True) from None
             if not chunk:
                 break
             self.received += len(chunk)
@@ -411,15 +415,15 @@ class Response:
 
 
 def _deadline_error(policy: FetchPolicy) -> FetchError:
-    return FetchError(f"the download took longer than {policy.deadline:g}s", code="fetch_timeout")
+    return FetchError(f"the download took longer than {policy.deadline:g}s", code=ErrorCode.FETCH_TIMEOUT)
 
 
 def _too_large(policy: FetchPolicy) -> FetchError:
-    return FetchError(f"the response is larger than the {policy.max_bytes} byte limit", code="fetch_too_large")
+    return FetchError(f"the response is larger than the {policy.max_bytes} byte limit", code=ErrorCode.FETCH_TOO_LARGE)
 
 
 def _incomplete(host: str) -> FetchError:
-    return FetchError(f"the response from {host} ended before its announced length", code="fetch_incomplete",
+    return FetchError(f"the response from {host} ended before its announced length", code=ErrorCode.FETCH_INCOMPLETE,
                       retryable=True)
 
 
@@ -449,12 +453,12 @@ def _send(target: Target, policy: FetchPolicy, deadline_at: float) -> Response:
                 preload_content=False, release_conn=False, assert_same_host=False, timeout=timeout,
                 decode_content=True)
         except NewConnectionError:
-            last = FetchError(f"could not connect to {target.host}", code="fetch_connect", retryable=True)
+            last = FetchError(f"could not connect to {target.host}", code=ErrorCode.FETCH_CONNECT, retryable=True)
             continue
         except Urllib3Timeout as exc:
             if isinstance(exc, ReadTimeoutError) and deadline_at - time.monotonic() <= 0.05:
                 raise _deadline_error(policy) from None
-            last = FetchError(f"timed out connecting to or reading from {target.host}", code="fetch_timeout",
+            last = FetchError(f"timed out connecting to or reading from {target.host}", code=ErrorCode.FETCH_TIMEOUT,
                               retryable=True)
             if isinstance(exc, ReadTimeoutError):
                 raise last from None
@@ -462,12 +466,12 @@ def _send(target: Target, policy: FetchPolicy, deadline_at: float) -> Response:
         except SSLError as exc:
             reason = "certificate verification failed" if "CERTIFICATE" in str(exc).upper() or \
                 "HOSTNAME" in str(exc).upper() else "TLS handshake failed"
-            raise FetchError(f"{reason} for {target.host}", code="fetch_tls") from None
+            raise FetchError(f"{reason} for {target.host}", code=ErrorCode.FETCH_TLS) from None
         except LocationParseError:
-            raise FetchError("the URL is not valid", code="fetch_url") from None
+            raise FetchError("the URL is not valid", code=ErrorCode.FETCH_URL) from None
         except (ProtocolError, HTTPError, OSError) as exc:
             raise FetchError(f"the connection to {target.host} failed ({type(exc).__name__})",
-                             code="fetch_connect", retryable=True) from None
+                             code=ErrorCode.FETCH_CONNECT, retryable=True) from None
         connection = getattr(raw, "connection", None)
         sock = getattr(connection, "sock", None)
         try:
@@ -475,13 +479,13 @@ def _send(target: Target, policy: FetchPolicy, deadline_at: float) -> Response:
         except OSError:
             peer = (address, target.port)
         return Response(raw, target, peer, policy, deadline_at)
-    raise last or FetchError(f"could not connect to {target.host}", code="fetch_connect", retryable=True)
+    raise last or FetchError(f"could not connect to {target.host}", code=ErrorCode.FETCH_CONNECT, retryable=True)
 
 
 def _open_once(url: str, policy: FetchPolicy, deadline_at: float) -> Response:
     """GET `url` following checked redirects; raises FetchError for error statuses and oversize."""
     for _ in range(policy.max_redirects + 1):
-        target = check_url(url, policy)
+        target = checked_target(url, policy)
         response = _send(target, policy, deadline_at)
         if response.status in REDIRECT_STATUSES and response.headers.get("Location"):
             location = response.headers["Location"]
@@ -492,7 +496,7 @@ def _open_once(url: str, policy: FetchPolicy, deadline_at: float) -> Response:
             status = response.status
             retry_after = response.headers.get("Retry-After")
             response.close()
-            error = FetchError(f"the server answered HTTP {status}", code="fetch_http_status",
+            error = FetchError(f"the server answered HTTP {status}", code=ErrorCode.FETCH_HTTP_STATUS,
                                retryable=status in RETRY_STATUSES, status=status)
             error.retry_after = _retry_after(retry_after)
             raise error
@@ -501,7 +505,7 @@ def _open_once(url: str, policy: FetchPolicy, deadline_at: float) -> Response:
             response.close()
             raise _too_large(policy)
         return response
-    raise FetchError(f"more than {policy.max_redirects} redirects", code="fetch_redirects")
+    raise FetchError(f"more than {policy.max_redirects} redirects", code=ErrorCode.FETCH_REDIRECTS)
 
 
 def _retry_after(value: Optional[str]) -> Optional[float]:

@@ -29,26 +29,25 @@ Ids: the meta `draft_id`, `Timelines/project.json` id and the skeletons' ids are
 derived from `seed`, all different from the content id; imported media get one lower-case
 `local_material_id` per file, written back into the content so content, meta and virtual store
 link (reference fact 5). Same inputs → same bytes.
+
+Copying a written folder into a drafts folder on this machine is services/install.py.
 """
 from __future__ import annotations
 
-import contextlib
 import copy
-import hashlib
 import json
 import os
 import re
 import secrets
 import shutil
-import stat
-import tempfile
 import threading
 import uuid
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any, Iterator, Optional
+from typing import Any, Optional
 
 from . import app_schema, paths
+from .ids import derived_guid_hex
 from .profiles import Profile
 
 FOLDER_TEMPLATE = "folder/sidecars.json"
@@ -107,21 +106,14 @@ def content_names(profile: Profile, draft_folder: Optional[str]) -> list[str]:
 # ---------------------------------------------------------------------------------------------
 
 
-def _hex(seed: str, name: str) -> str:
-    digest = bytearray(hashlib.sha1(NAMESPACE.bytes + f"{seed}:{name}".encode("utf-8")).digest()[:16])
-    digest[6] = (digest[6] & 0x0F) | 0x40          # a random-looking (v4) GUID, as the apps write
-    digest[8] = (digest[8] & 0x3F) | 0x80
-    return digest.hex()
-
-
 def app_guid(seed: str, name: str) -> str:
     """Windows-app style GUID (upper case, third group lower case) derived from seed and name."""
-    return app_schema.windows_guid(_hex(seed, name))
+    return app_schema.windows_guid(derived_guid_hex(NAMESPACE, seed, name))
 
 
 def local_uuid(seed: str, name: str) -> str:
     """Lower-case hyphenated UUID (local_material_id / virtual store style) derived from seed and name."""
-    h = _hex(seed, name)
+    h = derived_guid_hex(NAMESPACE, seed, name)
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
@@ -140,7 +132,8 @@ class MediaFile:
     height: int
 
 
-def _int(value: Any) -> int:
+def int_or_zero(value: Any) -> int:
+    """A JSON number as an int; 0 for anything else (absent, text, true/false)."""
     return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else 0
 
 
@@ -174,10 +167,10 @@ def link_media(content: dict, seed: str) -> list[MediaFile]:
                     kind = "music"
                 else:
                     kind = {"photo": "photo", "gif": "gif"}.get(material.get("type"), "video")
-                duration = PHOTO_IMPORT_DURATION_US if kind == "photo" else _int(material.get("duration"))
+                duration = PHOTO_IMPORT_DURATION_US if kind == "photo" else int_or_zero(material.get("duration"))
                 found = MediaFile(local, path, kind, duration,
-                                  _int(material.get("width")) if bucket == "videos" else 0,
-                                  _int(material.get("height")) if bucket == "videos" else 0)
+                                  int_or_zero(material.get("width")) if bucket == "videos" else 0,
+                                  int_or_zero(material.get("height")) if bucket == "videos" else 0)
                 files[path] = found
                 taken.add(local)
             material["local_material_id"] = found.id
@@ -306,7 +299,7 @@ def _check_relative(rel: str) -> PurePosixPath:
     return pure
 
 
-def _link_or_copy(source: str | os.PathLike, target: str | os.PathLike) -> None:
+def link_or_copy(source: str | os.PathLike, target: str | os.PathLike) -> None:
     """Hard-link `source` at `target`; copy where links are impossible (other device, no support).
     A symbolic link is refused: Linux would hard-link the link itself, a copy would follow it."""
     if os.path.islink(source):
@@ -317,18 +310,7 @@ def _link_or_copy(source: str | os.PathLike, target: str | os.PathLike) -> None:
         shutil.copy2(source, target)
 
 
-def _links_and_specials(folder: str, names: list[str]) -> set[str]:
-    """copytree's `ignore`: the names in `folder` that are neither a real folder nor a regular file
-    (symbolic links, FIFOs, devices), so a copy never reaches outside the folder nor blocks."""
-    skipped = set()
-    for name in names:
-        mode = os.lstat(os.path.join(folder, name)).st_mode
-        if not (stat.S_ISDIR(mode) or stat.S_ISREG(mode)):
-            skipped.add(name)
-    return skipped
-
-
-def _swap_in(staging: Path, target: Path) -> None:
+def swap_in(staging: Path, target: Path) -> None:
     """Replace `target` by the finished `staging` folder (both in the same parent)."""
     old = None
     if target.exists() or target.is_symlink():
@@ -344,20 +326,6 @@ def _swap_in(staging: Path, target: Path) -> None:
         raise
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{secrets.token_hex(4)}")
-    try:
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
 
 
 class _Folder:
@@ -385,7 +353,7 @@ class _Folder:
         for rel, source in self.links.items():
             target = self.root / rel
             target.parent.mkdir(parents=True, exist_ok=True)
-            _link_or_copy(source, target)
+            link_or_copy(source, target)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -463,7 +431,7 @@ def write_folder(target_dir: Path, content: dict, profile: Profile, *, name: str
     folder.put("draft_settings", draft_settings(spec, content, created_us, modified_us))
 
     materials_size = sum(src.stat().st_size for src in folder.links.values())
-    duration = _int(content.get("duration"))
+    duration = int_or_zero(content.get("duration"))
     meta_id = app_guid(seed, "draft_meta_info.json:draft_id")
     if meta_id == content_id:                      # cannot happen with sha1, but the apps never share them
         meta_id = app_guid(seed, "draft_meta_info.json:draft_id:2")
@@ -481,142 +449,8 @@ def write_folder(target_dir: Path, content: dict, profile: Profile, *, name: str
         staging.mkdir()
         folder.root = staging
         folder.flush()
-        _swap_in(staging, target_dir)
+        swap_in(staging, target_dir)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return folder.written()
-
-
-# ---------------------------------------------------------------------------------------------
-# install_into (optional: copy into a drafts folder on this machine and register it)
-# ---------------------------------------------------------------------------------------------
-
-ROOT_META = "root_meta_info.json"
-_INSTALL_LOCK = threading.Lock()
-
-
-@contextlib.contextmanager
-def _root_meta_lock(drafts_root: Path) -> Iterator[None]:
-    """Serialise read-modify-write of root_meta_info.json between threads and processes here."""
-    key = hashlib.sha1(str(drafts_root).encode("utf-8")).hexdigest()[:16]
-    lock_path = Path(tempfile.gettempdir()) / f"capcut-root-meta-{key}.lock"
-    with _INSTALL_LOCK:
-        try:
-            import fcntl
-        except ImportError:                       # Windows: the thread lock is what we have
-            yield
-            return
-        with open(lock_path, "a+") as fh:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
-
-
-def _local_style(path: Path) -> str:
-    """How CapCut writes a folder of this machine in root_meta_info.json: forward slashes."""
-    return path.as_posix()
-
-
-def root_meta_entry(spec: dict, meta: dict, *, fold: str, root: str, json_file: str, duration: int) -> dict:
-    sep = "\\" if os.name == "nt" else "/"      # CapCut Windows: "<fold>\\draft_cover.jpg"
-    entry = copy.deepcopy(spec["root_meta_entry"])
-    entry.update(
-        draft_cover=f"{fold}{sep}draft_cover.jpg", draft_fold_path=fold, draft_id=meta.get("draft_id", ""),
-        draft_json_file=f"{fold}{sep}{json_file}", draft_name=meta.get("draft_name", ""),
-        draft_new_version=meta.get("draft_new_version", ""), draft_root_path=root,
-        draft_timeline_materials_size=meta.get("draft_timeline_materials_size_", 0),
-        tm_draft_create=meta.get("tm_draft_create", 0), tm_draft_modified=meta.get("tm_draft_modified", 0),
-        tm_duration=duration,
-    )
-    return entry
-
-
-def install_into(drafts_root: Path, folder: Path, *, name: str, content: dict, profile: Profile) -> Path:
-    """Copy a written draft folder into `drafts_root/<name>` on this machine and register it in
-    `drafts_root/root_meta_info.json` as CapCut Windows does (fact 6). Returns the installed folder.
-
-    Off by default in the service; the caller checks its allow-list. `drafts_root` must be an
-    existing folder; `name` must be a plain folder name. An existing draft of that name is
-    replaced, other registry entries are kept as they are, and the registry is rewritten
-    atomically (temporary file + rename). The installed meta's draft_fold_path/draft_root_path
-    point at the installed copy; material paths are not rewritten, so write the folder with
-    `draft_folder` = this drafts root when installing. Close the app before installing: it
-    rewrites root_meta_info.json from memory. Only real folders and regular files are copied:
-    symbolic links (and FIFOs, devices) in the folder are left out, a linked folder is refused.
-    """
-    paths.check_name(name)
-    drafts_root = Path(drafts_root)
-    if not drafts_root.is_dir():
-        raise ValueError(f"drafts folder {drafts_root} does not exist or is not a folder")
-    root = drafts_root.resolve(strict=True)
-    folder = Path(folder)
-    if folder.is_symlink():
-        raise ValueError(f"{folder} is a symbolic link; refusing to copy what it points at")
-    if not (folder / "draft_meta_info.json").is_file():
-        raise ValueError(f"{folder} is not a written draft folder (no draft_meta_info.json)")
-    dest = root / name
-    if dest.resolve().parent != root:
-        raise ValueError(f"draft name '{name}' would leave the drafts folder")
-    if dest.is_symlink():
-        raise ValueError(f"{dest} is a symbolic link; refusing to replace it")
-    if folder.resolve() == dest.resolve():
-        raise ValueError("the draft folder is already in the drafts folder")
-
-    spec = load_spec(profile)
-    if "root_meta_entry" not in spec:
-        spec = {**spec, "root_meta_entry": load_spec(_capcut_profile())["root_meta_entry"]}
-    fold, root_text = _local_style(dest), _local_style(root)
-
-    staging = root / f".{name}.installing-{secrets.token_hex(4)}"
-    try:
-        shutil.copytree(folder, staging, copy_function=_link_or_copy, ignore=_links_and_specials)
-        meta_path = staging / "draft_meta_info.json"
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        meta["draft_fold_path"], meta["draft_root_path"] = fold, root_text
-        meta_path.write_bytes(dumps_sidecar(meta))
-        json_file = next((n for n in ("draft_content.json", "draft_info.json") if (staging / n).is_file()),
-                         "draft_content.json")
-        with _root_meta_lock(root):
-            registry_path = root / ROOT_META
-            registry = _read_registry(registry_path, root_text)
-            _swap_in(staging, dest)
-            entry = root_meta_entry(spec, meta, fold=fold, root=root_text, json_file=json_file,
-                                    duration=_int(content.get("duration")))
-            store = registry["all_draft_store"]
-            same = [i for i, e in enumerate(store) if isinstance(e, dict) and (
-                e.get("draft_fold_path") == fold or (entry["draft_id"] and e.get("draft_id") == entry["draft_id"]))]
-            for i in reversed(same):
-                del store[i]
-            store.insert(0, entry)                 # the app lists the most recently modified first
-            if not same:
-                registry["draft_ids"] = _int(registry.get("draft_ids")) + 1
-            _atomic_write(registry_path, json.dumps(registry, ensure_ascii=False, separators=(",", ":"))
-                          .encode("utf-8"))
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    return dest
-
-
-def _read_registry(path: Path, root_text: str) -> dict:
-    if not path.exists():
-        return {"all_draft_store": [], "draft_ids": 0, "root_path": root_text}
-    try:
-        registry = json.loads(path.read_text(encoding="utf-8-sig"))
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ValueError(f"{path} is not valid JSON ({exc}); it was left untouched — repair or remove it "
-                         "in the app first") from None
-    if not isinstance(registry, dict) or not isinstance(registry.get("all_draft_store", []), list):
-        raise ValueError(f"{path} does not look like CapCut's draft registry; it was left untouched")
-    registry.setdefault("all_draft_store", [])
-    registry.setdefault("draft_ids", len(registry["all_draft_store"]))
-    registry.setdefault("root_path", root_text)
-    return registry
-
-
-def _capcut_profile() -> Profile:
-    from .profiles import PROFILES
-    return PROFILES["capcut"]

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 from . import catalog, paths, profiles
 from .drafts import change
-from .errors import ApiError
+from .errors import ApiError, ErrorCode
 from .ids import id_for, url_digest
 from .schema import MaskParams, TransitionParams
 from .timeline import Draft, Mask, Material, Transition, to_us
@@ -28,15 +28,17 @@ def app_of(draft: Draft) -> str:
     return profiles.resolve(draft.profile).app
 
 
-def check_url(url: str, name: str) -> str:
-    """Media must come from http(s): server paths and other schemes are refused, never read."""
+def checked_media_url(url: str, name: str) -> str:
+    """The media URL a client gave for parameter `name`, stripped, when it is http(s): server
+    paths and other schemes are refused at add time, never read. Whether its host may be fetched
+    is decided at download time (services/fetcher.py)."""
     try:
         parts = urlsplit(url.strip())
     except ValueError:
         parts = None
     if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
         raise ApiError(f"Invalid parameter '{name}': use an http:// or https:// URL (got '{url[:80]}'); "
-                       "paths on the server and other schemes are not accepted.", code="invalid_url")
+                       "paths on the server and other schemes are not accepted.", code=ErrorCode.INVALID_URL)
     return url.strip()
 
 
@@ -47,7 +49,7 @@ def check_draft_folder(folder: Optional[str]) -> Optional[str]:
     try:
         return paths.validate_draft_folder(folder)
     except ValueError as exc:
-        raise ApiError(f"Invalid parameter 'draft_folder': {exc}", code="invalid_parameter") from None
+        raise ApiError(f"Invalid parameter 'draft_folder': {exc}", code=ErrorCode.INVALID_PARAMETER) from None
 
 
 def material_for(draft: Draft, kind: str, url: str, draft_folder: Optional[str],
@@ -90,7 +92,7 @@ def mask_for(draft: Draft, req: MaskParams, center: float, size: float) -> Optio
     is_rect = entry.resource_type == "rectangle"
     if not is_rect and (req.mask_rect_width is not None or req.mask_round_corner is not None):
         raise ApiError(f"mask_rect_width and mask_round_corner apply only to the rectangle mask, "
-                       f"not to '{req.mask_type}'.", code="invalid_parameter")
+                       f"not to '{req.mask_type}'.", code=ErrorCode.INVALID_PARAMETER)
     pick = lambda value, default: default if value is None else value  # noqa: E731
     return Mask(name=entry.name, center_x=pick(req.mask_center_x, center), center_y=pick(req.mask_center_y, center),
                 size=pick(req.mask_size, size), rotation=req.mask_rotation, feather=req.mask_feather,
@@ -102,7 +104,7 @@ def blur_for(level: Optional[int]) -> Optional[int]:
         return None
     if level not in BLUR_LEVELS:
         raise ApiError(f"Invalid background blur level: {level}, valid values are: 1, 2, 3, 4.",
-                       code="invalid_parameter")
+                       code=ErrorCode.INVALID_PARAMETER)
     return level
 
 
@@ -113,7 +115,7 @@ def positive_speed(speed: float) -> float:
     """The speed if the timeline can hold it; a clip slowed 1e-320× would be longer than any number."""
     if not MIN_SPEED <= speed <= MAX_SPEED:
         raise ApiError(f"Invalid parameter 'speed': it must be from {MIN_SPEED:g} to {MAX_SPEED:g} (got {speed:g}); "
-                       "1.0 is normal speed, 2.0 twice as fast.", code="invalid_parameter")
+                       "1.0 is normal speed, 2.0 twice as fast.", code=ErrorCode.INVALID_PARAMETER)
     return speed
 
 
@@ -127,5 +129,5 @@ def source_range(start: float, end: Optional[float]) -> tuple[int, Optional[int]
     end_us = to_us(end)
     if end_us <= start_us:
         raise ApiError(f"Invalid parameters 'start'/'end': end ({end}) must be greater than start ({start}); "
-                       "omit end to use the media up to its end.", code="invalid_parameter")
+                       "omit end to use the media up to its end.", code=ErrorCode.INVALID_PARAMETER)
     return start_us, end_us - start_us

@@ -4,16 +4,18 @@ Layout under ``root_dir``::
 
     objects/<k[:2]>/<k>         the content of the URL whose sha256 is k (no extension)
     objects/<k[:2]>/<k>.json    what we know about it: url, final_url, size, content_type, sha256
-    objects/<k[:2]>/<k>.lock    held (fcntl.flock) while one process downloads k; a failed download
-                                leaves its error in it for the processes waiting on it
+    objects/<k[:2]>/<k>.lock    held (filelock: flock, or LockFileEx on Windows) while one process
+                                downloads k; removed by its holder
+    objects/<k[:2]>/<k>.error   the error of the last failed download of k, left (with its time) for
+                                the processes that waited on the lock
     objects/<k[:2]>/.<k>.*.part a download in progress
 
 A download goes to a ``.part`` file in the same directory and is renamed over ``<k>`` only when
 complete (the metadata is written first), so a crash never leaves a half file that looks cached.
 In one process, concurrent requests for one URL share one download, whichever MediaCache on the
 directory asks (a process-wide table of downloads in flight); across processes the lock file
-serialises them, and a waiter takes the finished file, or the error the download left in the lock
-file, instead of downloading again. So a save that finds a prefetch of its URL running waits for
+serialises them, and a waiter takes the finished file, or the error the download left beside the
+lock, instead of downloading again. So a save that finds a prefetch of its URL running waits for
 that download (one deadline in all), never starts a second one. At most `workers` downloads run
 at once per MediaCache (``get`` callers included).
 
@@ -22,7 +24,6 @@ dropped (``discard``): the cache assumes media URLs are immutable, as draft clip
 """
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import os
@@ -33,6 +34,9 @@ from concurrent.futures import CancelledError, Future, ThreadPoolExecutor, as_co
 from dataclasses import dataclass
 from typing import Callable, Iterable, Optional, Union
 
+from filelock import FileLock, Timeout
+
+from .errors import ErrorCode
 from .fetcher import FetchError, FetchPolicy, download_to
 from . import metrics
 
@@ -65,62 +69,59 @@ def url_key(url: str) -> str:
     return hashlib.sha256(url.encode("utf-8")).hexdigest()
 
 
-class _FileLock:
-    """An exclusive fcntl lock on `path`, created on demand and removed by its holder.
+class _ObjectLock:
+    """The exclusive lock of one cache object (`<object>.lock`, a filelock.FileLock), across the
+    threads and processes of a host; the holder removes the lock file before unlocking.
 
-    Removing lock files is safe because a waiter that got the lock on an unlinked file notices
-    (the path no longer points at its inode) and tries again.
-
-    A holder may `leave` a note in the file before removing it. With `join`, a waiter that gets
-    an unlinked file holding a note written while it waited takes the note (`note`) instead of
-    the lock: the holder's download was the one it waited for.
+    A holder whose download failed may `leave` a note in `<object>.error`. With `join`, a waiter
+    that, once it holds the lock, finds a note written after it began waiting takes the note
+    (`note`): the holder's download was the one it waited for, so its error is the waiter's too.
     """
 
-    def __init__(self, path: str, join: bool = False):
-        self.path = path
+    def __init__(self, object_path: str, join: bool = False):
+        self.lock_path = object_path + ".lock"
+        self.note_path = object_path + ".error"
         self.join = join
-        self.fd: Optional[int] = None
         self.note: Optional[dict] = None
+        self._inode: Optional[tuple[int, int]] = None
+        self._lock = FileLock(self.lock_path, on_acquired=self._held)
 
-    def __enter__(self) -> "_FileLock":
+    def _held(self, fd: int) -> None:
+        st = os.fstat(fd)
+        self._inode = (st.st_dev, st.st_ino)
+
+    def acquire(self, blocking: bool = True) -> bool:
+        """Take the lock (waiting unless `blocking` is False); False when another holder has it."""
         began = time.time()
-        while True:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX)
-                try:
-                    same = os.stat(self.path).st_ino == os.fstat(fd).st_ino
-                except FileNotFoundError:
-                    same = False
-                if same:
-                    os.ftruncate(fd, 0)    # a note left by a holder that crashed before removing the file
-                note = _read_note(fd, began) if self.join and not same else None
-            except BaseException:
-                os.close(fd)
-                raise
-            if same:
-                self.fd = fd
-                return self
-            os.close(fd)
-            if note is not None:
-                self.note = note
-                return self
+        try:
+            self._lock.acquire(blocking=blocking)
+        except Timeout:
+            return False
+        if self.join:
+            self.note = _read_note(self.note_path, began)
+        return True
 
     def leave(self, note: dict) -> None:
-        """Write `note` (JSON-serialisable) into the held lock file for the waiting processes."""
-        data = json.dumps({**note, "at": time.time()}).encode("utf-8")
-        os.ftruncate(self.fd, 0)
-        os.pwrite(self.fd, data, 0)
+        """Write `note` (JSON-serialisable) beside the held lock for the waiting processes."""
+        _write_json(self.note_path, {**note, "at": time.time()})
+
+    def release(self) -> None:
+        """Remove the lock file while holding it, then unlock. A waiter that locks the removed file
+        notices (filelock checks the link count) and locks the path anew."""
+        try:
+            st = os.stat(self.lock_path)
+            if (st.st_dev, st.st_ino) == self._inode:
+                os.unlink(self.lock_path)
+        except OSError:          # already gone; on Windows an open file cannot be removed: filelock does it
+            pass
+        self._lock.release()
+
+    def __enter__(self) -> "_ObjectLock":
+        self.acquire()
+        return self
 
     def __exit__(self, *exc) -> None:
-        if self.fd is None:     # took a note, never held the lock
-            return
-        try:
-            os.unlink(self.path)
-        except FileNotFoundError:
-            pass
-        os.close(self.fd)
-        self.fd = None
+        self.release()
 
 
 class MediaCache:
@@ -234,7 +235,8 @@ class MediaCache:
         """Drop `url` from the cache; True if it was there."""
         path = self.path_for(url)
         os.makedirs(os.path.dirname(path), exist_ok=True)
-        with _FileLock(path + ".lock"):
+        with _ObjectLock(path) as lock:
+            _unlink(lock.note_path)
             _unlink(path + ".json")
             return _unlink(path)
 
@@ -256,7 +258,11 @@ class MediaCache:
                     continue
                 if name.endswith(".lock"):
                     if _older(path, cutoff):
-                        _remove_unheld_lock(path)
+                        _remove_unheld_lock(path[:-5])
+                    continue
+                if name.endswith(".error"):
+                    if _older(path, cutoff):
+                        _unlink(path)
                     continue
                 if name.endswith(".part"):
                     if _older(path, cutoff) and not self._part_in_use(path):
@@ -266,7 +272,7 @@ class MediaCache:
                     continue
                 if not _older(path, cutoff):
                     continue
-                with _FileLock(path + ".lock"):
+                with _ObjectLock(path):
                     if _older(path, cutoff):
                         size = _size(path)
                         _unlink(path + ".json")
@@ -378,7 +384,7 @@ class MediaCache:
             return None, exc
         except OSError as exc:
             return None, FetchError(f"could not store the download ({exc.strerror or type(exc).__name__})",
-                                    code="fetch_storage")
+                                    code=ErrorCode.FETCH_STORAGE)
         except BaseException as exc:  # programming errors: still release the waiters
             return None, exc
 
@@ -386,7 +392,7 @@ class MediaCache:
         path = self.path_for(url)
         folder = os.path.dirname(path)
         os.makedirs(folder, exist_ok=True)
-        with _FileLock(path + ".lock", join=True) as lock:
+        with _ObjectLock(path, join=True) as lock:
             hit = self.peek(url)
             if hit is not None:  # another process finished it while we waited
                 return hit
@@ -404,6 +410,7 @@ class MediaCache:
                         "sha256": got.sha256, "fetched_at": fetched_at}
                 _write_json(path + ".json", meta)
                 os.replace(tmp, path)
+                _unlink(lock.note_path)        # an earlier failure's note is moot now
                 metrics.BYTES_DOWNLOADED.inc(got.size)
             except BaseException as exc:
                 _unlink(tmp)
@@ -451,10 +458,11 @@ def _running(key: str) -> Optional[Future]:
     return future if future is not None and not future.done() else None
 
 
-def _read_note(fd: int, since: float) -> Optional[dict]:
-    """The note in the lock file `fd` if one was left at or after `since` (unix time)."""
+def _read_note(path: str, since: float) -> Optional[dict]:
+    """The note in the file `path` if one was left at or after `since` (unix time)."""
     try:
-        note = json.loads(os.pread(fd, 65536, 0) or b"null")
+        with open(path, encoding="utf-8") as f:
+            note = json.load(f)
     except (OSError, ValueError):
         return None
     if isinstance(note, dict) and isinstance(note.get("at"), (int, float)) and note["at"] >= since:
@@ -462,8 +470,8 @@ def _read_note(fd: int, since: float) -> Optional[dict]:
     return None
 
 
-def _leave_error(lock: _FileLock, error: FetchError) -> None:
-    """Leave `error` in the held lock file; failing to is harmless (waiters download themselves)."""
+def _leave_error(lock: _ObjectLock, error: FetchError) -> None:
+    """Leave `error` beside the held lock; failing to is harmless (waiters download themselves)."""
     try:
         lock.leave({"code": error.code, "message": str(error), "retryable": error.retryable,
                     "status": error.status})
@@ -473,35 +481,25 @@ def _leave_error(lock: _FileLock, error: FetchError) -> None:
 
 def _error_from_note(note: dict) -> FetchError:
     status = note.get("status")
+    code = note.get("code")
     return FetchError(str(note.get("message") or "the download failed in another process"),
-                      code=str(note.get("code") or "fetch_failed"), retryable=bool(note.get("retryable")),
-                      status=status if isinstance(status, int) else None)
+                      code=code if code in set(ErrorCode) else ErrorCode.FETCH_FAILED,
+                      retryable=bool(note.get("retryable")), status=status if isinstance(status, int) else None)
 
 
-def _remove_unheld_lock(path: str) -> None:
-    """Remove a lock file left by a crashed process (nobody holds it)."""
-    try:
-        fd = os.open(path, os.O_RDWR)
-    except FileNotFoundError:
-        return
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        os.close(fd)
-        return
-    try:
-        if os.stat(path).st_ino == os.fstat(fd).st_ino:
-            os.unlink(path)
-    except FileNotFoundError:
-        pass
-    os.close(fd)
+def _remove_unheld_lock(object_path: str) -> None:
+    """Remove the lock file of `object_path` left by a crashed process (nobody holds it)."""
+    lock = _ObjectLock(object_path)
+    if lock.acquire(blocking=False):
+        lock.release()
 
 
 def _result(future: Future) -> CachedFile:
     try:
         exc = future.exception()
     except CancelledError:
-        raise FetchError("the download was cancelled (the media cache was closed)", code="fetch_cancelled") from None
+        raise FetchError("the download was cancelled (the media cache was closed)",
+                         code=ErrorCode.FETCH_CANCELLED) from None
     if exc is not None:
         raise exc
     return future.result()

@@ -10,12 +10,14 @@ from pydantic import BaseModel, Field
 
 from draft_store import DraftStore
 
+from .errors import ErrorCode
+
 ACTIVE = ("initialized", "processing")
 
 
 class FileError(BaseModel):
     url: str
-    code: str
+    code: ErrorCode
     message: str
 
 

@@ -1,8 +1,10 @@
 """Service settings: defaults < config file (JSON5) < `CAPCUT_<NAME>` environment variables.
 
-The `Settings` dataclass is the one table of settings: each field's metadata says how a value
-from the file or the environment is checked. `load_settings()` never falls back to defaults on a
-malformed file; every problem is a `SettingsError` naming the file line or the variable to fix.
+`Settings` is a frozen pydantic model and the one table of settings: each field's type, default,
+range (`ge`/`le`), choices (`Literal`) and post-processing (validators) say how a value from the
+file or the environment is checked. `load_settings()` never falls back to defaults on a malformed
+file; every problem is a `SettingsError` naming the file line or the variable to fix.
+`settings.replace(port=9002)` is a checked copy with changes.
 """
 from __future__ import annotations
 
@@ -10,13 +12,11 @@ import json
 import logging
 import os
 import re
-from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Annotated, Any, Callable, Literal, Mapping, Optional, get_args, get_origin
 
 import json5
-
-from services import profiles
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 __all__ = ["Settings", "SettingsError", "load_settings"]
 
@@ -30,9 +30,43 @@ class SettingsError(Exception):
     """The configuration cannot be used; the message says where and what to fix."""
 
 
+def _show(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+# -- validators: before (the form a value may arrive in), after (post-processing) ------------------
+
+def _as_list(value: Any) -> Any:
+    """A comma-separated string or a list of strings, as a list of the non-empty stripped items;
+    anything else unchanged (the type check then refuses it)."""
+    if isinstance(value, str):
+        value = value.split(",")
+    if isinstance(value, list) and all(isinstance(i, str) for i in value):
+        return [i.strip() for i in value if i.strip()]
+    return value
+
+
+def _empty_list_as_dict(value: Any) -> Any:
+    """Upstream's config.json writes an unset object as `[]`."""
+    return {} if value == [] else value
+
+
+def _upper(value: Any) -> Any:
+    return value.upper() if isinstance(value, str) else value
+
+
+def _empty_as_none(value: Any) -> Any:
+    return None if value == "" else value
+
+
 def _abs_data_dir(value: str) -> str:
     """Relative paths are taken from the repo root, so every worker finds the same data."""
     return str((REPO_ROOT / os.path.expanduser(value)).resolve())
+
+
+def _abs_or_empty(value: str) -> str:
+    return _abs_data_dir(value) if value else ""
 
 
 def _base_url(value: str) -> str:
@@ -54,76 +88,73 @@ def _host_rules(value: list[str]) -> list[str]:
     return rules
 
 
-def _profile_name(value: str) -> str:
-    try:
-        profiles.resolve(value)
-    except ValueError as e:
-        raise ValueError(f"is invalid: {e}") from None
+def _profile_name(value: Optional[str]) -> Optional[str]:
+    # imported here: the settings are read before (and without) the services package
+    from services.profiles import resolve
+    if value is not None:
+        try:
+            resolve(value)
+        except ValueError as e:
+            raise ValueError(f"is invalid: {e}") from None
     return value
 
 
-def _setting(default: Any, kind: str | None = None, *, choices: tuple = (), lo: int | None = None,
-             hi: int | None = None, post: Callable | None = None, optional: bool = False,
-             secret: bool = False):
-    """A dataclass field whose metadata drives parsing; `kind` defaults to the default's type."""
-    meta = dict(kind=kind or type(default).__name__, choices=choices, lo=lo, hi=hi, post=post,
-                optional=optional)
-    if isinstance(default, (list, dict)):
-        return field(default_factory=type(default), metadata=meta, repr=not secret)
-    return field(default=default, metadata=meta, repr=not secret)
+Strings = Annotated[list[str], BeforeValidator(_as_list)]
+Object = Annotated[dict, BeforeValidator(_empty_list_as_dict)]
 
 
-@dataclass(frozen=True)
-class Settings:
-    host: str = _setting("127.0.0.1")
-    port: int = _setting(9001, lo=1, hi=65535)
-    data_dir: str = _setting(str(REPO_ROOT / "data"), post=_abs_data_dir)
-    store: str = _setting("sqlite", choices=("memory", "sqlite", "redis"))
-    redis_url: str = _setting("redis://127.0.0.1:6379/0")
-    job_runner: str = _setting("thread", choices=("thread", "huey"))
-    fetch_allow_hosts: list[str] = _setting([])
-    api_keys: list[str] = _setting([], secret=True)
-    public_base_url: str = _setting("", post=_base_url)
-    trusted_hosts: list[str] = _setting([], post=_host_rules)
-    is_capcut_env: bool = _setting(True)
-    draft_profile: str | None = _setting(None, "str", optional=True, post=_profile_name)
-    draft_domain: str = _setting("https://www.install-ai-guider.top")
-    preview_router: str = _setting("/draft/downloader")
-    is_upload_draft: bool = _setting(False)
-    storage: str = _setting("local", choices=("local", "oss", "s3"))
-    oss_config: dict = _setting({}, secret=True)
-    mp4_oss_config: dict = _setting({}, secret=True)
-    s3_config: dict = _setting({}, secret=True)
-    draft_cache_size: int = _setting(10000, lo=1)
-    snapshot_every: int = _setting(200, lo=1)
-    unknown_draft_creates: bool = _setting(False)
-    http_error_status: bool = _setting(False)
-    media_cache_dir: str = _setting("", post=lambda v: _abs_data_dir(v) if v else "")
-    fetch_workers: int = _setting(16, lo=1, hi=256)
-    max_download_bytes: int = _setting(2 * 1024 ** 3, lo=1)
-    download_deadline_seconds: int = _setting(600, lo=1)
-    prefetch_on_add: bool = _setting(True)
-    save_wait_seconds: int = _setting(120, lo=0)
-    upstream_save_success: bool = _setting(False)
-    output_retention_hours: int = _setting(72, lo=1)
-    draft_install_dirs: list[str] = _setting([])
-    upload_url_expiry_seconds: int = _setting(86400, lo=1)
-    upload_key_prefix: str = _setting("")
-    upload_delete_local: bool = _setting(False)
-    upload_multipart_threshold_mb: int = _setting(32, lo=1)
-    upload_part_size_mb: int = _setting(8, lo=1)
-    upload_concurrency: int = _setting(4, lo=1, hi=64)
-    upload_retries: int = _setting(3, lo=0, hi=20)
-    upload_retry_backoff_ms: int = _setting(500, lo=0)
-    upload_timeout_seconds: int = _setting(60, lo=1)
-    job_lease_seconds: int = _setting(60, lo=5)
-    job_queue_seconds: int = _setting(600, lo=10)
-    cors_origins: list[str] = _setting([])
-    max_body_bytes: int = _setting(16 * 1024 ** 2, lo=1024)
-    request_read_timeout_seconds: int = _setting(30, lo=1, hi=3600)
-    rate_limit_per_minute: int = _setting(0, lo=0)
-    log_level: str = _setting("INFO", post=str.upper,
-                              choices=("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"))
+class Settings(BaseModel):
+    """Every setting, its type, default and limits (config.json.example explains each key)."""
+    model_config = ConfigDict(frozen=True, strict=True, extra="forbid", hide_input_in_errors=True)
+
+    host: str = "127.0.0.1"
+    port: int = Field(9001, ge=1, le=65535)
+    data_dir: Annotated[str, AfterValidator(_abs_data_dir)] = str(REPO_ROOT / "data")
+    store: Literal["memory", "sqlite", "redis"] = "sqlite"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    job_runner: Literal["thread", "huey"] = "thread"
+    fetch_allow_hosts: Strings = []
+    api_keys: Strings = Field(default_factory=list, repr=False)
+    public_base_url: Annotated[str, AfterValidator(_base_url)] = ""
+    trusted_hosts: Annotated[Strings, AfterValidator(_host_rules)] = []
+    is_capcut_env: bool = True
+    draft_profile: Annotated[Optional[str], BeforeValidator(_empty_as_none), AfterValidator(_profile_name)] = None
+    draft_domain: str = "https://www.install-ai-guider.top"
+    preview_router: str = "/draft/downloader"
+    is_upload_draft: bool = False
+    storage: Literal["local", "oss", "s3"] = "local"
+    oss_config: Object = Field(default_factory=dict, repr=False)
+    mp4_oss_config: Object = Field(default_factory=dict, repr=False)
+    s3_config: Object = Field(default_factory=dict, repr=False)
+    draft_cache_size: int = Field(10000, ge=1)
+    snapshot_every: int = Field(200, ge=1)
+    unknown_draft_creates: bool = False
+    http_error_status: bool = False
+    media_cache_dir: Annotated[str, AfterValidator(_abs_or_empty)] = ""
+    fetch_workers: int = Field(16, ge=1, le=256)
+    max_download_bytes: int = Field(2 * 1024 ** 3, ge=1)
+    download_deadline_seconds: int = Field(600, ge=1)
+    prefetch_on_add: bool = True
+    save_wait_seconds: int = Field(120, ge=0)
+    upstream_save_success: bool = False
+    output_retention_hours: int = Field(72, ge=1)
+    draft_install_dirs: Strings = []
+    upload_url_expiry_seconds: int = Field(86400, ge=1)
+    upload_key_prefix: str = ""
+    upload_delete_local: bool = False
+    upload_multipart_threshold_mb: int = Field(32, ge=1)
+    upload_part_size_mb: int = Field(8, ge=1)
+    upload_concurrency: int = Field(4, ge=1, le=64)
+    upload_retries: int = Field(3, ge=0, le=20)
+    upload_retry_backoff_ms: int = Field(500, ge=0)
+    upload_timeout_seconds: int = Field(60, ge=1)
+    job_lease_seconds: int = Field(60, ge=5)
+    job_queue_seconds: int = Field(600, ge=10)
+    cors_origins: Strings = []
+    max_body_bytes: int = Field(16 * 1024 ** 2, ge=1024)
+    request_read_timeout_seconds: int = Field(30, ge=1, le=3600)
+    rate_limit_per_minute: int = Field(0, ge=0)
+    log_level: Annotated[Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"], BeforeValidator(_upper)] = "INFO"
 
     @property
     def media_cache_path(self) -> str:
@@ -134,30 +165,71 @@ class Settings:
     def profile(self) -> str:
         """Canonical profile name: `draft_profile` if set, else from `is_capcut_env`."""
         if self.draft_profile:
-            return profiles.resolve(self.draft_profile).name
+            from services.profiles import resolve
+            return resolve(self.draft_profile).name
         return "capcut" if self.is_capcut_env else "jianying"
 
-
-FIELDS = {f.name: f for f in fields(Settings)}
-_BAD = object()
-
-
-def _as_list(v: Any) -> Any:
-    if isinstance(v, str):
-        v = v.split(",")
-    if isinstance(v, list) and all(isinstance(i, str) for i in v):
-        return [i.strip() for i in v if i.strip()]
-    return _BAD
+    def replace(self, **changes: Any) -> "Settings":
+        """A copy with `changes`, checked like every other value (pydantic ValidationError)."""
+        return Settings.model_validate({**self.model_dump(), **changes})
 
 
-# kind -> (check a decoded value: the stored form or _BAD, what it must be)
-_KINDS: dict[str, tuple[Callable[[Any], Any], str]] = {
-    "str": (lambda v: v if isinstance(v, str) else _BAD, "a string"),
-    "int": (lambda v: v if isinstance(v, int) and not isinstance(v, bool) else _BAD, "an integer"),
-    "bool": (lambda v: v if isinstance(v, bool) else _BAD, "true or false"),
-    "list": (_as_list, "a list of strings or a comma-separated string"),
-    "dict": (lambda v: {} if v == [] else v if isinstance(v, dict) else _BAD, "an object"),
-}
+# -- what a wrong value must be ----------------------------------------------------------------
+
+def _kind(name: str) -> str:
+    """`str`, `int`, `bool`, `list` or `dict`: the JSON type setting `name` takes."""
+    annotation = Settings.model_fields[name].annotation
+    origin = get_origin(annotation) or annotation
+    return {bool: "bool", int: "int", list: "list", dict: "dict"}.get(origin, "str")
+
+
+def _choices(name: str) -> tuple:
+    annotation = Settings.model_fields[name].annotation
+    return get_args(annotation) if get_origin(annotation) is Literal else ()
+
+
+def _bounds(name: str) -> tuple[Optional[int], Optional[int]]:
+    metadata = Settings.model_fields[name].metadata
+    lo = next((m.ge for m in metadata if hasattr(m, "ge")), None)
+    hi = next((m.le for m in metadata if hasattr(m, "le")), None)
+    return lo, hi
+
+
+_NOUNS = {"str": "a string", "int": "an integer", "bool": "true or false",
+          "list": "a list of strings or a comma-separated string", "dict": "an object"}
+_ENV_NOUNS = {**_NOUNS, "bool": "one of 1/0, true/false, yes/no, on/off", "dict": "a JSON object",
+              "list": "a comma-separated list or a JSON list of strings"}
+
+
+def _explain(error: dict, value: Any, nouns: Mapping[str, str]) -> str:
+    """What the value of one setting must be, from pydantic's first error about it."""
+    name, kind = error["loc"][0], _kind(error["loc"][0])
+    if error["type"] == "value_error":                 # raised by a validator above, worded for us
+        return str(error["ctx"]["error"])
+    if error["type"] == "literal_error" and isinstance(value, str):
+        return f"must be one of {', '.join(_choices(name))}, got {_show(value)}"
+    if error["type"] in ("greater_than_equal", "less_than_equal"):
+        lo, hi = _bounds(name)
+        bound = f"between {lo} and {hi}" if hi is not None else f"at least {lo}"
+        return f"must be {bound}, got {_show(value)}"
+    return f"must be {nouns[kind]}, got {_show(value)}"
+
+
+def _checked(raw: Mapping[str, Any], where: Callable[[str], str], nouns: Mapping[str, str],
+             order: Callable[[str], Any] = lambda name: 0) -> dict[str, Any]:
+    """`raw` settings in their stored form. SettingsError for the first wrong one (by `order`):
+    `where(name)` says where it came from."""
+    try:
+        checked = Settings.model_validate(raw)
+    except ValidationError as e:
+        error = min(e.errors(include_input=False), key=lambda err: order(err["loc"][0]))
+        name = error["loc"][0]
+        raise SettingsError(f"{where(name)}{_explain(error, raw[name], nouns)}") from None
+    return {name: getattr(checked, name) for name in raw}
+
+
+# -- the environment ---------------------------------------------------------------------------
+
 _ENV_BOOLS = {"1": True, "true": True, "yes": True, "on": True,
               "0": False, "false": False, "no": False, "off": False}
 
@@ -179,7 +251,7 @@ def _json_or_raw(text: str) -> Any:
         return _Unparsed(text)
 
 
-# kind -> turn an environment string into the value _check expects (left raw if it can't)
+# kind -> turn an environment string into the value the type check expects (left raw if it can't)
 _ENV_DECODE: dict[str, Callable[[str], Any]] = {
     "str": lambda s: s,
     "int": lambda s: int(s) if re.fullmatch(r"\s*[+-]?\d+\s*", s) else s,
@@ -187,34 +259,9 @@ _ENV_DECODE: dict[str, Callable[[str], Any]] = {
     "list": lambda s: _json_or_raw(s) if s.lstrip().startswith("[") else s,
     "dict": _json_or_raw,
 }
-_ENV_NOUNS = {"bool": "one of 1/0, true/false, yes/no, on/off", "dict": "a JSON object",
-              "list": "a comma-separated list or a JSON list of strings"}
 
 
-def _show(value: Any) -> str:
-    text = json.dumps(value, ensure_ascii=False, default=str)
-    return text if len(text) <= 80 else text[:77] + "..."
-
-
-def _check(name: str, value: Any, nouns: Mapping[str, str] = {}) -> Any:
-    """Value of setting `name` in its stored form; ValueError says what it must be."""
-    meta = FIELDS[name].metadata
-    if meta["optional"] and value in (None, ""):
-        return None
-    test, noun = _KINDS[meta["kind"]]
-    out = test(value)
-    if out is _BAD:
-        raise ValueError(f"must be {nouns.get(meta['kind'], noun)}, got {_show(value)}")
-    if meta["post"]:
-        out = meta["post"](out)
-    if meta["choices"] and out not in meta["choices"]:
-        raise ValueError(f"must be one of {', '.join(meta['choices'])}, got {_show(value)}")
-    lo, hi = meta["lo"], meta["hi"]
-    if (lo is not None and out < lo) or (hi is not None and out > hi):
-        bound = f"between {lo} and {hi}" if hi is not None else f"at least {lo}"
-        raise ValueError(f"must be {bound}, got {_show(value)}")
-    return out
-
+# -- the config file ---------------------------------------------------------------------------
 
 _TOKEN = re.compile(r'''"(?:\\.|[^"\\])*"|'(?:\\.|[^'\\])*'|//[^\n]*|/\*.*?\*/|[{}\[\]]|[\w$]+''',
                     re.S)
@@ -251,31 +298,23 @@ def _read_file(path: str) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise SettingsError(f"{path}: the top level must be an object {{...}}, "
                             f"got {type(data).__name__}")
-    unknown = sorted(set(data) - set(FIELDS))
+    unknown = sorted(set(data) - set(Settings.model_fields))
     if unknown:
         log.warning("%s: ignoring unknown setting(s): %s", path, ", ".join(unknown))
-    lines, out = _key_lines(text), {}
-    for name in FIELDS.keys() & data.keys():
-        try:
-            out[name] = _check(name, data[name])
-        except ValueError as e:
-            where = f"{path} line {lines[name]}" if name in lines else path
-            raise SettingsError(f"{where}: setting '{name}' {e}") from None
-    return out
+    lines = _key_lines(text)
+
+    def where(name: str) -> str:
+        return (f"{path} line {lines[name]}" if name in lines else path) + f": setting '{name}' "
+
+    known = {name: value for name, value in data.items() if name in Settings.model_fields}
+    return _checked(known, where, _NOUNS, order=lambda name: lines.get(name, 0))
 
 
 def _read_env(env: Mapping[str, str]) -> dict[str, Any]:
     """Checked settings from `CAPCUT_<NAME>` variables; others are ignored."""
-    out = {}
-    for name, f in FIELDS.items():
-        var = ENV_PREFIX + name.upper()
-        if var not in env:
-            continue
-        try:
-            out[name] = _check(name, _ENV_DECODE[f.metadata["kind"]](env[var]), _ENV_NOUNS)
-        except ValueError as e:
-            raise SettingsError(f"environment variable {var}: {e}") from None
-    return out
+    raw = {name: _ENV_DECODE[_kind(name)](env[ENV_PREFIX + name.upper()])
+           for name in Settings.model_fields if ENV_PREFIX + name.upper() in env}
+    return _checked(raw, lambda name: f"environment variable {ENV_PREFIX + name.upper()}: ", _ENV_NOUNS)
 
 
 def _config_file(config_path: str | None, env: Mapping[str, str]) -> str | None:
@@ -296,4 +335,4 @@ def load_settings(config_path: str | None = None, env: Mapping[str, str] | None 
     path = _config_file(config_path, env)
     values = _read_file(path) if path else {}
     values.update(_read_env(env))
-    return Settings(**values)
+    return Settings.model_validate(values)

@@ -15,8 +15,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from .base import MAX_URL_LIFETIME, Published, PublishError, Publisher, UploadOptions
+from .base import MAX_URL_LIFETIME, Published, PublishError, Publisher
 from .local import LocalPublisher
+from .multipart import UploadOptions
 
 __all__ = ["open_publisher", "backend_name", "Publisher", "Published", "PublishError",
            "UploadOptions", "MAX_URL_LIFETIME"]

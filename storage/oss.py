@@ -29,7 +29,8 @@ import oss2
 import requests
 from oss2 import exceptions as oss_errors
 
-from .base import FileSlice, ObjectStorePublisher, Piece, PublishError, UploadOptions, network_reason
+from .base import PublishError
+from .multipart import FileSlice, ObjectStorePublisher, Piece, UploadOptions, network_reason
 
 _REGION_HOST = re.compile(r"^(?:[a-z0-9-]+\.)?oss-([a-z0-9-]+?)(?:-internal)?\.aliyuncs\.com$")
 _RETRY_CODES = {"RequestTimeout", "InvalidDigest", "ServiceUnavailable", "InternalError",

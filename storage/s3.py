@@ -28,7 +28,8 @@ import boto3
 from botocore import exceptions as boto_errors
 from botocore.config import Config
 
-from .base import FileSlice, ObjectStorePublisher, Piece, PublishError, UploadOptions, network_reason
+from .base import PublishError
+from .multipart import FileSlice, ObjectStorePublisher, Piece, UploadOptions, network_reason
 
 _RETRY_CODES = {"SlowDown", "RequestTimeout", "InternalError", "ServiceUnavailable", "Throttling",
                 "ThrottlingException", "BadDigest", "XAmzContentChecksumMismatch",

@@ -10,7 +10,6 @@
 """
 from __future__ import annotations
 
-import dataclasses
 import os
 import socket
 import subprocess
@@ -49,7 +48,7 @@ def post(client, path: str, body) -> dict:
 
 def make_settings(data_dir, **overrides) -> Settings:
     """Default settings with the given data_dir and overrides (never reads config.json)."""
-    return dataclasses.replace(Settings(), data_dir=str(data_dir), **overrides)
+    return Settings().replace(data_dir=str(data_dir), **overrides)
 
 
 @pytest.fixture

@@ -24,7 +24,7 @@ import pytest
 import requests
 
 from conftest import REPO_ROOT, _free_port, make_settings, stop_process
-from services import delivery, folder_writer
+from services import delivery, folder_writer, install
 from services.profiles import PROFILES
 from settings import SettingsError, load_settings
 from web import guards
@@ -266,7 +266,7 @@ def test_installing_a_folder_copies_no_symbolic_links(service, outside, tmp_path
     root = tmp_path / "CapCut Drafts"
     root.mkdir()
     content = json.loads((folder / "draft_content.json").read_bytes())
-    installed = folder_writer.install_into(root, folder, name=draft_id, content=content, profile=PROFILES["capcut"])
+    installed = install.install_into(root, folder, name=draft_id, content=content, profile=PROFILES["capcut"])
     assert not [p for p in installed.rglob("*") if p.is_symlink()]
     copied = regular_files(installed)
     assert set(copied) == set(expected)

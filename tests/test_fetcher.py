@@ -15,7 +15,7 @@ import time
 import pytest
 
 from media_fixtures import MediaServer, pattern_bytes
-from services.fetcher import (FetchError, FetchPolicy, check_url, download_to, fetch_bytes, is_public_address,
+from services.fetcher import (FetchError, FetchPolicy, checked_target, download_to, fetch_bytes, is_public_address,
                               open_stream, policy_from)
 
 BODY = pattern_bytes(5000, seed=7)
@@ -101,11 +101,11 @@ def test_metadata_address_needs_an_exact_allow_entry():
     wide = FetchPolicy(allow_hosts=("169.254.0.0/16", "fd00::/8"))
     for url in ("http://169.254.169.254/", "http://[fd00:ec2::254]/"):
         with pytest.raises(FetchError) as info:
-            check_url(url, wide)
+            checked_target(url, wide)
         assert info.value.code == "fetch_forbidden"
-    assert check_url("http://169.254.169.254/", FetchPolicy(allow_hosts=("169.254.169.254",))).addresses == \
+    assert checked_target("http://169.254.169.254/", FetchPolicy(allow_hosts=("169.254.169.254",))).addresses == \
         ("169.254.169.254",)
-    assert check_url("http://169.254.1.2/", wide).addresses == ("169.254.1.2",)
+    assert checked_target("http://169.254.1.2/", wide).addresses == ("169.254.1.2",)
 
 
 def test_public_address_classification():
@@ -208,7 +208,7 @@ def test_a_name_resolving_to_a_form_of_a_private_address_is_refused(listener, ad
     assert error.code == "fetch_forbidden" and calls == ["media.test"]
     assert listener.connections() == 0
     mixed = dataclasses.replace(QUICK, allow_hosts=("127.0.0.1",), resolver=lambda host, port: [address, "127.0.0.1"])
-    assert check_url("http://media.test/", mixed).addresses == ("127.0.0.1",)
+    assert checked_target("http://media.test/", mixed).addresses == ("127.0.0.1",)
 
 
 @pytest.mark.parametrize("form", ["::ffff:127.0.0.1", "::127.0.0.1", "::ffff:0:127.0.0.1", "64:ff9b::127.0.0.1",
@@ -231,9 +231,9 @@ def test_a_network_entry_never_allows_an_embedded_metadata_address():
     for host in ("::a9fe:a9fe", "::ffff:169.254.169.254", "::ffff:0:a9fe:a9fe", "64:ff9b::a9fe:a9fe",
                  "2002:a9fe:a9fe::"):
         with pytest.raises(FetchError) as info:
-            check_url(f"http://[{host}]/", wide)
+            checked_target(f"http://[{host}]/", wide)
         assert info.value.code == "fetch_forbidden", host
-    assert check_url("http://[64:ff9b::a9fe:102]/", wide).addresses == ("64:ff9b::a9fe:102",)   # 169.254.1.2
+    assert checked_target("http://[64:ff9b::a9fe:102]/", wide).addresses == ("64:ff9b::a9fe:102",)   # 169.254.1.2
 
 
 def test_ipv6_forms_are_judged_by_the_ipv4_address_they_carry():
@@ -322,7 +322,7 @@ def test_connection_goes_to_the_checked_address_without_a_second_lookup(served):
 
 
 def test_system_resolution_is_used_once_and_the_peer_is_the_checked_address(server):
-    target = check_url(server.url("body.bin", host="localhost"), LOCAL)
+    target = checked_target(server.url("body.bin", host="localhost"), LOCAL)
     _, response = open_stream(server.url("body.bin", host="localhost"), LOCAL)
     with response:
         response.read()

@@ -21,7 +21,7 @@ import pytest
 from pyJianYingDraft import ScriptFile
 
 from conftest import post
-from services import app_schema, builder, folder_writer, paths
+from services import app_schema, builder, folder_writer, install, paths
 from services.profiles import PROFILES
 
 HOST = "http://127.0.0.1:8765"
@@ -489,7 +489,7 @@ def test_content_without_an_id_is_refused(tmp_path):
                                    assets={}, created_us=0, modified_us=0, seed="s")
 
 
-# --- install_into -------------------------------------------------------------------------------------
+# --- install.install_into -------------------------------------------------------------------------------------
 
 SEP = "\\" if os.name == "nt" else "/"      # CapCut Windows writes "<fold>\\draft_content.json"
 OTHER_ENTRY = {"draft_fold_path": "C:/Users/x/CapCut Drafts/other", "draft_id": "0A7693A6-23FC-40e7-A639-62E27DA1E8CB",
@@ -503,7 +503,7 @@ def test_install_registers_the_draft_like_capcut_windows(app, client, tmp_path):
     registry = {"all_draft_store": [OTHER_ENTRY], "draft_ids": 41, "root_path": "C:/Users/x/CapCut Drafts"}
     (root / "root_meta_info.json").write_text(json.dumps(registry, ensure_ascii=False), encoding="utf-8")
 
-    installed = folder_writer.install_into(root, folder, name="My Draft", content=content, profile=PROFILES["capcut"])
+    installed = install.install_into(root, folder, name="My Draft", content=content, profile=PROFILES["capcut"])
     assert installed == root.resolve() / "My Draft"
     assert {p.relative_to(installed).as_posix() for p in installed.rglob("*") if p.is_file()} == set(written)
     meta = json.loads((installed / "draft_meta_info.json").read_bytes())
@@ -526,7 +526,7 @@ def test_install_registers_the_draft_like_capcut_windows(app, client, tmp_path):
 
     # installing again replaces the entry and the folder, the counter stays
     (installed / "stale.txt").write_text("x")
-    folder_writer.install_into(root, folder, name="My Draft", content=content, profile=PROFILES["capcut"])
+    install.install_into(root, folder, name="My Draft", content=content, profile=PROFILES["capcut"])
     saved = json.loads((root / "root_meta_info.json").read_text(encoding="utf-8"))
     assert saved["draft_ids"] == 42 and len(saved["all_draft_store"]) == 2
     assert saved["all_draft_store"][1] == OTHER_ENTRY
@@ -538,7 +538,7 @@ def test_install_creates_the_registry_when_absent(app, client, tmp_path):
     folder, content, _, _, _ = written_draft(app, client, tmp_path, "jianying", None)
     root = tmp_path / "JianyingPro Drafts"
     root.mkdir()
-    folder_writer.install_into(root, folder, name="d1", content=content, profile=PROFILES["jianying"])
+    install.install_into(root, folder, name="d1", content=content, profile=PROFILES["jianying"])
     saved = json.loads((root / "root_meta_info.json").read_text(encoding="utf-8"))
     assert saved["draft_ids"] == 1 and saved["root_path"] == root.resolve().as_posix()
     meta = json.loads((folder / "draft_meta_info.json").read_bytes())
@@ -551,18 +551,18 @@ def test_install_refuses_names_that_leave_the_drafts_folder(tmp_path, name):
     root = tmp_path / "root"
     root.mkdir()
     with pytest.raises(ValueError):
-        folder_writer.install_into(root, tmp_path, name=name, content={}, profile=PROFILES["capcut"])
+        install.install_into(root, tmp_path, name=name, content={}, profile=PROFILES["capcut"])
     assert list(root.iterdir()) == []
 
 
 def test_install_refuses_a_missing_root_and_a_broken_registry(app, client, tmp_path):
     folder, content, _, _, _ = written_draft(app, client, tmp_path, "capcut", None)
     with pytest.raises(ValueError, match="does not exist"):
-        folder_writer.install_into(tmp_path / "nope", folder, name="d", content=content, profile=PROFILES["capcut"])
+        install.install_into(tmp_path / "nope", folder, name="d", content=content, profile=PROFILES["capcut"])
     root = tmp_path / "root"
     root.mkdir()
     (root / "root_meta_info.json").write_text("{broken", encoding="utf-8")
     with pytest.raises(ValueError, match="left untouched"):
-        folder_writer.install_into(root, folder, name="d", content=content, profile=PROFILES["capcut"])
+        install.install_into(root, folder, name="d", content=content, profile=PROFILES["capcut"])
     assert (root / "root_meta_info.json").read_text(encoding="utf-8") == "{broken"
     assert sorted(p.name for p in root.iterdir()) == ["root_meta_info.json"]

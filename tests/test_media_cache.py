@@ -265,6 +265,25 @@ def test_a_save_joins_a_download_running_in_another_process(tmp_path, server):
     assert leftovers(cache) == []
 
 
+def test_a_failure_left_for_waiters_is_not_taken_by_a_later_download(tmp_path, server):
+    """The error a failed download leaves beside its lock serves only the processes that waited
+    for that download: a download started afterwards asks the server again."""
+    url = server.url("status/404")
+    _, err = spawn(tmp_path / "c", url).communicate(timeout=30)
+    assert "HTTP 404" in err
+    notes = list((tmp_path / "c").rglob("*.error"))
+    assert len(notes) == 1
+    with MediaCache(tmp_path / "c", POLICY) as cache:
+        with pytest.raises(FetchError) as info:
+            cache.get(url)
+        assert info.value.code == "fetch_http_status" and server.hits("/status/404") == 2
+        assert leftovers(cache) == []
+        past = time.time() - 3600
+        os.utime(notes[0], (past, past))
+        cache.evict_older_than(600)
+        assert not notes[0].exists()
+
+
 def test_prefetch_errors_are_quiet_until_get(cache, server):
     url = server.url("status/404")
     assert cache.prefetch(url) is True

@@ -1,8 +1,10 @@
 """Settings: precedence, JSON5 parsing, and the error messages an operator sees."""
-import dataclasses
 import logging
+import subprocess
+import sys
 
 import pytest
+from pydantic import ValidationError
 
 import settings
 from settings import Settings, SettingsError, load_settings
@@ -273,7 +275,7 @@ def test_log_level_is_case_insensitive(tmp_path):
 
 def test_settings_are_frozen_and_hide_secrets(tmp_path):
     s = load_text(tmp_path, '{api_keys: "secret-key", oss_config: {access_key_secret: "pw"}}')
-    with pytest.raises(dataclasses.FrozenInstanceError):
+    with pytest.raises(ValidationError, match="frozen"):
         s.port = 1
     assert "secret-key" not in repr(s) and "pw" not in repr(s)
 
@@ -281,5 +283,22 @@ def test_settings_are_frozen_and_hide_secrets(tmp_path):
 def test_example_file_documents_every_setting_with_its_default(tmp_path):
     example = ROOT / "config.json.example"
     keys = settings._key_lines(example.read_text(encoding="utf-8"))
-    assert set(keys) == {f.name for f in dataclasses.fields(Settings)}
+    assert set(keys) == set(Settings.model_fields)
     assert load_settings(str(example), {}) == Settings()
+
+
+def test_replace_checks_the_changes_like_loaded_values(tmp_path):
+    base = Settings()
+    changed = base.replace(port=9100, api_keys="a, b", data_dir="rel", log_level="debug")
+    assert (changed.port, changed.api_keys, changed.log_level) == (9100, ["a", "b"], "DEBUG")
+    assert changed.data_dir == str(ROOT / "rel") and base.port == 9001
+    for bad in (dict(port=0), dict(port="9100"), dict(store="mysql"), dict(no_such_setting=1)):
+        with pytest.raises(ValidationError):
+            base.replace(**bad)
+
+
+def test_settings_load_without_importing_the_services_package(tmp_path):
+    code = (f"import sys, settings; settings.load_settings({write(tmp_path, '{}')!r}, {{}}); "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] == 'services'))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

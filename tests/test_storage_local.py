@@ -12,7 +12,7 @@ import pytest
 from conftest import make_settings
 from services import delivery
 from storage import Published, PublishError, backend_name, open_publisher
-from storage.local import LocalPublisher
+from storage.local import LocalPublisher, link_ok, sign_link
 
 
 @pytest.fixture(autouse=True)
@@ -103,3 +103,35 @@ def test_bad_upload_settings_are_config_errors(name, value):
     with pytest.raises(PublishError) as caught:
         open_publisher(settings)
     assert caught.value.code == "ConfigError" and name in caught.value.message
+
+
+# -- signed download links (made by the publisher, checked by web/guards.py) --------------------
+
+def signed_parts(keys: list[str], path: str, expires: int) -> tuple[str, str]:
+    query = dict(pair.split("=", 1) for pair in sign_link(keys, path, expires).lstrip("?").split("&"))
+    return query["expires"], query["sig"]
+
+
+def test_a_signed_link_opens_the_zip_and_its_page_until_it_expires():
+    later = int(time.time()) + 60
+    expires, sig = signed_parts(["k-1", "k-2"], "/drafts/d1.zip", later)
+    assert expires == str(later)
+    assert link_ok(["k-2", "k-1"], "/drafts/d1.zip", expires, sig)             # key order does not matter
+    assert link_ok(["k-1", "k-2"], "/drafts/d1", expires, sig)                 # the download page
+    assert not link_ok(["k-1"], "/drafts/d1.zip", expires, sig)                # other keys
+    assert not link_ok(["k-1", "k-2"], "/drafts/d2.zip", expires, sig)         # another draft
+    assert not link_ok(["k-1", "k-2"], "/drafts/d1.zip", str(later + 1), sig)  # another expiry
+    past = int(time.time()) - 1
+    assert not link_ok(["k-1"], "/drafts/d1.zip", *signed_parts(["k-1"], "/drafts/d1.zip", past))
+
+
+@pytest.mark.parametrize("path, expires, sig", [
+    ("/other/d1.zip", None, None),                   # only /drafts/ links are signed
+    ("/drafts/d1.zip", "²", None),                   # a digit to str.isdigit, not to int()
+    ("/drafts/d1.zip", "9" * 5000, None),            # past int()'s digit limit
+    ("/drafts/d1.zip", None, "é" * 32),              # text compare_digest refuses
+    ("/drafts/d1.zip", "", ""),
+])
+def test_malformed_link_queries_are_refused_not_raised(path, expires, sig):
+    good_expires, good_sig = signed_parts(["k"], path, int(time.time()) + 60)
+    assert not link_ok(["k"], path, good_expires if expires is None else expires, good_sig if sig is None else sig)

@@ -2,7 +2,6 @@
 several workers on one SQLite file, and concurrent writers that must not lose an update."""
 from __future__ import annotations
 
-import dataclasses
 import json
 import sqlite3
 import threading
@@ -302,7 +301,7 @@ def query(client, draft_id: str) -> str:
 @pytest.mark.parametrize("snapshot_every", [200, 2])
 def test_a_draft_survives_a_restart(sqlite_settings, snapshot_every):
     from app import create_app
-    settings = dataclasses.replace(sqlite_settings, snapshot_every=snapshot_every)
+    settings = sqlite_settings.replace(snapshot_every=snapshot_every)
     first = create_app(settings).test_client()
     d = build_draft(first)
     before = query(first, d)
