@@ -1,5 +1,8 @@
 """The HTTP service: `create_app(settings)` builds the Flask app with upstream CapCutAPI's routes.
 
+One view per POST route of `services/registry.py` and per catalogue route of `services/catalog.py`;
+each runs the route through `services/dispatch.py`, as the MCP server does.
+
 Every reply is the envelope `{success, output, error}` (plus `code` on failures and
 `warnings` where something was adjusted), also for malformed JSON, wrong content types,
 unknown paths and crashes. `python app.py` runs the development server; production runs
@@ -11,46 +14,18 @@ import json
 import logging
 import re
 import sys
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 from flask import Flask, Response, abort, jsonify, request, stream_with_context
 from werkzeug.exceptions import HTTPException
 
-from draft_cache import DraftCache
-from draft_store import open_store
-from jobs import open_runner
-from services import audio, catalog, delivery, dispatch, drafts, effect, image, inbound, keyframe, metrics, query, \
-    save, sticker, subtitle, text, video
-from services.fetcher import policy_from
-from services.media_cache import MediaCache
+from services import catalog, delivery, dispatch, inbound, registry
+from services.context import build_context
 from services.errors import ApiError
-from services.schema import RequestModel
 from settings import Settings, load_settings
-from storage import open_publisher
 from web import surface
 
 log = logging.getLogger("capcut.app")
-
-# POST routes: path -> (request model, service function, upstream error template)
-POST_ROUTES: dict[str, tuple[type[RequestModel], Callable, str]] = {
-    "/create_draft": (drafts.CreateDraftRequest, drafts.create_draft, "Error occurred while creating draft: {}"),
-    "/add_video": (video.AddVideoRequest, video.add_video, "Error occurred while processing video: {}"),
-    "/add_audio": (audio.AddAudioRequest, audio.add_audio, "Error occurred while processing audio: {}"),
-    "/add_image": (image.AddImageRequest, image.add_image, "Error occurred while processing image: {}"),
-    "/add_text": (text.AddTextRequest, text.add_text,
-                  "Error occurred while processing text: {} You can click the link below for help: "),
-    "/add_subtitle": (subtitle.AddSubtitleRequest, subtitle.add_subtitle,
-                      "Error occurred while processing subtitle: {}"),
-    "/add_effect": (effect.AddEffectRequest, effect.add_effect, "Error occurred while adding effect: {} "),
-    "/add_filter": (effect.AddFilterRequest, effect.add_filter, "Error occurred while adding filter: {} "),
-    "/add_sticker": (sticker.AddStickerRequest, sticker.add_sticker, "Error occurred while adding sticker: {} "),
-    "/add_video_keyframe": (keyframe.AddKeyframeRequest, keyframe.add_video_keyframe,
-                            "Error occurred while adding keyframe: {}"),
-    "/query_script": (drafts.QueryScriptRequest, query.query_script, "{}"),
-    "/generate_draft_url": (drafts.DraftIdRequest, drafts.generate_draft_url, "{}"),
-    "/save_draft": (save.SaveDraftRequest, save.save_draft, "{}"),
-    "/query_draft_status": (save.QueryStatusRequest, save.query_draft_status, "{}"),
-}
 
 
 def envelope(output: Any = "", error: str = "", code: Optional[str] = None, status: int = 200, **extra):
@@ -61,25 +36,6 @@ def _safe_id(draft_id: str) -> str:
     if not re.fullmatch(r"[A-Za-z0-9_-]{1,80}", draft_id):
         abort(404)
     return draft_id
-
-
-JOBS = {"save": save.run_save_job}
-
-
-def build_context(settings: Settings, worker: bool = False) -> drafts.Context:
-    """Store, cache, media cache and job runner for one process: the web app, or (`worker`) a
-    process that runs jobs and so needs no runner of its own."""
-    store = open_store(settings)
-    ctx = drafts.Context(cache=DraftCache(store, settings.draft_cache_size, settings.snapshot_every,
-                                          on_lookup=metrics.draft_cache_lookup), settings=settings)
-    ctx.media = MediaCache(settings.media_cache_path,
-                           policy_from(settings, max_bytes=settings.max_download_bytes,
-                                       deadline=float(settings.download_deadline_seconds)),
-                           workers=settings.fetch_workers)
-    ctx.publisher_ping = lambda: open_publisher(settings).ping()
-    if not worker:
-        ctx.runner = open_runner(settings, JOBS, ctx, lambda: build_context(settings, worker=True))
-    return ctx
 
 
 def create_app(settings: Optional[Settings] = None) -> Flask:
@@ -123,12 +79,12 @@ def create_app(settings: Optional[Settings] = None) -> Flask:
             except ApiError as exc:
                 reply, status = dispatch.error_body(settings, exc)
             else:
-                reply, status = dispatch.run_route(ctx, path, body, POST_ROUTES)
+                reply, status = dispatch.run_route(ctx, path, body)
             return jsonify(reply), status
         return view
 
-    for path in POST_ROUTES:
-        app.add_url_rule(path, path.strip("/"), make_post(path), methods=["POST"])
+    for route in registry.ROUTES:
+        app.add_url_rule(route.path, route.name, make_post(route.path), methods=["POST"])
 
     def make_listing(path: str):
         def view():
@@ -161,7 +117,7 @@ def create_app(settings: Optional[Settings] = None) -> Flask:
                                       "CapCut: %LOCALAPPDATA%\\CapCut\\User Data\\Projects\\com.lveditor.draft")
         return page, 200, {"Content-Type": "text/html; charset=utf-8"}
 
-    surface.install(app, ctx, POST_ROUTES, envelope)
+    surface.install(app, ctx, registry.ROUTES, envelope)
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):

@@ -5,10 +5,11 @@
 
 The tools are generated from the HTTP route tables, so they cannot drift from the routes:
 
-* one tool per POST route of `app.POST_ROUTES` (`create_draft`, `add_video`, …, `save_draft`,
-  `query_draft_status`), named after the path. Its input schema is the route's pydantic request
-  model's JSON schema (by alias, so `async` stays `async`), with the route's required keys marked
-  required and a hint on each parameter whose value must be a catalogue name. A call runs exactly
+* one tool per POST route of `services.registry.ROUTES` (`create_draft`, `add_video`, …,
+  `save_draft`, `query_draft_status`), named after the path. Its description starts with the
+  route record's `description`; its input schema is the route's pydantic request model's JSON
+  schema (by alias, so `async` stays `async`), with the route's required keys marked required
+  and a hint on each parameter whose value must be a catalogue name. A call runs exactly
   what the HTTP route runs (`services.dispatch.run_route`: the model's `parse`, then the service
   function) and answers the same `{success, output, error, code?, warnings?}` envelope, as JSON
   text and as structured content;
@@ -24,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import hmac
 import ipaddress
 import json
 import logging
@@ -38,10 +38,12 @@ import mcp_types as types
 from mcp.server.lowlevel import Server
 from mcp.shared.exceptions import MCPError
 
-from services import catalog, dispatch, profiles
+from services import catalog, dispatch, profiles, registry
+from services.context import Context, build_context
 from services.effect import EFFECT_CATEGORIES
 from services.errors import ApiError
 from services.keyframe import PROPERTIES as KEYFRAME_PROPERTIES
+from settings import Settings, SettingsError, load_settings
 from web import guards
 
 log = logging.getLogger("capcut.mcp")
@@ -51,67 +53,6 @@ SERVER_VERSION = "1.0.0"
 DEFAULT_HTTP_HOST = "127.0.0.1"
 DEFAULT_HTTP_PORT = 9002
 HTTP_PATH = "/mcp"
-
-# What each POST route does, written for a model choosing a tool. (The service functions carry no
-# docstrings; a route missing here falls back to its service's docstring or module docstring.)
-SUMMARIES: Mapping[str, str] = {
-    "/create_draft": (
-        "Create an empty CapCut/JianYing draft: canvas width x height pixels (default 1080x1920 portrait), "
-        "fps (30) and optional app profile. output: {draft_id, draft_url}. Pass output.draft_id to every "
-        "later call."),
-    "/add_video": (
-        "Put a cut of a video file on a video track: the source range start..end seconds (end 0 or omitted = "
-        "to the end of the media, resolved when saving) placed at target_start on the timeline; speed, "
-        "volume, position/scale, a transition into the next clip, a mask, background blur 1-4 and a filter. "
-        "Clips on one track must not overlap. output: {draft_id, draft_url}."),
-    "/add_audio": (
-        "Put a cut of an audio file on an audio track: source start..end seconds (or ..duration, or to the "
-        "end) placed at target_start; speed, volume and an optional voice effect (effect_type + "
-        "effect_params, 0-100 each). output: {draft_id, draft_url}."),
-    "/add_image": (
-        "Show a still image (or GIF) on a video track from start to end seconds of the timeline; "
-        "position/scale, intro/outro/combo animations, transition, mask, background blur and filter. "
-        "output: {draft_id, draft_url}."),
-    "/add_text": (
-        "Add a text segment on a text track from start to end seconds: font, font_color (#RRGGBB), "
-        "font_size, alpha, position, fixed box size, border, background, shadow, bubble and flower-text ids, "
-        "intro/outro/loop animations, and per-character-range styles in text_styles ({start, end} are "
-        "character offsets). Upstream aliases color/size/alpha are accepted too. output: {draft_id, draft_url}."),
-    "/add_subtitle": (
-        "Add every cue of an SRT file as text on a subtitle track (default track 'subtitle'). srt is the SRT "
-        "text itself or an http(s) URL of an .srt file; time_offset (seconds) shifts every cue; font and "
-        "style apply to every cue. output: {draft_id, draft_url}."),
-    "/add_effect": (
-        "Add a video effect over the whole picture from start to end seconds on an effect track. "
-        "effect_category 'scene' (default) or 'character' chooses the catalogue effect_type is taken from; "
-        "params are 0-100 values (null = default). output: {draft_id, draft_url}."),
-    "/add_filter": (
-        "Add a colour filter on a filter track from start to end seconds with filter_intensity 0-100. "
-        "output: {draft_id, draft_url}."),
-    "/add_sticker": (
-        "Add a CapCut/JianYing library sticker by its resource id (sticker_id) from start to end seconds: "
-        "position, scale, alpha, rotation, flips. output: {draft_id, draft_url}."),
-    "/add_video_keyframe": (
-        "Animate the clips of an existing track of an existing draft with keyframes at absolute timeline "
-        "times (seconds): one keyframe (property_type, time, value) or a batch (property_types, times, "
-        "values: lists of equal length). A keyframe attaches to the clip under its time. "
-        "output: {draft_id, draft_url} (+ added_keyframes_count in batch mode)."),
-    "/query_script": (
-        "Read a draft: output is the draft's app JSON (draft_info.json) as a string; json-decode it to "
-        "inspect tracks, segments and materials (times in microseconds). Read-only; warnings name clips "
-        "whose length is resolved only when saving and keyframes that match no clip."),
-    "/generate_draft_url": "The informational link of a draft. output: {draft_url}.",
-    "/save_draft": (
-        "Save a draft: download and probe every media file, write the draft folder for the draft's app "
-        "profile and zip it. Waits for the save unless async is true (then poll query_draft_status). "
-        "output: {success, draft_url (zip download link), task_id, status, download_page}."),
-    "/query_draft_status": (
-        "Progress of a save started by save_draft; task_id is the draft_id. output: {status "
-        "(pending/processing/completed/failed), message, progress, completed_files, total_files, draft_url, "
-        "...}."),
-}
-
-READ_ONLY_ROUTES = frozenset({"/query_script", "/generate_draft_url", "/query_draft_status"})
 
 # Parameters whose value must be a catalogue name -> catalogue category (a tuple: one of several,
 # chosen by another parameter). ROUTE_NAME_PARAMS overrides per route.
@@ -223,7 +164,7 @@ def _catalogue_hint(category: Union[str, tuple[str, ...]], route: str) -> str:
 
 def name_params(route: str) -> dict[str, Union[str, tuple[str, ...]]]:
     """This route's parameters that take catalogue names -> category (or categories)."""
-    model = dispatch.post_routes()[route][0]
+    model = registry.route(route).model
     schema = model.model_json_schema(by_alias=True)
     mapping = {**NAME_PARAMS, **ROUTE_NAME_PARAMS.get(route, {})}
     return {name: mapping[name] for name in schema.get("properties", {}) if name in mapping}
@@ -329,7 +270,7 @@ def _required(model: Any) -> list[str]:
 
 def input_schema(route: str) -> dict:
     """The route's request model as the tool's input schema: aliases, required keys, hints."""
-    model = dispatch.post_routes()[route][0]
+    model = registry.route(route).model
     raw = model.model_json_schema(by_alias=True)
     schema = _tidy(_inline_refs(raw, raw.get("$defs", {})))
     schema.pop("description", None)
@@ -351,22 +292,11 @@ def input_schema(route: str) -> dict:
 
 # -- descriptions -----------------------------------------------------------------------------
 
-def _first_paragraph(text: Optional[str]) -> str:
-    return " ".join((text or "").strip().split("\n\n")[0].split())
-
-
-def route_summary(route: str) -> str:
-    _, service, _ = dispatch.post_routes()[route]
-    if route in SUMMARIES:
-        return SUMMARIES[route]
-    module = sys.modules.get(service.__module__)
-    return _first_paragraph(service.__doc__) or _first_paragraph(getattr(module, "__doc__", "")) or \
-        f"POST {route} of the HTTP service."
-
-
 def route_description(route: str) -> str:
-    model = dispatch.post_routes()[route][0]
-    lines = [route_summary(route)]
+    """The tool description: the route record's text, required keys, catalogue pointers, reply."""
+    record = registry.route(route)
+    lines = [record.description]
+    model = record.model
     required = _required(model)
     if required:
         lines.append("Required: " + ", ".join(required) + ".")
@@ -385,7 +315,7 @@ def route_description(route: str) -> str:
 def _catalogue_users() -> dict[str, list[str]]:
     """category -> ['add_video.transition', ...]: where each catalogue's names are used."""
     users: dict[str, list[str]] = {}
-    for route in dispatch.post_routes():
+    for route in registry.BY_PATH:
         for name, category in name_params(route).items():
             for cat in (category if isinstance(category, tuple) else (category,)):
                 users.setdefault(cat, []).append(f"{tool_name(route)}.{name}")
@@ -419,18 +349,17 @@ def catalogue_description(path: str, default_profile: str, users: Mapping[str, l
 
 # -- the tool table ------------------------------------------------------------------------------
 
-def build_tools(ctx: Any) -> dict[str, ToolSpec]:
-    """All tools for a service context (`app.build_context(settings)`), in route-table order."""
+def build_tools(ctx: Context) -> dict[str, ToolSpec]:
+    """All tools for a service context (`services.context.build_context`), in registry order."""
     tools: dict[str, ToolSpec] = {}
-    for route in dispatch.post_routes():
-        name = tool_name(route)
-        read_only = route in READ_ONLY_ROUTES
+    for route in registry.ROUTES:
+        name, read_only = route.name, route.read_only
         tool = types.Tool(
-            name=name, title=name.replace("_", " ").capitalize(), description=route_description(route),
-            input_schema=input_schema(route), output_schema=ENVELOPE_SCHEMA,
+            name=name, title=name.replace("_", " ").capitalize(), description=route_description(route.path),
+            input_schema=input_schema(route.path), output_schema=ENVELOPE_SCHEMA,
             annotations=types.ToolAnnotations(read_only_hint=read_only, destructive_hint=False,
                                               idempotent_hint=read_only or None))
-        tools[name] = ToolSpec(tool, lambda args, route=route: dispatch.run_route(ctx, route, args))
+        tools[name] = ToolSpec(tool, lambda args, path=route.path: dispatch.run_route(ctx, path, args))
 
     users = _catalogue_users()
     profile_names = _profile_names()
@@ -449,7 +378,7 @@ def build_tools(ctx: Any) -> dict[str, ToolSpec]:
     return tools
 
 
-def _run_listing(ctx: Any, path: str, args: dict) -> tuple[dict, int]:
+def _run_listing(ctx: Context, path: str, args: dict) -> tuple[dict, int]:
     profile = args.get("profile") if isinstance(args, dict) else None
     if profile is not None and not isinstance(profile, str):
         return dispatch.error_body(ctx.settings, ApiError(
@@ -466,7 +395,7 @@ def result_of(envelope: dict) -> types.CallToolResult:
                                 is_error=not envelope.get("success", False))
 
 
-def create_server(ctx: Any) -> Server:
+def create_server(ctx: Context) -> Server:
     """The low-level MCP server over `ctx`; schemas come from the request models, not signatures."""
     tools = build_tools(ctx)
     listing = [spec.tool for spec in tools.values()]
@@ -490,9 +419,8 @@ def create_server(ctx: Any) -> Server:
                   instructions=INSTRUCTIONS, on_list_tools=on_list_tools, on_call_tool=on_call_tool)
 
 
-def open_context(settings: Any) -> Any:
+def open_context(settings: Settings) -> Context:
     """The HTTP service's context for these settings (same store), with links to the HTTP service."""
-    from app import build_context
     ctx = build_context(settings)
     base = settings.public_base_url or guards.listen_base(settings)
     ctx.base_url = lambda: base          # save links (zip, download page) are served by app.py
@@ -514,17 +442,12 @@ class RequireApiKey:
     as `Authorization: Bearer <key>` or `X-API-Key: <key>` (the HTTP service's rule)."""
 
     def __init__(self, app: Any, keys: list[str]):
-        self.app, self.keys = app, [k.encode() for k in keys]
+        self.app, self.keys = app, keys
 
     def _allowed(self, headers: Mapping[bytes, bytes]) -> bool:
-        auth = headers.get(b"authorization", b"")
-        given = auth[7:].strip() if auth[:7].lower() == b"bearer " else headers.get(b"x-api-key")
-        if not given:
-            return False
-        matched = False
-        for key in self.keys:                    # compare with every key: no early exit to time
-            matched |= hmac.compare_digest(given, key)
-        return matched
+        # ASGI header names arrive lower-cased; the check is web/guards.py's, as for the HTTP service
+        return guards.api_key_identity(headers.get(b"authorization", b""), headers.get(b"x-api-key", b""),
+                                       self.keys) is not None
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] != "http" or self._allowed(dict(scope.get("headers") or [])):
@@ -566,7 +489,6 @@ def main(argv: Optional[Iterable[str]] = None) -> int:
     parser.add_argument("--port", type=int, default=DEFAULT_HTTP_PORT, help=f"HTTP port (default {DEFAULT_HTTP_PORT})")
     args = parser.parse_args(list(argv) if argv is not None else None)
 
-    from settings import SettingsError, load_settings
     try:
         settings = load_settings()
     except SettingsError as exc:

@@ -6,8 +6,8 @@ Each worker builds its own context (store, media cache in `media_cache_dir`) fro
 settings as the web service, runs the save jobs the web service enqueues, and writes progress to
 the shared task store.
 """
-from app import JOBS, build_context
 from jobs.huey_queue import make_huey
+from services.context import JOBS, build_context
 from settings import load_settings
 from web import guards
 

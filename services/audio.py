@@ -1,16 +1,18 @@
 """POST /add_audio: a cut of an audio file on an audio track, with an optional voice effect."""
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from pydantic import Field
 
 from . import catalog, operations
-from .drafts import Context
 from .ids import new_id
-from .media import add_media, app_of, check_draft_folder, check_url, material_for, positive_speed, source_range
+from .media import add_media, app_of, check_draft_folder, checked_media_url, material_for, positive_speed, source_range
 from .schema import DraftTarget, MediaSource
 from .timeline import Draft, NamedEffect, Segment, to_us
+
+if TYPE_CHECKING:                 # annotations only: services.context imports the save job
+    from .context import Context
 
 
 class AddAudioRequest(DraftTarget, MediaSource):
@@ -28,7 +30,7 @@ class AddAudioRequest(DraftTarget, MediaSource):
 
 
 def plan(req: AddAudioRequest):
-    url = check_url(req.audio_url, "audio_url")
+    url = checked_media_url(req.audio_url, "audio_url")
     folder = check_draft_folder(req.draft_folder)
     speed = positive_speed(req.speed)
     # Upstream: the clip ends at `end`, else at `duration`; with neither it is open (to the media end).

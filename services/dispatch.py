@@ -3,7 +3,7 @@
 The HTTP app and the MCP server (`mcp_server.py`) both answer through these functions, so a
 route behaves the same whichever way it is called:
 
-* `run_route(ctx, path, body)` — a POST route of `app.POST_ROUTES` (`"/add_video"`, …);
+* `run_route(ctx, path, body)` — a POST route of `registry.ROUTES` (`"/add_video"`, …);
 * `run_listing(settings, path, profile)` — a catalogue route of `catalog.ROUTES`
   (`"/get_transition_types"`, …).
 
@@ -19,26 +19,22 @@ that is not a JSON object and an unavailable store are reported without the temp
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable, Mapping, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from draft_store import DraftNotFound, StoreUnavailable
+from settings import Settings
 
-from . import catalog, profiles
+from . import catalog, profiles, registry
 from .drafts import unknown_draft
 from .errors import ApiError
-from .schema import Reply, RequestModel
+from .schema import Reply
+
+if TYPE_CHECKING:                 # annotations only: services.context imports the save job
+    from .context import Context
 
 log = logging.getLogger("capcut.dispatch")
 
-__all__ = ["envelope_body", "error_body", "run_route", "run_listing", "post_routes"]
-
-RouteTable = Mapping[str, tuple[type[RequestModel], Callable, str]]
-
-
-def post_routes() -> RouteTable:
-    """`app.POST_ROUTES`, imported when first needed (app.py may import this module)."""
-    from app import POST_ROUTES
-    return POST_ROUTES
+__all__ = ["envelope_body", "error_body", "run_route", "run_listing"]
 
 
 def envelope_body(output: Any = "", error: str = "", code: Optional[str] = None, **extra: Any) -> dict:
@@ -49,21 +45,22 @@ def envelope_body(output: Any = "", error: str = "", code: Optional[str] = None,
     return body
 
 
-def error_body(settings: Any, exc: ApiError, template: str = "{}") -> tuple[dict, int]:
+def error_body(settings: Settings, exc: ApiError, template: str = "{}") -> tuple[dict, int]:
     """A handled failure: the message in the route's template (missing parameters stay bare)."""
     message = exc.message if exc.code == "missing_parameter" else template.format(exc.message)
     status = exc.http_status if settings.http_error_status else 200
     return envelope_body(error=message, code=exc.code), status
 
 
-def run_route(ctx: Any, path: str, body: Any, routes: Optional[RouteTable] = None) -> tuple[dict, int]:
+def run_route(ctx: Context, path: str, body: Any) -> tuple[dict, int]:
     """Validate `body` with the route's request model, run its service, answer the envelope.
 
-    `path` is a key of `app.POST_ROUTES` (KeyError otherwise); `body` is the decoded JSON body.
+    `path` is a key of `registry.BY_PATH` (KeyError otherwise); `body` is the decoded JSON body.
     Never raises for anything the client sent or the service hit: unexpected exceptions become
     the `internal_error` envelope the HTTP app's crash handler answers.
     """
-    model, service, template = (routes or post_routes())[path]
+    route = registry.route(path)
+    model, service, template = route.model, route.handler, route.error_template
     settings = ctx.settings
     if not isinstance(body, dict):
         return error_body(settings, ApiError(f"The request body must be a JSON object, not {type(body).__name__}.",
@@ -88,7 +85,7 @@ def run_route(ctx: Any, path: str, body: Any, routes: Optional[RouteTable] = Non
     return envelope_body(output), 200
 
 
-def run_listing(settings: Any, path: str, profile: Optional[str] = None,
+def run_listing(settings: Settings, path: str, profile: Optional[str] = None,
                 label: str = "query parameter") -> tuple[dict, int]:
     """A catalogue route (`catalog.ROUTES` key) for `profile` (default: the settings' profile).
 

@@ -2,12 +2,10 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
-from typing import Any, Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from pydantic import Field
 
-from draft_cache import DraftCache
 from draft_store import DraftNotFound
 
 from . import profiles
@@ -16,20 +14,8 @@ from .ids import new_draft_id
 from .schema import DraftTarget, Identifier, RequestModel
 from .timeline import Canvas, Draft
 
-
-@dataclass
-class Context:
-    """What a service needs from the running app (or a job worker)."""
-    cache: DraftCache
-    settings: Any
-    runner: Any = None                 # jobs.JobRunner
-    media: Any = None                  # services.media_cache.MediaCache
-    base_url: Callable[[], str] = lambda: ""   # public base of links this service hands out
-    publisher_ping: Optional[Callable[[], None]] = None   # raises when object storage is unreachable
-
-    @property
-    def default_profile(self) -> str:
-        return self.settings.profile
+if TYPE_CHECKING:                 # annotations only: services.context imports the save job, which imports this
+    from .context import Context
 
 
 class CreateDraftRequest(DraftTarget):

@@ -2,17 +2,20 @@
 and the filter that /add_video and /add_image can put on a single clip."""
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from pydantic import Field
 
 from . import catalog, operations
-from .drafts import Context, change
+from .drafts import change
 from .errors import ApiError
 from .ids import new_id
 from .media import app_of
 from .schema import DraftTarget, RequestModel
 from .timeline import Draft, NamedEffect, Segment, to_us
+
+if TYPE_CHECKING:                 # annotations only: services.context imports the save job
+    from .context import Context
 
 EFFECT_CATEGORIES = {"scene": "scene_effect", "character": "character_effect"}
 

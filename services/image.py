@@ -1,18 +1,20 @@
 """POST /add_image: a still image on a video track, with animations, transition, mask, blur."""
 from __future__ import annotations
 
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 from pydantic import Field
 
 from . import catalog, operations
-from .drafts import Context
 from .errors import ApiError
 from .ids import new_id
-from .media import add_media, app_of, blur_for, check_draft_folder, check_url, mask_for, material_for, transition_for
+from .media import add_media, app_of, blur_for, check_draft_folder, checked_media_url, mask_for, material_for, transition_for
 from .effect import ClipFilterParams, clip_filter
 from .schema import DraftTarget, MaskParams, MediaSource, Transform, TransitionParams
 from .timeline import Animation, Clip, Draft, Segment, to_us
+
+if TYPE_CHECKING:                 # annotations only: services.context imports the save job
+    from .context import Context
 
 
 class AddImageRequest(DraftTarget, MediaSource, Transform, TransitionParams, MaskParams, ClipFilterParams):
@@ -52,7 +54,7 @@ def animations_for(draft: Draft, req: AddImageRequest, length_us: int) -> dict[s
 
 
 def plan(req: AddImageRequest):
-    url = check_url(req.image_url, "image_url")
+    url = checked_media_url(req.image_url, "image_url")
     folder = check_draft_folder(req.draft_folder)
     start, end = to_us(req.start), to_us(req.end)
     if end <= start:

@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Any, Callable, Optional, Union
+from typing import TYPE_CHECKING, Any, Callable, Optional, Union
 
 from pydantic import StrictStr
 
 from . import operations
-from .drafts import Context, change
+from .drafts import change
 from .errors import ApiError, missing
 from .schema import DraftTarget, Number
-from .timeline import Draft, PendingKeyframe, to_us
+from .timeline import MAX_KEYFRAMES_PER_TRACK, Draft, PendingKeyframe, to_us
+
+if TYPE_CHECKING:                 # annotations only: services.context imports the save job
+    from .context import Context
 
 Value = Union[StrictStr, Number]
 _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
@@ -113,10 +116,19 @@ def _keyframe(track_name: str, prop: Any, time: Any, raw: Any, index: Optional[i
                            value=parse_value(prop, raw, where))
 
 
+def check_track_room(track_name: str, total: int) -> None:
+    """Refuse keyframes that would take a track past MAX_KEYFRAMES_PER_TRACK."""
+    if total > MAX_KEYFRAMES_PER_TRACK:
+        raise ApiError(f"Track '{track_name}' would hold {total} keyframes; a track takes at most "
+                       f"{MAX_KEYFRAMES_PER_TRACK} keyframes. Send fewer (the app interpolates between "
+                       "keyframes) or put the clips that need more on another track.", code="invalid_parameter")
+
+
 def add_video_keyframe(ctx: Context, req: AddKeyframeRequest) -> dict:
     if not req.draft_id:
         raise missing("Hi, the required parameter 'draft_id' is missing. Please add it and try again.")
     items = _batch_items(req) if req.batch else [(req.property_type, req.time, req.value)]
+    check_track_room(req.track_name, len(items))
     keyframes = [_keyframe(req.track_name, p, t, v, i if req.batch else None) for i, (p, t, v) in enumerate(items)]
 
     def _plan(draft: Draft):
@@ -135,6 +147,7 @@ def add_video_keyframe(ctx: Context, req: AddKeyframeRequest) -> dict:
         if bad:
             raise ApiError(f"Track '{track.name}' is a {track.kind} track; it cannot take keyframes for "
                            f"{', '.join(bad)}.", code="invalid_parameter")
+        check_track_room(track.name, draft.keyframe_count(track.name) + len(keyframes))
         result = {"added_keyframes_count": len(keyframes)} if req.batch else None
         return operations.add_keyframes(keyframes), result
 

@@ -5,10 +5,15 @@ network: `force_update` is accepted for compatibility and uses what is already k
 media (the save pipeline probes it)."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from . import profiles
 from .builder import build
-from .drafts import Context, QueryScriptRequest, read_existing
+from .drafts import QueryScriptRequest, read_existing
 from .schema import Reply
+
+if TYPE_CHECKING:                 # annotations only: services.context imports the save job
+    from .context import Context
 
 
 def query_script(ctx: Context, req: QueryScriptRequest) -> Reply:

@@ -12,7 +12,7 @@ import logging
 import time
 import uuid
 from pathlib import Path
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from pydantic import Field
 
@@ -20,16 +20,20 @@ from storage import PublishError, open_publisher
 
 from . import delivery, metrics, operations, profiles
 from .builder import build
-from .drafts import Context, DraftIdRequest, unknown_draft
-from .errors import ApiError
+from .drafts import DraftIdRequest, unknown_draft
+from .errors import ApiError, ErrorCode
 from .fetcher import FetchError
-from .folder_writer import install_into, write_folder
+from .folder_writer import write_folder
+from .install import install_into
 from .locks import save_lock
 from .media import check_draft_folder
 from .probe import ProbeError, probe
 from .schema import Identifier, RequestModel, Reply
 from .tasks import FileError, Heartbeat, Task, TaskBook
 from .timeline import Draft
+
+if TYPE_CHECKING:                 # annotations only: services.context imports the save job
+    from .context import Context
 
 log = logging.getLogger("capcut.save")
 KIND_DIRS = {"video": "video", "audio": "audio", "image": "image"}
@@ -94,7 +98,7 @@ def wait_for(book: TaskBook, task_id: str, job_id: str, seconds: float) -> Task:
 def answer(ctx: Context, task: Task, job_id: str) -> Reply:
     ours = task.job_id == job_id
     if ours and task.status == "failed" and not ctx.settings.upstream_save_success:
-        raise ApiError(task.message, code="save_failed", http_status=502)
+        raise ApiError(task.message, code=ErrorCode.SAVE_FAILED, http_status=502)
     done = ours and task.finished
     output = {"success": True, "draft_url": absolute(ctx, task.draft_url) if done else "",
               "task_id": task.task_id, "status": task.status if ours else "initialized"}
@@ -118,7 +122,7 @@ def query_draft_status(ctx: Context, req: QueryStatusRequest) -> dict:
                     message=f"Draft {req.task_id} does not exist in cache").public()
     if task is None:
         raise ApiError(f"Task with ID {req.task_id} not found. Please check if the task ID is correct.",
-                       code="task_not_found", http_status=404)
+                       code=ErrorCode.TASK_NOT_FOUND, http_status=404)
     return {**task.public(), "draft_url": absolute(ctx, task.draft_url),
             "download_page": absolute(ctx, task.download_page)}
 
@@ -214,7 +218,7 @@ def _publish(book: TaskBook, task: Task, publisher, folder: Path, zip_file: Path
         return publisher.publish(zip_file, f"{draft_id}.zip", on_progress=uploaded)
     except PublishError as exc:      # the folder (and zip) stay, so a retry can publish again
         task.upload_error_code = exc.code
-        raise ApiError(f"upload failed: {exc}", code="upload_failed", http_status=502) from None
+        raise ApiError(f"upload failed: {exc}", code=ErrorCode.UPLOAD_FAILED, http_status=502) from None
 
 
 def _install(ctx: Context, folder, draft_id: str, draft_folder: Optional[str], content: dict, profile):
@@ -254,11 +258,11 @@ def _download(ctx: Context, book: TaskBook, task: Task, draft: Draft) -> dict[st
         try:
             info = probe(result.path)
         except ProbeError as exc:
-            task.errors.append(FileError(url=material.url, code="probe_failed", message=str(exc)))
+            task.errors.append(FileError(url=material.url, code=ErrorCode.PROBE_FAILED, message=str(exc)))
             continue
         problem = _kind_problem(material.kind, info)
         if problem:
-            task.errors.append(FileError(url=material.url, code="wrong_media_kind", message=problem))
+            task.errors.append(FileError(url=material.url, code=ErrorCode.WRONG_MEDIA_KIND, message=problem))
             continue
         files[material.id] = (result.path, info)
     book.put(task)

@@ -1,17 +1,20 @@
 """POST /add_sticker: a library sticker (by CapCut/JianYing resource id) on a sticker track."""
 from __future__ import annotations
 
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 from pydantic import Field
 
 from . import operations
-from .drafts import Context, change
+from .drafts import change
 from .effect import timeline_range
 from .ids import new_id
 from .schema import DraftTarget, Transform
 from .text import check_unit
 from .timeline import Clip, Draft, Segment
+
+if TYPE_CHECKING:                 # annotations only: services.context imports the save job
+    from .context import Context
 
 
 class AddStickerRequest(DraftTarget, Transform):

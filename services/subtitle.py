@@ -9,19 +9,22 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 from pydantic import Field
 
 from . import catalog, operations
-from .drafts import Context, change
+from .drafts import change
 from .errors import ApiError
 from .fetcher import FetchError, fetch_bytes, policy_from
 from .ids import new_id
 from .media import app_of
 from .schema import DraftTarget
 from .text import TextBoxParams, background_spec, border_spec, check_color, check_unit, make_spec, text_animations
-from .timeline import Clip, Draft, Segment
+from .timeline import MAX_SUBTITLE_CUES, Clip, Draft, Segment
+
+if TYPE_CHECKING:                 # annotations only: services.context imports the save job
+    from .context import Context
 
 SRT_MAX_BYTES = 5 * 1024 * 1024
 _TIME = r"(\d{1,2}):(\d{1,2}):(\d{1,2})(?:[,.](\d{1,3}))?"
@@ -115,8 +118,17 @@ def load_srt(ctx: Context, srt: str) -> str:
     return srt
 
 
+def check_cue_count(cues: list[Cue]) -> None:
+    if len(cues) > MAX_SUBTITLE_CUES:
+        raise ApiError(f"The SRT has {len(cues)} cues; one /add_subtitle request takes at most "
+                       f"{MAX_SUBTITLE_CUES}. Split the file into parts of at most {MAX_SUBTITLE_CUES} cues and "
+                       "send each part in its own request to the same draft_id (cue times stay as they are).",
+                       code="invalid_parameter")
+
+
 def add_subtitle(ctx: Context, req: AddSubtitleRequest) -> dict:
     cues = parse_srt(load_srt(ctx, req.srt))
+    check_cue_count(cues)
     color = check_color(req.font_color, "font_color")
     check_unit(req.alpha, "alpha")
     offset = round(req.time_offset * 1_000_000)
@@ -149,8 +161,8 @@ def add_subtitle(ctx: Context, req: AddSubtitleRequest) -> dict:
                                                          intro_seconds=req.intro_duration,
                                                          outro=req.outro_animation,
                                                          outro_seconds=req.outro_duration))
-            operations.check_free(track, start, start + length, tuple(batch))
             batch.append(segment)
+        operations.check_all_free(track, batch)
         return operations.add_segments(track, batch), None
 
     return change(ctx, req, _plan)

@@ -6,17 +6,20 @@ hex strings, every style range explicit. The builder turns it into the app's tex
 from __future__ import annotations
 
 import re
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from pydantic import ConfigDict, Field, model_validator
 
 from . import catalog, operations
-from .drafts import Context, change
+from .drafts import change
 from .errors import ApiError, missing
 from .ids import new_id
 from .media import app_of
 from .schema import Bounded, DraftTarget, RequestModel
-from .timeline import Animation, Clip, Draft, Segment, to_us
+from .timeline import MAX_TEXT_STYLES, Animation, Clip, Draft, Segment, to_us
+
+if TYPE_CHECKING:                 # annotations only: services.context imports the save job
+    from .context import Context
 
 _HEX = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
 MISSING_TEXT = "Hi, the required parameters 'text', 'start' or 'end' are missing. "
@@ -134,7 +137,16 @@ class AddTextRequest(DraftTarget, TextBoxParams):
         if not body.get("text") or ("start" in body and body["start"] is None) \
                 or ("end" in body and body["end"] is None):
             raise missing(MISSING_TEXT)
+        check_style_count(body.get("text_styles"))
         return super().parse(body)
+
+
+def check_style_count(text_styles: Any) -> None:
+    """Refuse more than MAX_TEXT_STYLES ranges before validating each of them."""
+    if isinstance(text_styles, list) and len(text_styles) > MAX_TEXT_STYLES:
+        raise ApiError(f"text_styles has {len(text_styles)} ranges; one text takes at most {MAX_TEXT_STYLES}. "
+                       "Merge neighbouring ranges that share a style, or split the text over several /add_text "
+                       "calls.", code="invalid_parameter")
 
 
 def _style_ranges(req: AddTextRequest, app: str) -> list[dict]:

@@ -1,18 +1,20 @@
 """POST /add_video: a cut of a video file on a video track."""
 from __future__ import annotations
 
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 from pydantic import Field
 
 from . import operations
-from .drafts import Context
 from .ids import new_id
-from .media import add_media, blur_for, check_draft_folder, check_url, mask_for, material_for, positive_speed, \
+from .media import add_media, blur_for, check_draft_folder, checked_media_url, mask_for, material_for, positive_speed, \
     source_range, transition_for
 from .effect import ClipFilterParams, clip_filter
 from .schema import DraftTarget, MaskParams, MediaSource, Transform, TransitionParams
 from .timeline import Clip, Draft, Segment, to_us
+
+if TYPE_CHECKING:                 # annotations only: services.context imports the save job
+    from .context import Context
 
 
 class AddVideoRequest(DraftTarget, MediaSource, Transform, TransitionParams, MaskParams, ClipFilterParams):
@@ -30,7 +32,7 @@ class AddVideoRequest(DraftTarget, MediaSource, Transform, TransitionParams, Mas
 
 
 def plan(req: AddVideoRequest):
-    url = check_url(req.video_url, "video_url")
+    url = checked_media_url(req.video_url, "video_url")
     folder = check_draft_folder(req.draft_folder)
     speed = positive_speed(req.speed)
     source_start, source_len = source_range(req.start, req.end or None)

@@ -6,7 +6,6 @@ here. Every assertion on the draft itself reads the parsed `/query_script` outpu
 """
 from __future__ import annotations
 
-import dataclasses
 import json
 import re
 import sqlite3
@@ -377,7 +376,7 @@ def test_unknown_draft_id_is_an_error_by_default(client, path, body):
 @pytest.fixture
 def compat_client(settings):
     from app import create_app
-    return create_app(dataclasses.replace(settings, unknown_draft_creates=True)).test_client()
+    return create_app(settings.replace(unknown_draft_creates=True)).test_client()
 
 
 def test_unknown_draft_id_creates_a_new_draft_when_configured(compat_client):
@@ -459,7 +458,7 @@ def _draft_count(sqlite_settings) -> int:
 @pytest.mark.parametrize("unknown_draft_creates", [False, True])
 def test_a_failing_request_without_draft_id_creates_no_draft(sqlite_settings, path, body, unknown_draft_creates):
     from app import create_app
-    settings = dataclasses.replace(sqlite_settings, unknown_draft_creates=unknown_draft_creates)
+    settings = sqlite_settings.replace(unknown_draft_creates=unknown_draft_creates)
     client = create_app(settings).test_client()
     assert _draft_count(settings) == 0
     reply = post(client, path, body)
@@ -817,6 +816,6 @@ def test_catalogue_unknown_profile_is_an_error(client):
 
 def test_catalogue_default_follows_the_settings_profile(settings):
     from app import create_app
-    client = create_app(dataclasses.replace(settings, is_capcut_env=False)).test_client()
+    client = create_app(settings.replace(is_capcut_env=False)).test_client()
     names = [i["name"] for i in client.get("/get_transition_types").get_json()["output"]]
     assert names == catalog.names("jianying", "transition")

@@ -106,11 +106,10 @@ def served_document() -> dict:
     served_one` checks the running server serves exactly this). It is built at collection time
     because schemathesis' lazy loader `schemathesis.pytest.from_fixture` fails under pytest 9.2
     (it reads `request.node._nodeid`); the server's address is given to each call instead."""
-    from app import POST_ROUTES
-    from services import catalog
+    from services import catalog, registry
     from web.openapi import build_document
     from web.surface import VERSION
-    return build_document(POST_ROUTES, dict(catalog.ROUTES), VERSION)
+    return build_document(registry.ROUTES, catalog.ROUTES, VERSION)
 
 
 def with_real_ids(document: dict) -> dict:

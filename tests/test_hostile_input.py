@@ -14,15 +14,16 @@ import os
 import sqlite3
 import threading
 import time
+import uuid
 
 import pytest
 
 from conftest import check_envelope, make_settings, new_draft, ok, fail
 from draft_store.sqlite import SqliteStore
 from services.inbound import MAX_DEPTH
-from web.openapi import EXAMPLES
+from services.registry import BY_PATH as ROUTES
 
-POST_PATHS = sorted(EXAMPLES)
+POST_PATHS = sorted(ROUTES)
 SURROGATE = "\ud800"
 
 
@@ -40,7 +41,7 @@ def raw_post(client, path: str, text: str) -> dict:
 
 
 def example_for(client, path: str) -> dict:
-    body = copy.deepcopy(EXAMPLES[path][1])
+    body = copy.deepcopy(dict(ROUTES[path].example))
     if "draft_id" in body:
         body["draft_id"] = new_draft(client)
     if "task_id" in body:
@@ -224,7 +225,7 @@ def _open_store(path: str, start: float) -> str:
     while time.time() < start:             # spin: every process opens the file in the same instant
         pass
     try:
-        SqliteStore(path).create(f"d{os.getpid()}", "snap")
+        SqliteStore(path).create(f"d{uuid.uuid4().hex}", "snap")     # a pool worker may run twice
     except Exception as exc:  # noqa: BLE001 — reported to the parent
         return f"{type(exc).__name__}: {exc}"
     return ""

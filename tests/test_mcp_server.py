@@ -37,8 +37,8 @@ def _tool_name(path: str) -> str:
 
 
 def _post_routes():
-    from app import POST_ROUTES
-    return POST_ROUTES
+    from services import registry
+    return registry.BY_PATH
 
 
 def _catalogue_routes():
@@ -140,7 +140,8 @@ def test_stdio_lists_one_tool_per_route_with_the_route_parameters(server_env, tm
         assert set(tools) == expected
 
         # each POST tool's parameters are its request model's, by alias
-        for path, (model, _service, _template) in _post_routes().items():
+        for path, route in _post_routes().items():
+            model = route.model
             schema = tools[_tool_name(path)].input_schema
             assert schema["type"] == "object"
             assert set(schema["properties"]) == set(model.model_json_schema(by_alias=True)["properties"]), path
@@ -426,7 +427,7 @@ MINIMAL = {
 @pytest.fixture
 def tool_table(tmp_path):
     import mcp_server
-    from app import build_context
+    from services.context import build_context
     ctx = build_context(make_settings(tmp_path, store="memory", prefetch_on_add=False))
     return mcp_server.build_tools(ctx)
 

@@ -7,7 +7,6 @@ where the catalogue names differ. The SRT-over-HTTP tests start a small `http.se
 """
 from __future__ import annotations
 
-import dataclasses
 import http.server
 import json
 import threading
@@ -868,7 +867,7 @@ def test_srt_url_is_fetched_when_the_host_is_allowed(fetching_client, srt_server
 
 def test_srt_url_allowed_by_replacing_the_settings(srt_server, settings):
     from app import create_app
-    client = create_app(dataclasses.replace(settings, fetch_allow_hosts=["127.0.0.0/8"])).test_client()
+    client = create_app(settings.replace(fetch_allow_hosts=["127.0.0.0/8"])).test_client()
     _, base = srt_server
     d = new_draft(client)
     ok(client, "/add_subtitle", {"draft_id": d, "srt": f"{base}/to-subs"})
@@ -978,6 +977,15 @@ def test_subtitle_cues_overlapping_each_other_are_rejected(client, draft):
     before = script(client, draft)
     srt = "1\n00:00:01,000 --> 00:00:03,000\nA\n\n2\n00:00:02,000 --> 00:00:04,000\nB\n"
     fail(client, "/add_subtitle", {"draft_id": draft, "srt": srt}, "segment_overlap")
+    assert script(client, draft) == before
+
+
+def test_subtitle_cue_inside_a_long_cue_far_earlier_in_the_file_is_rejected(client, draft):
+    before = script(client, draft)
+    srt = ("1\n00:00:00,000 --> 00:00:10,000\nlong\n\n2\n00:00:20,000 --> 00:00:21,000\nlater\n\n"
+           "3\n00:00:05,000 --> 00:00:06,000\ninside\n")
+    error = fail(client, "/add_subtitle", {"draft_id": draft, "srt": srt}, "segment_overlap")
+    assert "[start: 0, end: 10000000]" in error
     assert script(client, draft) == before
 
 

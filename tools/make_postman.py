@@ -7,8 +7,8 @@ output is committed:
     .venv/bin/python tools/make_postman.py --check    # exit 1 if the committed file is stale
     .venv/bin/python tools/make_postman.py --out FILE
 
-The document is the one `/openapi.json` serves (web/openapi.py, built from `app.POST_ROUTES`'s
-request models and the catalogue routes); no server is needed. The collection holds:
+The document is the one `/openapi.json` serves (web/openapi.py, built from the route records of
+`services/registry.py` and the catalogue routes); no server is needed. The collection holds:
 
 * "Typical flow": the sequence of the compatibility spec §11.1 in order (create a draft, two
   video clips, music, a title, subtitles, an effect, keyframes, query, save, save status), each
@@ -73,11 +73,10 @@ CAPTURE_DRAFT_ID = [
 def load_document() -> dict:
     """The OpenAPI document `/openapi.json` serves, built the same way web/surface.py builds it."""
     sys.path.insert(0, str(ROOT))
-    from app import POST_ROUTES
-    from services import catalog
+    from services import catalog, registry
     from web.openapi import build_document
     from web.surface import VERSION
-    return build_document(POST_ROUTES, dict(catalog.ROUTES), VERSION)
+    return build_document(registry.ROUTES, catalog.ROUTES, VERSION)
 
 
 def _id(*names: str) -> str:

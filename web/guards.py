@@ -17,11 +17,11 @@ import threading
 import time
 import traceback
 import uuid
-from typing import Iterator, Optional
+from typing import Iterator, Optional, Sequence
 
 from flask import g, request
 
-from storage.local import link_signature
+from storage.local import link_ok
 
 OPEN_PATHS = ("/healthz", "/readyz", "/openapi.json")     # and /docs/…: documentation is public
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -149,32 +149,32 @@ def is_open_path(path: str) -> bool:
 
 def signed_link_ok(keys: list[str]) -> bool:
     """A /drafts/ download link carrying a valid, unexpired signature (storage/local.py signs them)."""
-    if not request.path.startswith("/drafts/"):
-        return False
-    expires, sig = request.args.get("expires", ""), request.args.get("sig", "")
-    if not expires.isdigit() or int(expires) < time.time():
-        return False
-    path = request.path if request.path.endswith(".zip") else request.path + ".zip"
-    return hmac.compare_digest(sig, link_signature(keys, path, int(expires)))
+    return link_ok(keys, request.path, request.args.get("expires", ""), request.args.get("sig", ""))
 
 
-def presented_key() -> Optional[str]:
-    auth = request.headers.get("Authorization", "")
-    if auth[:7].lower() == "bearer ":
-        return auth[7:].strip()
-    return request.headers.get("X-API-Key") or None
-
-
-def check_key(keys: list[str]) -> Optional[str]:
-    """The matching key's fingerprint (for rate limiting), or None when the key is missing/wrong."""
-    given = presented_key()
-    if given is None:
+def api_key_identity(authorization: bytes, x_api_key: bytes, keys: Sequence[str]) -> Optional[str]:
+    """The API-key check of every door (Flask here, the MCP server's HTTP transport): the
+    fingerprint of the configured key the request presents, or None when it presents none or a
+    wrong one. The key is `Authorization: Bearer <key>` (scheme in any case), else `X-API-Key`;
+    header values are the bytes as sent, compared with each key's UTF-8 bytes in constant time."""
+    given = authorization[7:].strip() if authorization[:7].lower() == b"bearer " else x_api_key
+    if not given:
         return None
     match = None
     for key in keys:                       # compare with every key: no early exit to time
-        if hmac.compare_digest(given.encode(), key.encode()):
+        if hmac.compare_digest(given, key.encode()):
             match = key
     return hashlib.sha256(match.encode()).hexdigest()[:16] if match else None
+
+
+def _header_bytes(name: str) -> bytes:
+    # WSGI hands header values over decoded as ISO-8859-1, so encoding back gives the bytes sent.
+    return request.headers.get(name, "").encode("latin-1", "replace")
+
+
+def check_key(keys: list[str]) -> Optional[str]:
+    """This request's key fingerprint (for rate limiting), or None when the key is missing/wrong."""
+    return api_key_identity(_header_bytes("Authorization"), _header_bytes("X-API-Key"), keys)
 
 
 def listens_beyond_loopback(host: str) -> bool:

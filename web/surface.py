@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Callable
+from typing import Callable, Iterable
 
 from flask import Flask, Response, g, jsonify, request
 from flask_cors import CORS
 from flask_swagger_ui import get_swaggerui_blueprint
 
 from services import catalog, metrics
+from services.context import Context
+from services.registry import Route
 
 from . import guards
 from .openapi import build_document
@@ -26,7 +28,8 @@ def _deny(envelope: Callable, status: int, code: str, message: str, **headers: s
     return body
 
 
-def install(app: Flask, ctx, post_routes: dict, envelope: Callable) -> None:
+def install(app: Flask, ctx: Context, routes: Iterable[Route], envelope: Callable) -> None:
+    """The doors on `app`; `routes` (the registry's POST routes) go into the OpenAPI document."""
     settings = ctx.settings
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     if settings.cors_origins:
@@ -93,7 +96,7 @@ def install(app: Flask, ctx, post_routes: dict, envelope: Callable) -> None:
     def prometheus():
         return Response(metrics.exposition(), content_type=metrics.CONTENT_TYPE_LATEST)
 
-    document = build_document(post_routes, dict(catalog.ROUTES), VERSION)
+    document = build_document(routes, catalog.ROUTES, VERSION)
 
     @app.get("/openapi.json")
     def openapi():
@@ -104,10 +107,10 @@ def install(app: Flask, ctx, post_routes: dict, envelope: Callable) -> None:
                                                            "validatorUrl": None}))
 
 
-def readiness_problems(ctx) -> list[str]:
+def readiness_problems(ctx: Context) -> list[str]:
     """Each dependency checked; an empty list means ready."""
     problems = []
-    for name, check in (("store", ctx.cache.store.ping), ("job runner", getattr(ctx.runner, "ping", None)),
+    for name, check in (("store", ctx.cache.store.ping), ("job runner", ctx.runner and ctx.runner.ping),
                         ("storage", getattr(ctx, "publisher_ping", None))):
         if check is None:
             continue
