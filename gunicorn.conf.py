@@ -7,7 +7,7 @@ import os
 import shutil
 import tempfile
 
-from settings import load_settings
+from capcut_drafts.settings import load_settings
 
 _settings = load_settings()
 
@@ -17,8 +17,8 @@ workers = int(os.environ.get("GUNICORN_WORKERS", max(2, multiprocessing.cpu_coun
 # gthread whose event loop reads each whole request (headers, then the body up to max_body_bytes)
 # before a thread handles it: a client that stalls mid-request holds a socket, never a thread.
 # Headers must arrive within request_read_timeout_seconds, body pauses may not be longer (408).
-# Parse errors below are answered with the JSON envelope. See web/server.py.
-worker_class = "web.server.BufferedThreadWorker"
+# Parse errors below are answered with the JSON envelope. See capcut_drafts/web/server.py.
+worker_class = "capcut_drafts.web.server.BufferedThreadWorker"
 # Threads only run the app (the loop does the reading); a /save_draft waits save_wait_seconds in one.
 threads = int(os.environ.get("GUNICORN_THREADS", 4))
 # Connections per worker, reading ones included; more wait in the listen backlog.

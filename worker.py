@@ -6,10 +6,10 @@ Each worker builds its own context (store, media cache in `media_cache_dir`) fro
 settings as the web service, runs the save jobs the web service enqueues, and writes progress to
 the shared task store.
 """
-from jobs.huey_queue import make_huey
-from services.context import JOBS, build_context
-from settings import load_settings
-from web import guards
+from capcut_drafts.context import JOBS, build_context
+from capcut_drafts.jobs.huey_queue import make_huey
+from capcut_drafts.settings import load_settings
+from capcut_drafts.web import guards
 
 guards.install_request_id_logging()     # log records escape control characters here too
 settings = load_settings()

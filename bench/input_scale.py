@@ -10,7 +10,7 @@ Runs the app in-process (Flask test client, one fresh data directory) and prints
 - `/add_text` with that many `text_styles` ranges, then `/query_script` of that draft and the
   size of its output.
 Each cost should grow about linearly: 4× the input, about 4× the seconds. A size above a
-documented limit (services/timeline.py names them) is refused; the script prints the refusal.
+documented limit (capcut_drafts/model/timeline.py names them) is refused; the script prints the refusal.
 """
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from settings import Settings  # noqa: E402
+from capcut_drafts.settings import Settings  # noqa: E402
 
 VIDEO = "http://127.0.0.1:8765/bench.mp4"
 KEYFRAME_BATCH = 1000
@@ -113,7 +113,7 @@ def main() -> None:
     parser.add_argument("--store", default="memory", choices=("memory", "sqlite"))
     args = parser.parse_args()
     logging.disable(logging.WARNING)
-    from app import create_app
+    from capcut_drafts.web.app import create_app
     with tempfile.TemporaryDirectory() as data:
         api = Api(create_app(bench_settings(data, args.store)).test_client())
         for n in sizes(args.cues):

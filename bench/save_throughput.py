@@ -26,8 +26,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from media_fixtures import MediaServer  # noqa: E402
-from app import create_app  # noqa: E402
-from settings import Settings  # noqa: E402
+
+from capcut_drafts.settings import Settings  # noqa: E402
+from capcut_drafts.web.app import create_app  # noqa: E402
 
 
 def noise_video(path: Path, megabytes: int) -> None:

@@ -30,9 +30,9 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, Optional
 
 import requests
 
@@ -157,7 +157,7 @@ class Client(threading.Thread):
         self.timings: list[tuple[str, float]] = []
         self.errors: list[str] = []
 
-    def add(self, n: int) -> tuple[str, float, Optional[str]]:
+    def add(self, n: int) -> tuple[str, float, str | None]:
         route = ROUTES[n % len(ROUTES)]
         body = add_body(route, self.draft_id, n // len(ROUTES), self.index)
         started = time.perf_counter()

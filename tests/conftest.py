@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from settings import Settings
+from capcut_drafts.settings import Settings
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 ENVELOPE_KEYS = {"success", "output", "error"}
@@ -29,7 +29,7 @@ ENVELOPE_KEYS = {"success", "output", "error"}
 def check_envelope(data) -> dict:
     """The reply shape every route keeps: success/output/error, plus a stable `code` on failure."""
     assert isinstance(data, dict), f"reply is not a JSON object: {data!r}"
-    assert ENVELOPE_KEYS <= set(data), f"envelope keys missing: {sorted(data)}"
+    assert set(data) >= ENVELOPE_KEYS, f"envelope keys missing: {sorted(data)}"
     assert isinstance(data["success"], bool) and isinstance(data["error"], str)
     if data["success"]:
         assert data["error"] == ""
@@ -59,7 +59,7 @@ def settings(tmp_path) -> Settings:
 
 @pytest.fixture
 def app(settings):
-    from app import create_app   # imported here so a broken app never blocks unrelated test files
+    from capcut_drafts.web.app import create_app  # imported here so a broken app never blocks unrelated test files
     return create_app(settings)
 
 

@@ -61,7 +61,6 @@ from dataclasses import dataclass
 from fractions import Fraction
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Optional
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 import av
@@ -204,15 +203,15 @@ class RequestRecord:
     method: str
     path: str                     # without the query string, percent-decoded
     query: str
-    host_header: Optional[str]
+    host_header: str | None
     local_address: tuple          # (address, port) of the server socket the client reached
     client_address: tuple
-    sni: Optional[str]            # TLS server name sent by the client (https only)
+    sni: str | None            # TLS server name sent by the client (https only)
 
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
-    server: "_Server"
+    server: _Server
 
     def log_message(self, *args) -> None:  # quiet
         pass
@@ -232,7 +231,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.server.records.append(record)
         return path, {k: v[-1] for k, v in parse_qs(parts.query).items()}
 
-    def _file(self, name: str) -> Optional[Path]:
+    def _file(self, name: str) -> Path | None:
         root = self.server.directory.resolve()
         try:
             path = (root / name).resolve()
@@ -241,7 +240,7 @@ class _Handler(BaseHTTPRequestHandler):
             return None
         return path if path.is_file() else None
 
-    def _simple(self, status: int, body: bytes = b"", headers: Optional[dict] = None) -> None:
+    def _simple(self, status: int, body: bytes = b"", headers: dict | None = None) -> None:
         self.send_response(status)
         for key, value in (headers or {}).items():
             self.send_header(key, value)
@@ -250,7 +249,7 @@ class _Handler(BaseHTTPRequestHandler):
         if body and self.command != "HEAD":
             self.wfile.write(body)
 
-    def _send_file(self, path: Path, content_length: Optional[int] = -1, close: bool = False) -> None:
+    def _send_file(self, path: Path, content_length: int | None = -1, close: bool = False) -> None:
         size = path.stat().st_size
         self.send_response(200)
         self.send_header("Content-Type", mimetypes.guess_type(path.name)[0] or "application/octet-stream")
@@ -278,7 +277,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.server.max_active = max(self.server.max_active, self.server.active)
         try:
             self._route()
-        except (BrokenPipeError, ConnectionResetError, ssl.SSLError, socket.timeout):
+        except (TimeoutError, BrokenPipeError, ConnectionResetError, ssl.SSLError):
             self.close_connection = True
         finally:
             with self.server.lock:
@@ -359,7 +358,7 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, address, directory: Path, ssl_context: Optional[ssl.SSLContext]):
+    def __init__(self, address, directory: Path, ssl_context: ssl.SSLContext | None):
         if ":" in address[0]:
             self.address_family = socket.AF_INET6
         self.directory = Path(directory)
@@ -384,7 +383,7 @@ class _Server(ThreadingHTTPServer):
 class MediaServer:
     """A threaded HTTP(S) server on a loopback address serving `directory` (see the module doc)."""
 
-    def __init__(self, directory, host: str = "127.0.0.1", ssl_context: Optional[ssl.SSLContext] = None,
+    def __init__(self, directory, host: str = "127.0.0.1", ssl_context: ssl.SSLContext | None = None,
                  port: int = 0):
         self.directory = Path(directory)
         self.host = host
@@ -392,10 +391,10 @@ class MediaServer:
         self.ssl_context = ssl_context
         if ssl_context is not None:
             ssl_context.sni_callback = _remember_sni
-        self._server: Optional[_Server] = None
-        self._thread: Optional[threading.Thread] = None
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
 
-    def start(self) -> "MediaServer":
+    def start(self) -> MediaServer:
         self._server = _Server((self.host, self.requested_port), self.directory, self.ssl_context)
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
                                         name=f"MediaServer:{self.port}", daemon=True)
@@ -410,7 +409,7 @@ class MediaServer:
             self._thread.join(timeout=5)
             self._server = None
 
-    def __enter__(self) -> "MediaServer":
+    def __enter__(self) -> MediaServer:
         return self.start()
 
     def __exit__(self, *exc) -> None:
@@ -429,7 +428,7 @@ class MediaServer:
     def _url_host(host: str) -> str:
         return f"[{host}]" if ":" in host else host
 
-    def url(self, name: str, host: Optional[str] = None) -> str:
+    def url(self, name: str, host: str | None = None) -> str:
         """Absolute URL of `name` (a file name or an endpoint path with its query string).
 
         `host` replaces the address in the URL (e.g. ``"localhost"`` or a name a test resolver knows).

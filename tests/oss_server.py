@@ -47,11 +47,11 @@ import sys
 import threading
 import time
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import formatdate, parsedate_to_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Callable, Optional
 from urllib.parse import parse_qsl, unquote
 
 import crcmod
@@ -140,7 +140,7 @@ class _QuietServer(ThreadingHTTPServer):
 class OssTestServer:
     """In-memory OSS on 127.0.0.1. Use as a context manager or call start()/stop()."""
 
-    def __init__(self, keys: Optional[dict[str, str]] = None, region: str = TEST_REGION,
+    def __init__(self, keys: dict[str, str] | None = None, region: str = TEST_REGION,
                  buckets: tuple[str, ...] = ("drafts",), min_part_size: int = 100 * 1024):
         self.keys = dict(keys or {TEST_KEY_ID: TEST_SECRET})
         self.region = region
@@ -150,13 +150,13 @@ class OssTestServer:
         self.uploads: dict[str, Upload] = {}
         self.requests: list[Recorded] = []
         self.request_times: list[float] = []
-        self._faults: list[tuple[int, str, Optional[Callable]]] = []
+        self._faults: list[tuple[int, str, Callable | None]] = []
         self.lock = threading.Lock()
-        self._httpd: Optional[ThreadingHTTPServer] = None
-        self._thread: Optional[threading.Thread] = None
+        self._httpd: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
 
     # lifecycle
-    def start(self) -> "OssTestServer":
+    def start(self) -> OssTestServer:
         handler = type("Handler", (_Handler,), {"oss": self})
         self._httpd = _QuietServer(("127.0.0.1", 0), handler)
         self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
@@ -170,7 +170,7 @@ class OssTestServer:
             self._httpd.server_close()
             self._httpd = None
 
-    def __enter__(self) -> "OssTestServer":
+    def __enter__(self) -> OssTestServer:
         return self.start()
 
     def __exit__(self, *exc) -> None:
@@ -183,7 +183,7 @@ class OssTestServer:
 
     # test hooks
     def fail_next(self, count: int, status: int = 503, code: str = "ServiceUnavailable",
-                  match: Optional[Callable[[str, dict[str, str]], bool]] = None) -> None:
+                  match: Callable[[str, dict[str, str]], bool] | None = None) -> None:
         """Fail the next `count` requests (those for which match(method, query) is true)."""
         with self.lock:
             self._faults.extend([(status, code, match)] * count)
@@ -197,7 +197,7 @@ class OssTestServer:
             self.requests.clear()
             self.request_times.clear()
 
-    def object(self, bucket: str, key: str) -> Optional[StoredObject]:
+    def object(self, bucket: str, key: str) -> StoredObject | None:
         return self.objects.get((bucket, key))
 
     # -- authentication ------------------------------------------------------------------
@@ -309,7 +309,7 @@ class OssTestServer:
     @staticmethod
     def _v4_time(stamp: str) -> float:
         try:
-            return datetime.strptime(stamp, "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc).timestamp()
+            return datetime.strptime(stamp, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC).timestamp()
         except ValueError:
             raise OssFault(400, "InvalidArgument", f"Invalid x-oss-date: {stamp}") from None
 
@@ -543,7 +543,7 @@ class HungServer:
         while not self._stop.is_set():
             try:
                 conn, _ = self.sock.accept()
-            except (socket.timeout, OSError):
+            except (TimeoutError, OSError):
                 continue
             self.connections.append(conn)
             threading.Thread(target=self._drain, args=(conn,), daemon=True).start()
@@ -554,7 +554,7 @@ class HungServer:
             try:
                 if not conn.recv(1 << 16):
                     return
-            except socket.timeout:
+            except TimeoutError:
                 continue
             except OSError:
                 return
@@ -565,7 +565,7 @@ class HungServer:
         for conn in self.connections:
             conn.close()
 
-    def __enter__(self) -> "HungServer":
+    def __enter__(self) -> HungServer:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -16,7 +16,6 @@ import os
 import socket
 import threading
 import uuid
-from typing import Optional
 from urllib.parse import urlsplit
 
 import pytest
@@ -46,7 +45,7 @@ def _client(url: str):
     return redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=2, retry=Retry(NoBackoff(), 0))
 
 
-def require_redis(url: Optional[str] = None) -> str:
+def require_redis(url: str | None = None) -> str:
     """The Redis URL for tests when Redis answers PING; skip (or fail under CI=true) otherwise."""
     url = url or redis_url_for_tests()
     try:
@@ -104,12 +103,12 @@ class TcpProxy:
     listens again on the same port. `drop_next_reply()` makes the proxy swallow the next reply
     coming from Redis and cut that connection: the command ran, the client never hears so."""
 
-    def __init__(self, target_url: Optional[str] = None) -> None:
+    def __init__(self, target_url: str | None = None) -> None:
         parts = urlsplit(target_url or redis_url_for_tests())
         self.target = (parts.hostname or "127.0.0.1", parts.port or 6379)
         self.db = (parts.path or "/0").strip("/") or "0"
         self.port = 0
-        self._listener: Optional[socket.socket] = None
+        self._listener: socket.socket | None = None
         self._sockets: set[socket.socket] = set()
         self._threads: list[threading.Thread] = []
         self._lock = threading.Lock()
@@ -121,7 +120,7 @@ class TcpProxy:
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/{self.db}"
 
-    def start(self) -> "TcpProxy":
+    def start(self) -> TcpProxy:
         listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         listener.bind(("127.0.0.1", self.port))
@@ -149,7 +148,7 @@ class TcpProxy:
     def drop_next_reply(self) -> None:
         self._drop_reply.set()
 
-    def __enter__(self) -> "TcpProxy":
+    def __enter__(self) -> TcpProxy:
         return self.start()
 
     def __exit__(self, *exc) -> None:
@@ -174,7 +173,7 @@ class TcpProxy:
         while not self._stopping.is_set():
             try:
                 client, _ = listener.accept()
-            except socket.timeout:
+            except TimeoutError:
                 continue
             except OSError:
                 return

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import requests
 
-from services import delivery
-from storage import open_publisher
+from capcut_drafts.save import delivery
+from capcut_drafts.storage import open_publisher
 
 
 def draft_zip(tmp_path: Path, media_bytes: int, name: str = "dfd_test_1") -> Path:

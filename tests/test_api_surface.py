@@ -1,4 +1,4 @@
-"""The doors around the routes (web/surface.py, web/guards.py, web/openapi.py, services/metrics.py):
+"""The doors around the routes (capcut_drafts/web/surface.py, capcut_drafts/web/guards.py, capcut_drafts/web/openapi.py, capcut_drafts/metrics.py):
 the OpenAPI 3.1 document and offline Swagger UI, health and readiness, API keys, body size,
 rate limits (per key, shared through Redis), CORS, request ids, Prometheus metrics.
 
@@ -25,14 +25,13 @@ from urllib.parse import urlsplit
 
 import pytest
 import requests
-
 from conftest import REPO_ROOT, _free_port, check_envelope, make_settings, post
 from media_fixtures import MediaServer, make_video
 from redis_support import redis_url_for_tests, require_redis
 
 EXAMPLE_ROUTES = ["/create_draft", "/add_video", "/add_audio", "/add_image", "/add_text", "/add_subtitle",
                   "/add_effect", "/add_filter", "/add_sticker", "/add_video_keyframe", "/query_script",
-                  "/generate_draft_url", "/save_draft", "/query_draft_status"]     # services/registry.py
+                  "/generate_draft_url", "/save_draft", "/query_draft_status"]     # capcut_drafts/routes/registry.py
 
 
 # -- helpers -------------------------------------------------------------------------------
@@ -44,7 +43,7 @@ def make_app(tmp_path):
     made = []
 
     def build(**overrides):
-        from app import create_app
+        from capcut_drafts.web.app import create_app
         overrides.setdefault("store", "memory")
         app = create_app(make_settings(tmp_path / f"data{len(made)}", **overrides))
         made.append(app)
@@ -126,7 +125,8 @@ def test_openapi_document_is_valid_openapi_3_1(client):
 
 
 def test_every_route_is_documented(app, client):
-    from services import catalog, registry
+    from capcut_drafts.model import catalog
+    from capcut_drafts.routes import registry
     document = document_of(client)
     paths = document["paths"]
     assert {p for p, item in paths.items() if "post" in item} == set(registry.BY_PATH) == set(EXAMPLE_ROUTES)
@@ -143,7 +143,7 @@ def test_every_route_is_documented(app, client):
 
 def test_request_schemas_are_the_request_models(client):
     """One source of truth: each POST body schema is its pydantic model's schema."""
-    from services import registry
+    from capcut_drafts.routes import registry
     document = document_of(client)
     for path, model in ((route.path, route.model) for route in registry.ROUTES):
         body = document["paths"][path]["post"]["requestBody"]["content"]["application/json"]
@@ -158,7 +158,8 @@ def test_request_schemas_are_the_request_models(client):
 
 def test_every_example_validates_against_its_request_schema(client):
     import jsonschema_rs
-    from services import registry
+
+    from capcut_drafts.routes import registry
     document = document_of(client)
     for path, model in ((route.path, route.model) for route in registry.ROUTES):
         example = example_of(document, path)
@@ -391,6 +392,7 @@ def test_rate_limit_without_keys_counts_per_client_address(make_app):
 
 def test_rate_limit_is_shared_through_redis(make_app):
     import hashlib
+
     import redis
     url = require_redis(urlsplit(redis_url_for_tests())._replace(path="/11").geturl())
     key = "rk-" + uuid.uuid4().hex              # a new identity: nothing counted yet

@@ -1,4 +1,4 @@
-"""services.app_schema: pyjianyingdraft output completed into what CapCut / JianYing write.
+"""capcut_drafts.export.app_schema: pyjianyingdraft output completed into what CapCut / JianYing write.
 
 The sample drafts are built with pyjianyingdraft itself (materials made with `object.__new__`,
 so no media files are needed).  Expected key sets come from tests/data/keysets_<app>.json, which
@@ -13,13 +13,32 @@ import uuid
 from pathlib import Path
 
 import pytest
-from pyJianYingDraft import (AudioMaterial, AudioSceneEffectType, AudioSegment, CropSettings, FilterType,
-                             IntroType, KeyframeProperty, MaskType, ScriptFile, StickerSegment, TextBorder,
-                             TextIntro, TextSegment, TextStyle, TrackSpec, TrackType, TransitionType,
-                             VideoMaterial, VideoSceneEffectType, VideoSegment, trange)
+from pyJianYingDraft import (
+    AudioMaterial,
+    AudioSceneEffectType,
+    AudioSegment,
+    CropSettings,
+    FilterType,
+    IntroType,
+    KeyframeProperty,
+    MaskType,
+    ScriptFile,
+    StickerSegment,
+    TextBorder,
+    TextIntro,
+    TextSegment,
+    TextStyle,
+    TrackSpec,
+    TrackType,
+    TransitionType,
+    VideoMaterial,
+    VideoSceneEffectType,
+    VideoSegment,
+    trange,
+)
 
-from services import app_schema
-from services.profiles import PROFILES
+from capcut_drafts.export import app_schema
+from capcut_drafts.model.profiles import PROFILES
 
 DATA = Path(__file__).parent / "data"
 KEYSETS = {

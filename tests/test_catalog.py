@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from services import catalog
-from services.catalog import Entry, Param, listing, lookup, map_params, names, param_names
-from services.errors import ApiError
+from capcut_drafts.errors import ApiError
+from capcut_drafts.model import catalog
+from capcut_drafts.model.catalog import Entry, Param, listing, lookup, map_params, names, param_names
 
 # CapCut family: equals compat spec §3 (upstream's CapCut tables), except fonts and filters,
 # which come from pyjianyingdraft in both families.
@@ -103,8 +103,7 @@ def test_capcut_effects():
 
 
 def test_jianying_entries_carry_library_members():
-    from pyJianYingDraft.metadata import (
-        AudioSceneEffectType, MaskType, TransitionType, VideoSceneEffectType)
+    from pyJianYingDraft.metadata import AudioSceneEffectType, MaskType, TransitionType, VideoSceneEffectType
 
     mask = lookup("jianying", "mask", "圆形")
     assert mask.library_member is MaskType.圆形
@@ -146,7 +145,7 @@ def test_filters_come_from_the_library_in_both_families(app):
 
 
 def test_jianying_table_order_is_enum_order():
-    from pyJianYingDraft.metadata import IntroType, ToneEffectType, AudioSceneEffectType
+    from pyJianYingDraft.metadata import AudioSceneEffectType, IntroType, ToneEffectType
 
     assert names("jianying", "intro") == [m.name for m in IntroType]
     # audio listing: tone, then scene sounds, then speech-to-song (upstream order)
@@ -400,7 +399,7 @@ def test_map_params_on_real_entries():
 
 def test_service_reads_only_its_own_data_file():
     root = Path(catalog.__file__).resolve().parent
-    assert catalog.DATA_FILE == root / "data" / "capcut_catalog.json"
+    assert root / "data" / "capcut_catalog.json" == catalog.DATA_FILE
     assert "shared" not in Path(catalog.__file__).read_text(encoding="utf-8")
 
 

@@ -11,10 +11,10 @@ import re
 import sqlite3
 
 import pytest
+from conftest import check_envelope, fail, new_draft, ok, only_segment, post, track
 from pyJianYingDraft import ScriptFile
 
-from conftest import check_envelope, fail, new_draft, ok, only_segment, post, track
-from services import catalog
+from capcut_drafts.model import catalog
 
 HOST = "http://127.0.0.1:8765"
 V1, V2, A, I = f"{HOST}/v1.mp4", f"{HOST}/v2.mp4", f"{HOST}/a.mp3", f"{HOST}/i.png"
@@ -375,7 +375,7 @@ def test_unknown_draft_id_is_an_error_by_default(client, path, body):
 
 @pytest.fixture
 def compat_client(settings):
-    from app import create_app
+    from capcut_drafts.web.app import create_app
     return create_app(settings.replace(unknown_draft_creates=True)).test_client()
 
 
@@ -457,7 +457,7 @@ def _draft_count(sqlite_settings) -> int:
 ])
 @pytest.mark.parametrize("unknown_draft_creates", [False, True])
 def test_a_failing_request_without_draft_id_creates_no_draft(sqlite_settings, path, body, unknown_draft_creates):
-    from app import create_app
+    from capcut_drafts.web.app import create_app
     settings = sqlite_settings.replace(unknown_draft_creates=unknown_draft_creates)
     client = create_app(settings).test_client()
     assert _draft_count(settings) == 0
@@ -470,7 +470,7 @@ def test_a_failing_request_without_draft_id_creates_no_draft(sqlite_settings, pa
 
 
 def test_a_successful_request_without_draft_id_creates_exactly_one_draft(sqlite_settings):
-    from app import create_app
+    from capcut_drafts.web.app import create_app
     client = create_app(sqlite_settings).test_client()
     out = ok(client, "/add_video", {"video_url": V1, "end": 2})
     assert DRAFT_ID.match(out["draft_id"]) and _draft_count(sqlite_settings) == 1
@@ -815,7 +815,7 @@ def test_catalogue_unknown_profile_is_an_error(client):
 
 
 def test_catalogue_default_follows_the_settings_profile(settings):
-    from app import create_app
+    from capcut_drafts.web.app import create_app
     client = create_app(settings.replace(is_capcut_env=False)).test_client()
     names = [i["name"] for i in client.get("/get_transition_types").get_json()["output"]]
     assert names == catalog.names("jianying", "transition")

@@ -9,10 +9,10 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from conftest import PROFILES, check_envelope, fail, new_draft, ok, only_segment, post, segments, track
-from services import catalog, operations
-from services.timeline import Track
+
+from capcut_drafts.model import catalog, operations
+from capcut_drafts.model.timeline import Track
 
 HOST = "http://127.0.0.1:8765"
 V1, V2, A, I, I2 = (f"{HOST}/{n}" for n in ("v1.mp4", "v2.mp4", "a.mp3", "i.png", "i2.png"))

@@ -22,12 +22,12 @@ from urllib.parse import quote
 
 import pytest
 import requests
-
 from conftest import REPO_ROOT, _free_port, make_settings, stop_process
-from services import delivery, folder_writer, install
-from services.profiles import PROFILES
-from settings import SettingsError, load_settings
-from web import guards
+
+from capcut_drafts.model.profiles import PROFILES
+from capcut_drafts.save import delivery, folder_writer, install
+from capcut_drafts.settings import SettingsError, load_settings
+from capcut_drafts.web import guards
 
 EVIL = "evil.example"
 LISTEN = "http://127.0.0.1:9001"        # the default host and port: where links point without configuration
@@ -36,7 +36,7 @@ LISTEN = "http://127.0.0.1:9001"        # the default host and port: where links
 @pytest.fixture
 def service(tmp_path):
     """service(**overrides) -> an app on a fresh SQLite data_dir; its job runner is stopped afterwards."""
-    from app import create_app
+    from capcut_drafts.web.app import create_app
     made = []
 
     def build(**overrides):

@@ -32,12 +32,10 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import requests
-
 from conftest import make_settings, post
 from media_fixtures import MediaServer, make_video
 from redis_support import TcpProxy, redis_url_for_tests, require_redis
@@ -154,10 +152,10 @@ class Gunicorn:
         self.env = {**service_env(tmp_path, port=str(self.port), **settings), "GUNICORN_WORKERS": str(workers)}
         self.log_path = tmp_path / f"gunicorn-{self.port}.log"
         self.base = f"http://127.0.0.1:{self.port}"
-        self.proc: Optional[subprocess.Popen] = None
+        self.proc: subprocess.Popen | None = None
         self.starts = 0
 
-    def start(self) -> "Gunicorn":
+    def start(self) -> Gunicorn:
         self.starts += 1
         with open(self.log_path, "ab") as log:
             log.write(f"--- start {self.starts}\n".encode())
@@ -283,7 +281,7 @@ class Ledger:
     unknown: set = field(default_factory=set)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def record(self, text: str, reply: Optional[dict]) -> None:
+    def record(self, text: str, reply: dict | None) -> None:
         with self.lock:
             if reply is None:
                 self.unknown.add(text)
@@ -297,7 +295,7 @@ class Ledger:
             return len(self.acked)
 
 
-def send(api: Api, path: str, body: dict) -> Optional[dict]:
+def send(api: Api, path: str, body: dict) -> dict | None:
     """The reply, or None when there was none (connection refused or cut, no valid JSON)."""
     try:
         resp = api.session.post(api.base + path, json=body, timeout=HTTP_TIMEOUT)
@@ -308,7 +306,7 @@ def send(api: Api, path: str, body: dict) -> Optional[dict]:
         return None
 
 
-def send_add(api: Api, draft_id: str, index: int, ledger: Ledger) -> Optional[dict]:
+def send_add(api: Api, draft_id: str, index: int, ledger: Ledger) -> dict | None:
     reply = send(api, "/add_text", text_body(draft_id, index))
     ledger.record(f"t{index}", reply)
     return reply
@@ -482,7 +480,7 @@ class HueySetup:
     for about that long, `fast_url` serves it at once."""
 
     def __init__(self, tmp_path: Path, redis_url: str, lease: int, count: int):
-        from app import create_app
+        from capcut_drafts.web.app import create_app
         self.lease = lease
         folder = tmp_path / "media"
         folder.mkdir()
@@ -647,7 +645,7 @@ class SilentListener:
         while not self.stopping.is_set():
             try:
                 self.held.append(self.sock.accept()[0])
-            except socket.timeout:
+            except TimeoutError:
                 continue
             except OSError:
                 return
@@ -662,7 +660,7 @@ class SilentListener:
 
 def outage_round(svc: Gunicorn, d: str, index, ledger: Ledger, clients: int = 4, calls: int = 3) -> list:
     """`clients` threads send `calls` adds each; returns [(seconds, reply)]."""
-    seen: list[tuple[float, Optional[dict]]] = []
+    seen: list[tuple[float, dict | None]] = []
     lock = threading.Lock()
 
     def client() -> None:

@@ -13,10 +13,18 @@ import threading
 import time
 
 import pytest
-
 from media_fixtures import MediaServer, pattern_bytes
-from services.fetcher import (FetchError, FetchPolicy, checked_target, download_to, fetch_bytes, is_public_address,
-                              open_stream, policy_from)
+
+from capcut_drafts.net.fetcher import (
+    FetchError,
+    FetchPolicy,
+    checked_target,
+    download_to,
+    fetch_bytes,
+    is_public_address,
+    open_stream,
+    policy_from,
+)
 
 BODY = pattern_bytes(5000, seed=7)
 LOCAL = FetchPolicy(allow_hosts=("127.0.0.1",), connect_timeout=2, read_timeout=5, deadline=10, backoff=0.01)

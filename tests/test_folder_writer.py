@@ -1,7 +1,7 @@
-"""services.folder_writer: complete draft folders per app profile.
+"""capcut_drafts.save.folder_writer: complete draft folders per app profile.
 
-Each draft is built through the real service (routes → draft document → services.builder), its
-material paths are set with services.paths.material_path, small asset files stand in for the media,
+Each draft is built through the real service (routes → draft document → capcut_drafts.export.builder), its
+material paths are set with capcut_drafts.save.paths.material_path, small asset files stand in for the media,
 and write_folder writes the folder. Checks: the file set per profile and client OS (and against the
 app-written reference folder's file list where that is available), byte-identical content copies,
 the local_material_id links between content, draft_meta_info.json and draft_virtual_store.json,
@@ -18,11 +18,12 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from conftest import post
 from pyJianYingDraft import ScriptFile
 
-from conftest import post
-from services import app_schema, builder, folder_writer, install, paths
-from services.profiles import PROFILES
+from capcut_drafts.export import app_schema, builder
+from capcut_drafts.model.profiles import PROFILES
+from capcut_drafts.save import folder_writer, install, paths
 
 HOST = "http://127.0.0.1:8765"
 PROFILE_NAMES = ["capcut", "capcut_legacy", "jianying", "jianying_pro_10"]

@@ -37,7 +37,6 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 import schemathesis
-
 from conftest import check_envelope
 from test_api_surface import gunicorn, worker_pids
 
@@ -102,13 +101,14 @@ def test_confine_keeps_every_fetch_on_loopback():
 # -- the document --------------------------------------------------------------------------
 
 def served_document() -> dict:
-    """What `/openapi.json` serves, built as web/surface.py builds it (`test_fuzzed_document_is_the_
+    """What `/openapi.json` serves, built as capcut_drafts/web/surface.py builds it (`test_fuzzed_document_is_the_
     served_one` checks the running server serves exactly this). It is built at collection time
     because schemathesis' lazy loader `schemathesis.pytest.from_fixture` fails under pytest 9.2
     (it reads `request.node._nodeid`); the server's address is given to each call instead."""
-    from services import catalog, registry
-    from web.openapi import build_document
-    from web.surface import VERSION
+    from capcut_drafts.model import catalog
+    from capcut_drafts.routes import registry
+    from capcut_drafts.web.openapi import build_document
+    from capcut_drafts.web.surface import VERSION
     return build_document(registry.ROUTES, catalog.ROUTES, VERSION)
 
 

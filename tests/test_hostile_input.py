@@ -17,11 +17,11 @@ import time
 import uuid
 
 import pytest
+from conftest import check_envelope, fail, make_settings, new_draft, ok
 
-from conftest import check_envelope, make_settings, new_draft, ok, fail
-from draft_store.sqlite import SqliteStore
-from services.inbound import MAX_DEPTH
-from services.registry import BY_PATH as ROUTES
+from capcut_drafts.routes.inbound import MAX_DEPTH
+from capcut_drafts.routes.registry import BY_PATH as ROUTES
+from capcut_drafts.store.sqlite import SqliteStore
 
 POST_PATHS = sorted(ROUTES)
 SURROGATE = "\ud800"
@@ -30,7 +30,7 @@ SURROGATE = "\ud800"
 @pytest.fixture
 def quiet_client(tmp_path):
     """The in-memory app without background prefetch (the examples name example.com media)."""
-    from app import create_app
+    from capcut_drafts.web.app import create_app
     return create_app(make_settings(tmp_path, store="memory", prefetch_on_add=False)).test_client()
 
 
@@ -146,7 +146,7 @@ def test_absurd_speeds_are_refused_not_overflowed(quiet_client):
 # -- ids are checked before the store is asked -------------------------------------------------
 
 def test_malformed_ids_are_refused_before_the_store_is_touched(tmp_path, sqlite_settings):
-    from app import create_app
+    from capcut_drafts.web.app import create_app
     client = create_app(sqlite_settings).test_client()
     db = os.path.join(sqlite_settings.data_dir, "drafts.sqlite3")
     size_before = os.path.getsize(db)
@@ -162,7 +162,7 @@ def test_malformed_ids_are_refused_before_the_store_is_touched(tmp_path, sqlite_
 
 
 def test_saving_an_unknown_draft_stores_nothing(tmp_path, sqlite_settings):
-    from app import create_app
+    from capcut_drafts.web.app import create_app
     client = create_app(sqlite_settings).test_client()
     for _ in range(5):
         fail(client, "/save_draft", {"draft_id": "dfd_cat_1_deadbeef"}, "draft_not_found")
@@ -177,7 +177,7 @@ def test_saving_an_unknown_draft_stores_nothing(tmp_path, sqlite_settings):
 def test_a_lone_surrogate_id_cannot_poison_the_sqlite_store(sqlite_settings):
     """The reproduction: /query_script with "\\ud800", then ordinary traffic from 8 threads, then a
     restart; every acknowledged draft and add must be there and nothing may wait on a lock."""
-    from app import create_app
+    from capcut_drafts.web.app import create_app
     client = create_app(sqlite_settings).test_client()
     reply = raw_post(client, "/query_script", json.dumps({"draft_id": SURROGATE}))
     assert reply["code"] == "invalid_parameter"

@@ -4,7 +4,7 @@ Each cost must grow linearly (or n log n), checked between n and 4n two ways:
 * Python function calls counted by cProfile — deterministic: linear work gives about 4×,
   quadratic work about 16×, so the bound is 8×;
 * the best of three wall-clock runs — a generous 10× bound (quadratic work gives about 16×).
-Each input also has a limit (services/timeline.py): at the limit the request succeeds, one more
+Each input also has a limit (capcut_drafts/model/timeline.py): at the limit the request succeeds, one more
 is refused with `invalid_parameter` and a message naming the limit, and the draft is unchanged.
 """
 from __future__ import annotations
@@ -13,10 +13,11 @@ import cProfile
 import gc
 import json
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from conftest import fail, new_draft, ok, post
-from services.timeline import MAX_KEYFRAMES_PER_TRACK, MAX_SUBTITLE_CUES, MAX_TEXT_STYLES
+
+from capcut_drafts.model.timeline import MAX_KEYFRAMES_PER_TRACK, MAX_SUBTITLE_CUES, MAX_TEXT_STYLES
 
 VIDEO = "http://127.0.0.1:8765/v.mp4"
 CALLS_BOUND = 8

@@ -8,12 +8,12 @@ from types import SimpleNamespace
 import pytest
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from jobs import JobRunner, open_runner
-from jobs.thread import ThreadRunner
+from capcut_drafts.jobs import JobRunner, open_runner
+from capcut_drafts.jobs.thread import ThreadRunner
 
 
 def test_every_runner_implements_the_whole_interface():
-    from jobs.huey_queue import HueyRunner
+    from capcut_drafts.jobs.huey_queue import HueyRunner
     for runner in (ThreadRunner, HueyRunner):
         assert not getattr(runner, "__abstractmethods__", None), runner
 

@@ -5,7 +5,7 @@
   and drafts/tasks shared with the Flask app on the same data dir;
 * over streamable HTTP: `python mcp_server.py --http` on a free port;
 * in process: every catalogue pointer in the tool schemas names the catalogue the route really
-  checks, and `services.dispatch` answers exactly what the Flask routes answer.
+  checks, and `capcut_drafts.routes.dispatch` answers exactly what the Flask routes answer.
 """
 from __future__ import annotations
 
@@ -20,11 +20,10 @@ from pathlib import Path
 
 import anyio
 import pytest
+from conftest import check_envelope, make_settings, stop_process
 from mcp import ClientSession, StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
-
-from conftest import check_envelope, make_settings, stop_process
 from media_fixtures import MediaServer, make_audio, make_video
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -37,12 +36,12 @@ def _tool_name(path: str) -> str:
 
 
 def _post_routes():
-    from services import registry
+    from capcut_drafts.routes import registry
     return registry.BY_PATH
 
 
 def _catalogue_routes():
-    from services import catalog
+    from capcut_drafts.model import catalog
     return catalog.ROUTES
 
 
@@ -79,10 +78,9 @@ def media(tmp_path):
 async def stdio_session(env: dict, log_path: Path):
     params = StdioServerParameters(command=sys.executable, args=[SERVER], env=env, cwd=str(REPO_ROOT))
     with open(log_path, "w", encoding="utf-8") as errlog:
-        async with stdio_client(params, errlog=errlog) as (read, write):
-            async with ClientSession(read, write) as session:
-                await session.initialize()
-                yield session
+        async with stdio_client(params, errlog=errlog) as (read, write), ClientSession(read, write) as session:
+            await session.initialize()
+            yield session
 
 
 def run_stdio(env: dict, tmp_path: Path, body) -> None:
@@ -130,7 +128,7 @@ def _walk(node):
 # -- stdio -----------------------------------------------------------------------------------------
 
 def test_stdio_lists_one_tool_per_route_with_the_route_parameters(server_env, tmp_path):
-    from services import catalog
+    from capcut_drafts.model import catalog
     expected = {_tool_name(p) for p in _post_routes()} | {_tool_name(p) for p in _catalogue_routes()}
 
     async def body(session: ClientSession):
@@ -281,7 +279,7 @@ def test_stdio_typical_flow_save_and_errors(server_env, tmp_path, media, data_di
 
 def test_drafts_are_shared_with_the_http_app(server_env, tmp_path, data_dir):
     """Same settings -> same SQLite file: MCP and the Flask routes work on one draft."""
-    from app import create_app
+    from capcut_drafts.web.app import create_app
     flask = create_app(make_settings(data_dir, store="sqlite")).test_client()
 
     def http(path: str, body: dict):
@@ -368,21 +366,20 @@ def test_streamable_http_lists_tools_and_creates_a_draft(server_env, tmp_path, d
     result = {}
 
     async def main(url: str):
-        async with streamable_http_client(url) as (read, write):
-            async with ClientSession(read, write) as session:
-                await session.initialize()
-                names = {t.name for t in (await session.list_tools()).tools}
-                assert {"create_draft", "add_video", "save_draft", "get_transition_types"} <= names
-                assert len(names) == len(_post_routes()) + len(_catalogue_routes())
-                result["draft"] = await ok(session, "create_draft", {"width": 1080, "height": 1920})
-                missing = await call(session, "add_audio", {})
-                assert missing["code"] == "missing_parameter"
+        async with streamable_http_client(url) as (read, write), ClientSession(read, write) as session:
+            await session.initialize()
+            names = {t.name for t in (await session.list_tools()).tools}
+            assert {"create_draft", "add_video", "save_draft", "get_transition_types"} <= names
+            assert len(names) == len(_post_routes()) + len(_catalogue_routes())
+            result["draft"] = await ok(session, "create_draft", {"width": 1080, "height": 1920})
+            missing = await call(session, "add_audio", {})
+            assert missing["code"] == "missing_parameter"
 
     with http_server(server_env, tmp_path) as url:
         anyio.run(main, url)
     assert result["draft"]["draft_id"].startswith("dfd_cat_")
     # the draft is in the shared store
-    from app import create_app
+    from capcut_drafts.web.app import create_app
     flask = create_app(make_settings(data_dir, store="sqlite")).test_client()
     seen = flask.post("/query_script", json={"draft_id": result["draft"]["draft_id"]}).get_json()
     assert seen["success"], seen
@@ -426,8 +423,8 @@ MINIMAL = {
 
 @pytest.fixture
 def tool_table(tmp_path):
-    import mcp_server
-    from services.context import build_context
+    from capcut_drafts.context import build_context
+    from capcut_drafts.mcp import server as mcp_server
     ctx = build_context(make_settings(tmp_path, store="memory", prefetch_on_add=False))
     return mcp_server.build_tools(ctx)
 
@@ -435,8 +432,8 @@ def tool_table(tmp_path):
 def test_every_catalogue_pointer_names_the_catalogue_the_route_checks(tool_table):
     """For each name-valued parameter: a bogus name is refused with the pointed catalogue's route,
     and the first name the pointed catalogue tool lists is accepted."""
-    import mcp_server
-    from services.effect import EFFECT_CATEGORIES
+    from capcut_drafts.mcp import server as mcp_server
+    from capcut_drafts.routes.effect import EFFECT_CATEGORIES
 
     checked = 0
     for path in _post_routes():
@@ -483,9 +480,9 @@ def test_catalogue_tools_answer_what_the_get_routes_answer(tool_table, app):
 
 @pytest.mark.parametrize("http_error_status", [False, True])
 def test_dispatch_answers_exactly_what_the_flask_routes_answer(tmp_path, http_error_status):
-    """`services.dispatch.run_route` is the Flask view without Flask: same envelope, same status."""
-    from app import create_app
-    from services.dispatch import run_route
+    """`capcut_drafts.routes.dispatch.run_route` is the Flask view without Flask: same envelope, same status."""
+    from capcut_drafts.routes.dispatch import run_route
+    from capcut_drafts.web.app import create_app
 
     app = create_app(make_settings(tmp_path, store="memory", http_error_status=http_error_status,
                                    prefetch_on_add=False))

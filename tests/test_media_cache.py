@@ -13,10 +13,10 @@ import time
 from pathlib import Path
 
 import pytest
-
 from media_fixtures import MediaServer, make_image, pattern_bytes
-from services.fetcher import FetchError, FetchPolicy
-from services.media_cache import CachedFile, MediaCache, url_key
+
+from capcut_drafts.net.fetcher import FetchError, FetchPolicy
+from capcut_drafts.save.media_cache import CachedFile, MediaCache, url_key
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 POLICY = FetchPolicy(allow_hosts=("127.0.0.1",), connect_timeout=2, read_timeout=5, deadline=20, backoff=0.01)
@@ -109,8 +109,8 @@ def test_concurrent_caches_on_one_directory_share_one_download(tmp_path, server)
 CHILD = textwrap.dedent("""
     import sys
     sys.path.insert(0, {root!r})
-    from services.fetcher import FetchPolicy
-    from services.media_cache import MediaCache
+    from capcut_drafts.net.fetcher import FetchPolicy
+    from capcut_drafts.save.media_cache import MediaCache
     cache = MediaCache({cache_dir!r}, FetchPolicy(allow_hosts=("127.0.0.1",), deadline={deadline!r}))
     print(cache.get({url!r}).sha256, flush=True)
 """)

@@ -1,10 +1,10 @@
-"""services.paths: client paths in the client's style (Windows, UNC, macOS, Linux), validation messages,
+"""capcut_drafts.save.paths: client paths in the client's style (Windows, UNC, macOS, Linux), validation messages,
 the OS guess and the no-folder fallback."""
 from __future__ import annotations
 
 import pytest
 
-from services import paths
+from capcut_drafts.save import paths
 
 WIN = r"C:\Users\me\AppData\Local\CapCut\User Data\Projects\com.lveditor.draft"
 MAC = "/Users/me/Movies/CapCut/User Data/Projects/com.lveditor.draft"

@@ -14,7 +14,6 @@ import sys
 import uuid
 
 import pytest
-
 from conftest import REPO_ROOT, check_envelope, make_settings
 from media_fixtures import MediaServer, make_audio, make_video
 
@@ -126,7 +125,8 @@ def test_examples_are_the_documents(collection, client):
 
 
 def test_every_route_is_in_the_collection(collection, app):
-    from services import catalog, registry
+    from capcut_drafts.model import catalog
+    from capcut_drafts.routes import registry
     posts = {route(i) for i in all_items(collection) if i["request"]["method"] == "POST"}
     assert posts == set(registry.BY_PATH)
     catalogue = folder(collection, "Catalogue")
@@ -167,7 +167,7 @@ def run_item(client, item: dict, variables: dict):
 def test_typical_flow_runs_against_the_service(collection, tmp_path):
     """Every request of the flow succeeds in order, with an API key, the save included (the
     example media URLs are pointed at real files on 127.0.0.1)."""
-    from app import create_app
+    from capcut_drafts.web.app import create_app
     media = tmp_path / "media"
     media.mkdir()
     make_video(media / "clip.mp4", seconds=6, size=(64, 48))

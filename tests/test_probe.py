@@ -4,9 +4,9 @@ from __future__ import annotations
 import shutil
 
 import pytest
-
 from media_fixtures import make_audio, make_image, make_video, truncated_copy
-from services.probe import MediaInfo, ProbeError, probe
+
+from capcut_drafts.save.probe import MediaInfo, ProbeError, probe
 
 AAC_FRAME_US = 1024 / 44100 * 1e6
 MP3_FRAME_US = 1152 / 44100 * 1e6

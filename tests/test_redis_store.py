@@ -13,16 +13,16 @@ import threading
 import time
 
 import pytest
-
 import test_store
 from conftest import fail, make_settings, ok, post
-from draft_cache import DraftCache
-from draft_store import DraftExists, DraftNotFound, StoreUnavailable, open_store as open_configured_store
 from redis_support import TcpProxy, delete_prefix, redis_prefix, redis_url  # noqa: F401  (fixtures)
 from test_store import S, add_clip, build_draft, dump, new_doc, query, starts
 
-import draft_store.redis as redis_backend
-from draft_store.redis import RedisStore
+import capcut_drafts.store.redis as redis_backend
+from capcut_drafts.store import DraftExists, DraftNotFound, StoreUnavailable
+from capcut_drafts.store import open_store as open_configured_store
+from capcut_drafts.store.cache import DraftCache
+from capcut_drafts.store.redis import RedisStore
 
 OUTAGE_LIMIT_S = 10.0
 
@@ -250,7 +250,7 @@ def test_8_threads_x_25_appends_through_two_caches_lose_nothing(open_store, snap
 # --- the app on store="redis" ---------------------------------------------------------------
 
 def test_app_end_to_end_on_redis(redis_settings, redis_url, redis_prefix):
-    from app import create_app
+    from capcut_drafts.web.app import create_app
     first = create_app(redis_settings).test_client()
     d = build_draft(first)
     before = query(first, d)
@@ -267,7 +267,7 @@ def test_app_end_to_end_on_redis(redis_settings, redis_url, redis_prefix):
 
 
 def test_app_save_task_record_lives_in_redis(redis_settings, redis_url, redis_prefix):
-    from app import create_app
+    from capcut_drafts.web.app import create_app
     client = create_app(redis_settings).test_client()
     d = post(client, "/create_draft", {})["output"]["draft_id"]
     assert post(client, "/add_text", {"draft_id": d, "text": "hi", "start": 0, "end": 1})["success"]
@@ -284,7 +284,7 @@ def test_app_save_task_record_lives_in_redis(redis_settings, redis_url, redis_pr
 
 
 def test_concurrent_adds_through_two_app_workers_on_redis(redis_settings, redis_url, redis_prefix):
-    from app import create_app
+    from capcut_drafts.web.app import create_app
     apps = [create_app(redis_settings), create_app(redis_settings)]
     clients = [a.test_client() for a in apps]
     d = post(clients[0], "/create_draft", {})["output"]["draft_id"]
@@ -318,7 +318,7 @@ def unavailable_within(fn, limit: float = OUTAGE_LIMIT_S, match: str = "is unrea
 
 
 def test_redis_on_a_closed_port_answers_store_unavailable_at_once(tmp_path):
-    from app import create_app
+    from capcut_drafts.web.app import create_app
     settings = make_settings(tmp_path, store="redis", redis_url="redis://127.0.0.1:1/13")
     client = create_app(settings).test_client()           # starting does not need Redis
     for path, body in [("/create_draft", {}),
@@ -343,7 +343,7 @@ def silent_server():
         while not stop.is_set():
             try:
                 held.append(listener.accept()[0])
-            except socket.timeout:
+            except TimeoutError:
                 continue
             except OSError:
                 return
@@ -359,7 +359,7 @@ def silent_server():
 
 
 def test_a_hung_redis_times_out_within_seconds(tmp_path, silent_server):
-    from app import create_app
+    from capcut_drafts.web.app import create_app
     store = RedisStore(silent_server)
     try:
         assert unavailable_within(store.ping) >= 2.5      # the socket timeout (3 s) cut it short
@@ -397,7 +397,7 @@ def test_an_outage_surfaces_fast_and_the_store_recovers_by_itself(proxy, redis_p
 
 
 def test_outage_timing_through_the_app(proxy, redis_settings):
-    from app import create_app
+    from capcut_drafts.web.app import create_app
     settings = make_settings(redis_settings.data_dir, store="redis", redis_url=proxy.url)
     client = create_app(settings).test_client()
     d = post(client, "/create_draft", {})["output"]["draft_id"]
@@ -445,7 +445,7 @@ def test_a_lost_reply_after_a_write_is_recognised_on_retry(proxy, redis_prefix):
 
 def test_edits_to_a_draft_that_vanished_from_redis_answer_draft_not_found(redis_settings, redis_url, redis_prefix):
     """A Redis without persistence restarts empty: cached drafts must read as gone, not crash."""
-    from app import create_app
+    from capcut_drafts.web.app import create_app
     client = create_app(redis_settings).test_client()
     draft_id = ok(client, "/create_draft", {})["draft_id"]
     ok(client, "/add_text", {"draft_id": draft_id, "text": "before"})

@@ -1,5 +1,5 @@
-"""The route registry (`services/registry.py`) is the one list of POST routes, and the context
-module (`services/context.py`) starts a process without the Flask app.
+"""The route registry (`capcut_drafts/routes/registry.py`) is the one list of POST routes, and the context
+module (`capcut_drafts/context.py`) starts a process without the Flask app.
 
 * the Flask rules, the OpenAPI paths and the MCP tools are exactly the registry's routes plus
   the catalogue routes, in the registry's order;
@@ -17,10 +17,11 @@ import sys
 
 import anyio
 import pytest
-
 from conftest import REPO_ROOT, make_settings
 
-OPERATIONS = ["/healthz", "/readyz"]          # GET routes of web/surface.py, not tools
+PACKAGE = REPO_ROOT / "capcut_drafts"
+
+OPERATIONS = ["/healthz", "/readyz"]          # GET routes of capcut_drafts/web/surface.py, not tools
 
 
 def _isolated(code: str, tmp_path) -> subprocess.CompletedProcess:
@@ -37,8 +38,9 @@ def _isolated(code: str, tmp_path) -> subprocess.CompletedProcess:
 # -- one list of routes --------------------------------------------------------------------
 
 def test_flask_openapi_and_mcp_serve_exactly_the_registry(app, client):
-    import mcp_server
-    from services import catalog, registry
+    from capcut_drafts.mcp import server as mcp_server
+    from capcut_drafts.model import catalog
+    from capcut_drafts.routes import registry
     posts = [route.path for route in registry.ROUTES]
     gets = list(catalog.ROUTES)
 
@@ -61,7 +63,7 @@ def test_flask_openapi_and_mcp_serve_exactly_the_registry(app, client):
 
 
 def test_every_record_is_complete():
-    from services import registry
+    from capcut_drafts.routes import registry
     for route in registry.ROUTES:
         assert route.path.startswith("/") and route.name == route.path[1:], route
         assert route.summary.strip() and route.description.strip(), route.path
@@ -73,7 +75,7 @@ def test_every_record_is_complete():
 
 
 def test_a_path_declared_twice_is_refused():
-    from services import registry
+    from capcut_drafts.routes import registry
     first = registry.ROUTES[0]
     again = dataclasses.replace(registry.ROUTES[1], path=first.path)
     with pytest.raises(ValueError, match=f"route {first.path} is declared twice"):
@@ -82,8 +84,9 @@ def test_a_path_declared_twice_is_refused():
 
 def test_the_document_never_aliases_the_registry():
     """Changing a served document (a test, a fuzzer) leaves the registry's examples as they are."""
-    from services import catalog, registry
-    from web.openapi import build_document
+    from capcut_drafts.model import catalog
+    from capcut_drafts.routes import registry
+    from capcut_drafts.web.openapi import build_document
     document = build_document(registry.ROUTES, catalog.ROUTES, "test")
     body = document["paths"]["/add_text"]["post"]["requestBody"]["content"]["application/json"]["example"]
     body["text_styles"][0]["style"]["color"] = "#000000"
@@ -93,20 +96,21 @@ def test_the_document_never_aliases_the_registry():
 # -- imports ---------------------------------------------------------------------------------
 
 def test_mcp_server_and_worker_start_without_the_flask_app(tmp_path):
-    result = _isolated("import mcp_server, worker; import sys; assert 'app' not in sys.modules", tmp_path)
+    result = _isolated("import mcp_server, worker; import sys; "
+                       "assert not {'app', 'capcut_drafts.web.app'} & set(sys.modules)", tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
 
 
-@pytest.mark.parametrize("module", ["services.context", "services.registry", "services.dispatch",
-                                    "services.drafts", "services.save", "services.query", "services.video",
-                                    "services.text", "services.keyframe", "web.openapi", "mcp_server", "app"])
+@pytest.mark.parametrize("module", ["capcut_drafts.context", "capcut_drafts.routes.registry", "capcut_drafts.routes.dispatch",
+                                    "capcut_drafts.routes.drafts", "capcut_drafts.routes.save", "capcut_drafts.routes.query", "capcut_drafts.routes.video",
+                                    "capcut_drafts.routes.text", "capcut_drafts.routes.keyframe", "capcut_drafts.web.openapi", "mcp_server", "app"])
 def test_each_module_imports_on_its_own(module, tmp_path):
     result = _isolated(f"import {module}", tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
 
 
 def test_the_route_modules_need_no_flask(tmp_path):
-    code = ("import sys; import services.context, services.registry, services.dispatch; "
+    code = ("import sys; import capcut_drafts.context, capcut_drafts.routes.registry, capcut_drafts.routes.dispatch; "
             "assert not [m for m in sys.modules if m == 'flask' or m.startswith('flask.')], 'flask imported'")
     result = _isolated(code, tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
@@ -141,7 +145,7 @@ def _flask_accepts(client, headers: dict[str, bytes]) -> bool:
 
 
 def _mcp_accepts(headers: dict[str, bytes]) -> bool:
-    import mcp_server
+    from capcut_drafts.mcp import server as mcp_server
     statuses = []
 
     async def inner(scope, receive, send):
@@ -158,8 +162,8 @@ def _mcp_accepts(headers: dict[str, bytes]) -> bool:
 
 
 def test_http_service_and_mcp_transport_share_one_key_check(tmp_path):
-    from app import create_app
-    from web import guards
+    from capcut_drafts.web import guards
+    from capcut_drafts.web.app import create_app
     client = create_app(make_settings(tmp_path, store="memory", api_keys=KEYS)).test_client()
     for headers, accepted in HEADER_CASES:
         identity = guards.api_key_identity(headers.get("Authorization", b""), headers.get("X-API-Key", b""), KEYS)
@@ -169,7 +173,7 @@ def test_http_service_and_mcp_transport_share_one_key_check(tmp_path):
 
 
 def test_the_key_identity_names_the_key_not_the_header():
-    from web import guards
+    from capcut_drafts.web import guards
     one = guards.api_key_identity(b"Bearer key-one", b"", KEYS)
     assert one == guards.api_key_identity(b"", b"key-one", KEYS)
     assert one != guards.api_key_identity(b"", "clé-deux".encode(), KEYS)

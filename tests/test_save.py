@@ -17,11 +17,11 @@ import zipfile
 from pathlib import Path
 
 import pytest
-
 from conftest import make_settings, post
 from media_fixtures import MediaServer, make_audio, make_image, make_video, pattern_bytes
-from services.probe import probe
 from test_folder_writer import lint
+
+from capcut_drafts.save.probe import probe
 
 S = 1_000_000
 WIN = r"C:\Users\me\AppData\Local\CapCut\User Data\Projects\com.lveditor.draft"
@@ -59,7 +59,7 @@ class Service:
     """One app (a "worker") on its own SQLite data_dir, driven through Flask's test client."""
 
     def __init__(self, settings):
-        from app import create_app
+        from capcut_drafts.web.app import create_app
         self.settings = settings
         self.data_dir = Path(settings.data_dir)
         self.app = create_app(settings)

@@ -13,11 +13,11 @@ import time
 from pathlib import Path
 
 import pytest
-
-from services import delivery, paths
-from services.tasks import Task, TaskBook
 from test_folder_writer import lint
 from test_save import WIN, Service, files_of, media, media_materials, server, service, track  # noqa: F401
+
+from capcut_drafts.save import delivery, paths
+from capcut_drafts.save.tasks import Task, TaskBook
 
 SLOW_SHORT = "slow/short.mp4?chunk=2048&interval=0.05"      # ~23 kB in ~0.6 s
 SLOW_V1 = "slow/v1.mp4?chunk=4096&interval=0.05"            # ~58 kB in ~0.7 s
@@ -202,7 +202,7 @@ def test_two_saves_of_one_draft_at_once_both_complete_one_after_the_other(servic
 def test_two_save_jobs_of_one_draft_take_turns(service, server):
     """The job function itself, twice at once on one draft (as two workers would): the per-draft
     lock makes the second start only after the first finished."""
-    from services.save import run_save_job
+    from capcut_drafts.save.job import run_save_job
     svc = service(prefetch_on_add=False)
     d = svc.draft()
     svc.add("video", d, video_url=server.url(SLOW_SHORT), end=1)
@@ -440,9 +440,9 @@ def test_without_an_allow_listed_folder_nothing_is_written_outside_data_dir(serv
 
 def test_a_waiter_sees_its_own_job_finish_even_when_the_next_job_overwrites_the_record_at_once():
     """Two queued saves of one draft: job a completes and job b starts before a's waiter polls."""
-    from draft_store.memory import MemoryStore
-    from services.save import wait_for
-    from services.tasks import Task, TaskBook
+    from capcut_drafts.routes.save import wait_for
+    from capcut_drafts.save.tasks import Task, TaskBook
+    from capcut_drafts.store.memory import MemoryStore
 
     book = TaskBook(MemoryStore())
     first = book.put(Task(task_id="d", job_id="a", status="processing"))

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 import requests
-
 from conftest import make_settings, post
 from media_fixtures import MediaServer, make_audio, make_image, make_video
 from oss_server import TEST_KEY_ID, TEST_REGION, TEST_SECRET, OssTestServer
-from services import delivery
+
+from capcut_drafts.save import delivery
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +33,7 @@ def oss():
 
 
 def oss_app(tmp_path: Path, oss: OssTestServer, secret: str = TEST_SECRET):
-    from app import create_app
+    from capcut_drafts.web.app import create_app
     settings = make_settings(tmp_path, store="sqlite", fetch_allow_hosts=["127.0.0.1"], is_upload_draft=True,
                              storage="oss", upload_key_prefix="drafts/", upload_retries=0,
                              oss_config={"bucket_name": "drafts", "access_key_id": TEST_KEY_ID,
@@ -91,7 +91,7 @@ def test_readiness_reports_unreachable_storage(tmp_path, oss):
 
 
 def test_with_api_keys_the_download_links_are_signed_and_open_without_a_key(tmp_path, media):
-    from app import create_app
+    from capcut_drafts.web.app import create_app
     app = create_app(make_settings(tmp_path, store="sqlite", fetch_allow_hosts=["127.0.0.1"], api_keys=["k-1"]))
     client = app.test_client()
     key = {"X-API-Key": "k-1"}

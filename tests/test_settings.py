@@ -6,8 +6,8 @@ import sys
 import pytest
 from pydantic import ValidationError
 
-import settings
-from settings import Settings, SettingsError, load_settings
+from capcut_drafts import settings
+from capcut_drafts.settings import Settings, SettingsError, load_settings
 
 ROOT = settings.REPO_ROOT
 
@@ -297,8 +297,8 @@ def test_replace_checks_the_changes_like_loaded_values(tmp_path):
             base.replace(**bad)
 
 
-def test_settings_load_without_importing_the_services_package(tmp_path):
-    code = (f"import sys, settings; settings.load_settings({write(tmp_path, '{}')!r}, {{}}); "
-            "print(sorted(m for m in sys.modules if m.split('.')[0] == 'services'))")
+def test_settings_load_without_importing_the_rest_of_the_package(tmp_path):
+    code = (f"import sys; from capcut_drafts import settings; settings.load_settings({write(tmp_path, '{}')!r}, {{}}); "
+            "print(sorted(m for m in sys.modules if m.startswith('capcut_drafts.') and m != 'capcut_drafts.settings'))")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

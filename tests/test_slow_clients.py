@@ -1,5 +1,5 @@
 """Slow, stalled and malformed clients against real gunicorn (the project's gunicorn.conf.py,
-2 workers x 4 threads), and the request framing of web/server.py without sockets.
+2 workers x 4 threads), and the request framing of capcut_drafts/web/server.py without sockets.
 
 * 16 connections that stall in their body (full headers, 12 of 1 000 announced bytes) or trickle
   their headers (slowloris) must not stop GET /healthz: 10 of 10 answer within 1 s each.
@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 
 import pytest
 import requests
-
 from conftest import check_envelope
 from test_faults import Gunicorn
 
@@ -63,7 +62,7 @@ class Raw:
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
         self.buf = b""
 
-    def send(self, data: bytes) -> "Raw":
+    def send(self, data: bytes) -> Raw:
         self.sock.sendall(data)
         return self
 
@@ -125,7 +124,7 @@ class Stallers:
                 except OSError:
                     pass                             # closed by the server: allowed
 
-    def __enter__(self) -> "Stallers":
+    def __enter__(self) -> Stallers:
         time.sleep(0.3)                              # the workers have picked the requests up
         return self
 
@@ -332,7 +331,7 @@ def test_requests_gunicorn_refuses_get_the_json_envelope(server, case):
 
 def frame_after(*pieces: bytes, head_cap: int = 1000, body_cap: int = 100):
     """A RequestFrame fed `pieces` in order; returns it and what each feed answered."""
-    from web.server import RequestFrame
+    from capcut_drafts.web.server import RequestFrame
     frame = RequestFrame(head_cap, body_cap)
     return frame, [frame.feed(p) for p in pieces]
 

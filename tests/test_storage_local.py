@@ -8,11 +8,11 @@ import zipfile
 from types import SimpleNamespace
 
 import pytest
-
 from conftest import make_settings
-from services import delivery
-from storage import Published, PublishError, backend_name, open_publisher
-from storage.local import LocalPublisher, link_ok, sign_link
+
+from capcut_drafts.save import delivery
+from capcut_drafts.storage import Published, PublishError, backend_name, open_publisher
+from capcut_drafts.storage.local import LocalPublisher, link_ok, sign_link
 
 
 @pytest.fixture(autouse=True)
@@ -105,7 +105,7 @@ def test_bad_upload_settings_are_config_errors(name, value):
     assert caught.value.code == "ConfigError" and name in caught.value.message
 
 
-# -- signed download links (made by the publisher, checked by web/guards.py) --------------------
+# -- signed download links (made by the publisher, checked by capcut_drafts/web/guards.py) --------------------
 
 def signed_parts(keys: list[str], path: str, expires: int) -> tuple[str, str]:
     query = dict(pair.split("=", 1) for pair in sign_link(keys, path, expires).lstrip("?").split("&"))

@@ -10,14 +10,13 @@ from urllib.parse import parse_qs, urlparse
 import oss2
 import pytest
 import requests
-
-from storage_support import draft_zip, fetch, publish
 from conftest import make_settings
-from oss_server import (TEST_KEY_ID, TEST_REGION, TEST_SECRET, HungServer, OssTestServer,
-                        closed_port)
-from storage import MAX_URL_LIFETIME, PublishError, open_publisher
-from storage.local import LocalPublisher
-from storage.oss import OssPublisher
+from oss_server import TEST_KEY_ID, TEST_REGION, TEST_SECRET, HungServer, OssTestServer, closed_port
+from storage_support import draft_zip, fetch, publish
+
+from capcut_drafts.storage import MAX_URL_LIFETIME, PublishError, open_publisher
+from capcut_drafts.storage.local import LocalPublisher
+from capcut_drafts.storage.oss import OssPublisher
 
 KiB = 1024
 SMALL_MB = 256 * KiB / (1024 * 1024)        # multipart threshold used by these tests

@@ -27,13 +27,13 @@ import boto3
 import pytest
 import requests
 from botocore.config import Config
-
-from storage_support import draft_zip, fetch, publish
 from conftest import make_settings, stop_process
 from oss_server import HungServer, closed_port
-from storage import MAX_URL_LIFETIME, PublishError, open_publisher
-from storage.local import LocalPublisher
-from storage.s3 import S3Publisher
+from storage_support import draft_zip, fetch, publish
+
+from capcut_drafts.storage import MAX_URL_LIFETIME, PublishError, open_publisher
+from capcut_drafts.storage.local import LocalPublisher
+from capcut_drafts.storage.s3 import S3Publisher
 
 KiB, MiB = 1024, 1024 * 1024
 BUCKET = "drafts"

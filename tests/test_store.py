@@ -7,14 +7,14 @@ import sqlite3
 import threading
 
 import pytest
-
 from conftest import post
-from draft_cache import DraftCache
-from draft_store import DraftExists, DraftNotFound
-from draft_store.memory import MemoryStore
-from draft_store.sqlite import SqliteStore
-from services import operations
-from services.timeline import Draft, Segment
+
+from capcut_drafts.model import operations
+from capcut_drafts.model.timeline import Draft, Segment
+from capcut_drafts.store import DraftExists, DraftNotFound
+from capcut_drafts.store.cache import DraftCache
+from capcut_drafts.store.memory import MemoryStore
+from capcut_drafts.store.sqlite import SqliteStore
 
 S = 1_000_000
 HOST = "http://127.0.0.1:8765"
@@ -300,7 +300,7 @@ def query(client, draft_id: str) -> str:
 
 @pytest.mark.parametrize("snapshot_every", [200, 2])
 def test_a_draft_survives_a_restart(sqlite_settings, snapshot_every):
-    from app import create_app
+    from capcut_drafts.web.app import create_app
     settings = sqlite_settings.replace(snapshot_every=snapshot_every)
     first = create_app(settings).test_client()
     d = build_draft(first)
@@ -312,7 +312,7 @@ def test_a_draft_survives_a_restart(sqlite_settings, snapshot_every):
 
 
 def test_two_workers_share_drafts(sqlite_settings):
-    from app import create_app
+    from capcut_drafts.web.app import create_app
     a = create_app(sqlite_settings).test_client()
     b = create_app(sqlite_settings).test_client()
     d = post(a, "/create_draft", {})["output"]["draft_id"]
@@ -348,7 +348,7 @@ def _hammer(clients, draft_id: str, threads: int = 8, calls: int = 25) -> list[s
 
 
 def test_concurrent_adds_through_two_workers_lose_nothing(sqlite_settings):
-    from app import create_app
+    from capcut_drafts.web.app import create_app
     apps = [create_app(sqlite_settings), create_app(sqlite_settings)]
     clients = [app.test_client() for app in apps]
     d = post(clients[0], "/create_draft", {})["output"]["draft_id"]

@@ -12,9 +12,9 @@ import json
 import threading
 
 import pytest
-
 from conftest import fail, make_settings, new_draft, ok, only_segment, post, segments
-from services import catalog
+
+from capcut_drafts.model import catalog
 
 S = 1_000_000   # µs per second
 MISSING_TEXT = "Hi, the required parameters 'text', 'start' or 'end' are missing. "
@@ -843,7 +843,7 @@ def srt_server():
 
 @pytest.fixture
 def fetching_client(tmp_path):
-    from app import create_app
+    from capcut_drafts.web.app import create_app
     return create_app(make_settings(tmp_path, store="memory", fetch_allow_hosts=["127.0.0.1"])).test_client()
 
 
@@ -866,7 +866,7 @@ def test_srt_url_is_fetched_when_the_host_is_allowed(fetching_client, srt_server
 
 
 def test_srt_url_allowed_by_replacing_the_settings(srt_server, settings):
-    from app import create_app
+    from capcut_drafts.web.app import create_app
     client = create_app(settings.replace(fetch_allow_hosts=["127.0.0.0/8"])).test_client()
     _, base = srt_server
     d = new_draft(client)

@@ -3,7 +3,7 @@
 Run once (from the repository root) whenever the facts change; the output is committed and is
 the only catalogue file the running service reads:
 
-    .venv/bin/python tools/build_catalog.py [SOURCE] [--out services/data/capcut_catalog.json]
+    .venv/bin/python tools/build_catalog.py [SOURCE] [--out capcut_drafts/model/data/capcut_catalog.json]
     .venv/bin/python tools/build_catalog.py --check     # exit 1 if the committed file is stale
 
 Output layout (one JSON object per category, keyed by the client name, in the source table's
@@ -30,7 +30,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SOURCE = Path("/work/shared/data/capcut_catalog.json")
-DEFAULT_OUT = ROOT / "services" / "data" / "capcut_catalog.json"
+DEFAULT_OUT = ROOT / "capcut_drafts" / "model" / "data" / "capcut_catalog.json"
 
 # source table → (our category, kind of entry)
 TABLES = {

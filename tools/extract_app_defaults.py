@@ -14,7 +14,7 @@ request ids become "", data lists become [], timing becomes 0.  What remains are
 scalars and the shape of its nested objects.
 
 Also writes tests/data/keysets_capcut.json and tests/data/keysets_jianying.json: the key sets of
-the schema instances, which the tests compare with what services.app_schema produces.
+the schema instances, which the tests compare with what capcut_drafts.export.app_schema produces.
 """
 from __future__ import annotations
 
@@ -22,11 +22,12 @@ import argparse
 import json
 import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-TEMPLATE_DIR = ROOT / "template"
+TEMPLATE_DIR = ROOT / "capcut_drafts" / "export" / "templates"
 KEYSET_DIR = ROOT / "tests" / "data"
 
 # Short names for the reference files used below (paths relative to the reference folder).
@@ -60,7 +61,7 @@ FILES = {
 class Refs:
     def __init__(self, ref_root: Path):
         self.root = ref_root
-        self._cache: Dict[str, dict] = {}
+        self._cache: dict[str, dict] = {}
         self.used: set = set()
 
     def draft(self, name: str) -> dict:
@@ -70,13 +71,13 @@ class Refs:
                 self._cache[name] = json.load(fh)
         return self._cache[name]
 
-    def material(self, name: str, bucket: str, where: Optional[Callable[[dict], bool]] = None) -> dict:
+    def material(self, name: str, bucket: str, where: Callable[[dict], bool] | None = None) -> dict:
         for obj in self.draft(name)["materials"].get(bucket) or []:
             if where is None or where(obj):
                 return obj
         raise LookupError(f"{name}: no {bucket} entry matching")
 
-    def segment(self, name: str, track_type: str, where: Optional[Callable[[dict], bool]] = None) -> dict:
+    def segment(self, name: str, track_type: str, where: Callable[[dict], bool] | None = None) -> dict:
         for track in self.draft(name)["tracks"]:
             if track["type"] != track_type:
                 continue
@@ -104,7 +105,7 @@ def of_type(t: str) -> Callable[[dict], bool]:
     return lambda o: o.get("type") == t
 
 
-def anim_entry(kind: Optional[str] = None) -> Callable[[dict], bool]:
+def anim_entry(kind: str | None = None) -> Callable[[dict], bool]:
     return lambda o: any(kind is None or a.get("type") == kind for a in o.get("animations") or [])
 
 
@@ -146,11 +147,11 @@ def sanitize(value: Any, key: str = "") -> Any:
     return value
 
 
-def compose(schema: dict, values: List[dict], overrides: Optional[dict] = None,
-            add_keys: Optional[dict] = None, keys_from: Optional[dict] = None) -> dict:
+def compose(schema: dict, values: list[dict], overrides: dict | None = None,
+            add_keys: dict | None = None, keys_from: dict | None = None) -> dict:
     """Keys/order from `schema` (or `keys_from`), values from the first of `values` that has the key."""
     order = list((keys_from or schema).keys())
-    out: Dict[str, Any] = {}
+    out: dict[str, Any] = {}
     for k in order:
         for src in values + [schema]:
             if k in src:
@@ -196,7 +197,7 @@ NEUTRAL_TEXT = {
 }
 
 
-def text_default(schema: dict, values: List[dict], overrides: Optional[dict] = None) -> dict:
+def text_default(schema: dict, values: list[dict], overrides: dict | None = None) -> dict:
     out = compose(schema, values)
     for k, v in NEUTRAL_TEXT.items():
         if k in out:
@@ -208,8 +209,8 @@ def text_default(schema: dict, values: List[dict], overrides: Optional[dict] = N
     return out
 
 
-def segment_default(schema: dict, values: List[dict], overrides: Optional[dict] = None,
-                    keys_from: Optional[dict] = None) -> dict:
+def segment_default(schema: dict, values: list[dict], overrides: dict | None = None,
+                    keys_from: dict | None = None) -> dict:
     seg = compose(schema, values, keys_from=keys_from)
     for k in ("render_index", "track_render_index"):
         if k in seg:
@@ -480,7 +481,7 @@ SPECS = [spec_capcut, spec_capcut_legacy, spec_jianying]
 # ----------------------------------------------------------------------------------------------
 
 
-def split_keyframes(curve: dict) -> Tuple[dict, dict]:
+def split_keyframes(curve: dict) -> tuple[dict, dict]:
     point = compose(curve["keyframe_list"][0], [])
     point["curveType"] = "Line"
     curve_default = compose(curve, [])
@@ -496,7 +497,7 @@ def document_default(doc: dict, platform_rule: dict) -> dict:
     out["new_version"] = ""  # set from the profile
     out["create_time"] = 0
     out["update_time"] = 0
-    # The platform blocks are filled in by services.app_schema; "<hash>" marks a derived 32-hex value.
+    # The platform blocks are filled in by capcut_drafts.export.app_schema; "<hash>" marks a derived 32-hex value.
     for key in ("platform", "last_modified_platform"):
         block = {}
         for k in doc[key]:
@@ -522,18 +523,18 @@ def dump(path: Path, data: Any) -> None:
     path.write_text(text, encoding="utf-8")
 
 
-def build(ref_root: Path) -> Dict[str, Dict[str, Any]]:
+def build(ref_root: Path) -> dict[str, dict[str, Any]]:
     r = Refs(ref_root)
-    out: Dict[str, Dict[str, Any]] = {}
+    out: dict[str, dict[str, Any]] = {}
     for spec_fn in SPECS:
         r.used = set()
         spec = spec_fn(r)
-        sources: Dict[str, str] = {}
+        sources: dict[str, str] = {}
         doc_src, doc = spec["document"]
         sources["document"] = doc_src
         document = document_default(doc, spec["platform"])
 
-        materials: Dict[str, Dict[str, dict]] = {}
+        materials: dict[str, dict[str, dict]] = {}
         for bucket, kinds in spec["materials"].items():
             if bucket not in document["materials"]:
                 raise KeyError(f"{spec['dir']}: bucket {bucket} not written by this app version")
@@ -558,7 +559,7 @@ def build(ref_root: Path) -> Dict[str, Dict[str, Any]]:
         sources["keyframes"] = kf_src
 
         rules = {
-            "_about": "Per-profile rules for services.app_schema, taken from the reference drafts. "
+            "_about": "Per-profile rules for capcut_drafts.export.app_schema, taken from the reference drafts. "
                       "helpers: helper materials every segment of that track type owns (created when missing). "
                       "ref_order: bucket order of extra_material_refs; '*' is the slot for buckets not listed.",
             "app": spec["app"],
@@ -578,12 +579,12 @@ def build(ref_root: Path) -> Dict[str, Dict[str, Any]]:
     return out
 
 
-def keysets(built: Dict[str, Dict[str, Any]], profile_dir: str) -> dict:
+def keysets(built: dict[str, dict[str, Any]], profile_dir: str) -> dict:
     files = built[profile_dir]
     doc = files["document.json"]
     mats = files["materials.json"]
     tl = files["timeline.json"]
-    ks: Dict[str, Any] = {
+    ks: dict[str, Any] = {
         "document": list(doc.keys()),
         "materials_buckets": sorted(doc["materials"].keys()),
         "platform": sorted(doc["platform"].keys()),
@@ -601,13 +602,13 @@ def keysets(built: Dict[str, Dict[str, Any]], profile_dir: str) -> dict:
     return ks
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--ref", default="/work/shared/reference", help="reference folder")
     ap.add_argument("--check", action="store_true", help="only compare with the files on disk")
     args = ap.parse_args(argv)
     built = build(Path(args.ref))
-    outputs: Dict[Path, Any] = {}
+    outputs: dict[Path, Any] = {}
     for pdir, files in built.items():
         for name, data in files.items():
             outputs[TEMPLATE_DIR / pdir / name] = data

@@ -1,0 +1,1 @@
+"""CapCut / JianYing draft service: build editing drafts over HTTP or MCP, save them as folders the apps open."""

@@ -1,0 +1,435 @@
+"""Build: draft document → pyjianyingdraft objects → the app's draft JSON.
+
+`build(draft)` is pure: it reads the document, resolves open-ended clips from what is known
+about their media, attaches pending keyframes to the segment under their time, and returns the
+completed JSON (capcut_drafts/export/app_schema.py makes it look like the target app wrote it) plus
+warnings about anything it could not place. It never touches the network or the document.
+"""
+from __future__ import annotations
+
+import bisect
+import itertools
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from pyJianYingDraft import (
+    AudioSegment,
+    ClipSettings,
+    KeyframeProperty,
+    ScriptFile,
+    StickerSegment,
+    TextBackground,
+    TextBorder,
+    TextSegment,
+    TextShadow,
+    TextStyle,
+    Timerange,
+    TrackType,
+    VideoSegment,
+)
+from pyJianYingDraft.animation import SegmentAnimations
+from pyJianYingDraft.effect_segment import EffectSegment, FilterSegment
+from pyJianYingDraft.video_segment import BackgroundFilling
+
+from capcut_drafts.export import app_schema
+from capcut_drafts.export import library_adapter as lib
+from capcut_drafts.model import catalog, profiles
+from capcut_drafts.model.timeline import Draft, Material, Segment, Track
+from capcut_drafts.routes.media import BLUR_LEVELS
+from capcut_drafts.save.paths import material_path
+
+PHOTO_DURATION_US = 10_800_000_000      # the apps give still images a 3-hour nominal length
+
+
+@dataclass
+class Built:
+    content: dict[str, Any]
+    warnings: list[str] = field(default_factory=list)
+
+    def dumps(self, profile: profiles.Profile) -> str:
+        return app_schema.dumps(self.content, profile)
+
+
+@dataclass
+class Timing:
+    source_start: int
+    source_duration: int
+    target_start: int
+    target_duration: int
+
+
+def resolve_timing(segment: Segment, material: Material | None, warnings: list[str], where: str) -> Timing:
+    """Concrete µs ranges; an open clip runs to the end of its media when the length is known."""
+    if not segment.is_open:
+        return Timing(segment.source_start_us, segment.source_duration_us or segment.target_duration_us or 0,
+                      segment.target_start_us, segment.target_duration_us or 0)
+    known = material.duration_us if material else None
+    if known is None:
+        warnings.append(f"{where}: the media length is not known yet (it is probed at save), "
+                        "so this open-ended clip has length 0 here.")
+        return Timing(segment.source_start_us, 0, segment.target_start_us, 0)
+    source = known - segment.source_start_us
+    if source <= 0:
+        warnings.append(f"{where}: start ({segment.source_start_us / 1e6:g}s) is beyond the media end "
+                        f"({known / 1e6:g}s); the clip is left with length 0.")
+        return Timing(segment.source_start_us, 0, segment.target_start_us, 0)
+    return Timing(segment.source_start_us, source, segment.target_start_us, int(source / segment.speed))
+
+
+class _Builder:
+    def __init__(self, draft: Draft, draft_folder: str | None):
+        self.draft = draft
+        self.draft_folder = draft_folder
+        self.profile = profiles.resolve(draft.profile)
+        self.app = self.profile.app
+        self.warnings: list[str] = []
+        canvas = draft.canvas
+        self.script = ScriptFile(canvas.width, canvas.height, canvas.fps, True)
+        self.placed: dict[str, list[tuple[Any, Timing]]] = {}
+        self.text_specs: dict[str, dict] = {}      # library text material id -> document text spec
+        self.audio_sources: dict[str, str] = {}    # library audio material id -> document material id
+
+    # -- segments -------------------------------------------------------------------------
+
+    def path_for(self, material: Material) -> str:
+        """Where the client's app finds the file: <drafts folder>/<draft>/assets/<kind>/<file>."""
+        folder = self.draft_folder or material.draft_folder
+        return material_path(folder, self.draft.id, material.kind, material.file_name)
+
+    def clip(self, segment: Segment) -> ClipSettings:
+        c = segment.clip
+        if c is None:
+            return ClipSettings()
+        return ClipSettings(alpha=c.alpha, flip_horizontal=c.flip_horizontal, flip_vertical=c.flip_vertical,
+                            rotation=c.rotation, scale_x=c.scale_x, scale_y=c.scale_y,
+                            transform_x=c.transform_x, transform_y=c.transform_y)
+
+    def visual(self, segment: Segment, timing: Timing) -> VideoSegment:
+        material = self.draft.materials[segment.material_id]
+        is_image = material.kind == "image"
+        media_type = material.media_type or ("photo" if is_image else "video")
+        duration = PHOTO_DURATION_US if media_type == "photo" else \
+            max(material.duration_us or 0, timing.source_start + timing.source_duration)
+        lib_material = lib.video_material(segment.id.replace("-", "").lower(), material.file_name, media_type,
+                                          duration, material.width or 0, material.height or 0,
+                                          material.id.lower())
+        lib_material.path = self.path_for(material)
+        seg = VideoSegment(lib_material, Timerange(timing.target_start, max(timing.target_duration, 0)),
+                           source_timerange=Timerange(timing.source_start, timing.source_duration),
+                           speed=segment.speed, volume=segment.volume, clip_settings=self.clip(segment))
+        seg.target_timerange = Timerange(timing.target_start, timing.target_duration)
+        self.animate(seg, segment, timing, video=True)
+        if segment.transition:
+            entry = catalog.lookup(self.app, "transition", segment.transition.name)
+            seg.transition = lib.transition(entry, segment.transition.duration_us)
+            seg.extra_material_refs.append(seg.transition.global_id)
+        if segment.mask:
+            seg.mask = self.mask(segment)
+            seg.extra_material_refs.append(seg.mask.global_id)
+        if segment.filter:
+            entry = catalog.lookup(self.app, "filter", segment.filter.name)
+            seg.add_filter(entry.library_member, segment.filter.intensity)
+        if segment.background_blur:
+            seg.background_filling = BackgroundFilling("canvas_blur", BLUR_LEVELS[segment.background_blur],
+                                                       "#00000000")
+            seg.extra_material_refs.append(seg.background_filling.global_id)
+        return seg
+
+    def mask(self, segment: Segment):
+        m = segment.mask
+        entry = catalog.lookup(self.app, "mask", m.name)
+        width, height = self.draft.canvas.width, self.draft.canvas.height
+        ratio = entry.default_aspect_ratio or 1.0
+        mask_width = m.rect_width if m.rect_width is not None else m.size * height * ratio / width
+        return lib.mask(entry, center_x=m.center_x / (width / 2), center_y=m.center_y / (height / 2),
+                        width=mask_width, height=m.size, rotation=m.rotation, invert=m.invert,
+                        feather=m.feather / 100, round_corner=(m.round_corner or 0) / 100)
+
+    def animate(self, seg, segment: Segment, timing: Timing, *, video: bool) -> None:
+        if not segment.animations:
+            return
+        length = timing.target_duration
+        categories = {"intro": "intro", "outro": "outro", "combo": "combo"} if video else \
+            {"intro": "text_intro", "outro": "text_outro", "loop": "text_loop"}
+        seg.animations_instance = SegmentAnimations()
+        seg.extra_material_refs.append(seg.animations_instance.animation_id)
+        for slot in ("intro", "outro", "combo", "loop"):
+            wanted = segment.animations.get(slot)
+            if wanted is None:
+                continue
+            entry = catalog.lookup(self.app, categories[slot], wanted.name)
+            duration = min(wanted.duration_us, length)
+            start = length - duration if slot == "outro" else 0
+            if slot == "loop":
+                intro, outro = segment.animations.get("intro"), segment.animations.get("outro")
+                start = intro.duration_us if intro else 0
+                duration = max(length - start - (outro.duration_us if outro else 0), 0)
+            seg.animations_instance.animations.append(lib.animation(entry, slot, start, duration, video=video))
+
+    def audio(self, segment: Segment, timing: Timing) -> AudioSegment:
+        material = self.draft.materials[segment.material_id]
+        duration = max(material.duration_us or 0, timing.source_start + timing.source_duration)
+        lib_material = lib.audio_material(segment.id.replace("-", "").lower(), material.file_name, duration)
+        lib_material.path = self.path_for(material)
+        self.audio_sources[lib_material.material_id] = material.id.lower()
+        seg = AudioSegment(lib_material, Timerange(timing.target_start, max(timing.target_duration, 0)),
+                           source_timerange=Timerange(timing.source_start, timing.source_duration),
+                           speed=segment.speed, volume=segment.volume)
+        seg.target_timerange = Timerange(timing.target_start, timing.target_duration)
+        if segment.effect:
+            entry = catalog.lookup(self.app, "audio_effect", segment.effect.name)
+            effect = lib.audio_effect(entry, catalog.map_params(entry, segment.effect.params, reverse=False))
+            seg.effects.append(effect)
+            seg.extra_material_refs.append(effect.effect_id)
+        return seg
+
+    def text(self, segment: Segment, timing: Timing) -> TextSegment:
+        spec = segment.text
+        first = spec["ranges"][0] if spec["ranges"] else {}
+        font = catalog.lookup(self.app, "font", spec["font"]) if spec.get("font") else None
+        border = first.get("border")
+        style = TextStyle(size=first.get("size", 8.0), color=_rgb(first.get("color", "#FFFFFF")),
+                          alpha=first.get("alpha", 1.0), vertical=spec["vertical"],
+                          align=spec.get("align", 0), auto_wrapping=spec.get("auto_wrapping", False))
+        background = spec.get("background")
+        shadow = spec.get("shadow")
+        seg = TextSegment(spec["text"], Timerange(timing.target_start, timing.target_duration),
+                          font=None, style=style, clip_settings=self.clip(segment),
+                          border=TextBorder(alpha=border["alpha"], color=_rgb(border["color"]), width=border["width"])
+                          if border else None,
+                          background=TextBackground(
+                              color=background["color"], style=background["style"], alpha=background["alpha"],
+                              round_radius=background["round_radius"], height=background["height"],
+                              width=background["width"], horizontal_offset=background["horizontal_offset"],
+                              vertical_offset=background["vertical_offset"]) if background else None,
+                          shadow=TextShadow(alpha=shadow["alpha"], color=_rgb(shadow["color"]),
+                                            diffuse=shadow["smoothing"] * 100, distance=shadow["distance"],
+                                            angle=shadow["angle"])
+                          if shadow else None)
+        seg.font = lib.font_meta(font)
+        self.text_specs[seg.material_id] = spec
+        self.animate(seg, segment, timing, video=False)
+        if spec.get("bubble"):
+            seg.add_bubble(spec["bubble"]["effect_id"], spec["bubble"]["resource_id"])
+        if spec.get("flower_effect_id"):
+            seg.add_effect(spec["flower_effect_id"])
+        return seg
+
+    # -- assembly -------------------------------------------------------------------------
+
+    def register(self, track, seg) -> None:
+        """What ScriptFile.add_segment does, minus its O(n) duplicate scans (every object is new)."""
+        track.add_segment(seg)
+        m = self.script.materials
+        if isinstance(seg, (VideoSegment, AudioSegment)):
+            (m.videos if isinstance(seg, VideoSegment) else m.audios).append(seg.material_instance)
+            m.speeds.append(seg.speed)
+        if isinstance(seg, VideoSegment):
+            if seg.mask is not None:
+                bucket = m.common_mask if self.profile.mask_bucket == "common_mask" else m.masks
+                bucket.append(seg.mask.export_common_json() if bucket is m.common_mask else seg.mask.export_json())
+            for item, bucket in ((seg.transition, m.transitions), (seg.background_filling, m.canvases)):
+                if item is not None:
+                    bucket.append(item)
+            m.filters.extend(seg.filters)
+            m.video_effects.extend(seg.effects)
+        if isinstance(seg, AudioSegment):
+            m.audio_effects.extend(seg.effects)
+        if isinstance(seg, (VideoSegment, TextSegment)) and seg.animations_instance is not None:
+            m.animations.append(seg.animations_instance)
+        if isinstance(seg, TextSegment):
+            m.filters.extend(x for x in (seg.bubble, seg.effect) if x is not None)
+            m.texts.append(seg.export_material())
+        if isinstance(seg, StickerSegment):
+            m.stickers.append(seg.export_material())
+        if isinstance(seg, EffectSegment):
+            m.video_effects.append(seg.effect_inst)
+        if isinstance(seg, FilterSegment):
+            m.filters.append(seg.material)
+        self.script.duration = max(self.script.duration, seg.end)
+
+    def timings(self, track: Track) -> list[tuple[Segment, Timing]]:
+        """Concrete timings of a track's segments, minus those that overlap once open clips are
+        resolved: as upstream, the clip added later goes, but the client is told which and why."""
+        where = lambda seg: f"track '{track.name}', clip at {seg.target_start_us / 1e6:g}s"  # noqa: E731
+        resolved = [(seg, resolve_timing(seg, self.draft.materials.get(seg.material_id or ""), self.warnings,
+                                         where(seg))) for seg in track.segments]
+        if not any(seg.is_open for seg in track.segments):
+            return resolved
+        kept: list[tuple[Segment, Timing]] = []
+        for seg, timing in sorted(resolved, key=lambda pair: pair[0].order):
+            rivals = kept if seg.is_open else [pair for pair in kept if pair[0].is_open]
+            clash = next((pair for pair in rivals if _overlap(pair[1], timing)), None)
+            if clash is None:
+                kept.append((seg, timing))
+                continue
+            other = clash[1]
+            self.warnings.append(
+                f"{where(seg)}: once the media lengths are known it overlaps the clip at "
+                f"{other.target_start / 1e6:g}–{(other.target_start + other.target_duration) / 1e6:g}s that was "
+                "added earlier, so it was left out of the draft (give clips an explicit end to avoid this).")
+        return sorted(kept, key=lambda pair: pair[1].target_start)
+
+    def segment(self, track: Track, segment: Segment, timing: Timing):
+        if track.kind == "video":
+            return self.visual(segment, timing)
+        if track.kind == "audio":
+            return self.audio(segment, timing)
+        if track.kind == "text":
+            return self.text(segment, timing)
+        return self.overlay(track.kind, segment, Timerange(timing.target_start, timing.target_duration))
+
+    def overlay(self, kind: str, segment: Segment, timerange: Timerange):
+        """Segments that need no media: stickers, effects and filters on their own tracks."""
+        if kind == "sticker":
+            return StickerSegment(segment.sticker_id, timerange, clip_settings=self.clip(segment))
+        effect = segment.effect
+        entry = catalog.lookup(self.app, effect.category, effect.name)
+        if kind == "filter":
+            return FilterSegment(entry.library_member, timerange, effect.intensity / 100)
+        mapped = catalog.map_params(entry, effect.params, reverse=True)
+        return lib.effect_segment(lib.video_effect(entry, mapped, face=effect.category == "character_effect",
+                                                   global_scope=True), timerange)
+
+    def build(self) -> Built:
+        for order, track in enumerate(self.draft.tracks_in_layer_order()):
+            lib_track = lib.TrustedTrack(TrackType[track.kind], track.name, order, False)
+            self.script.tracks[track.name] = lib_track
+            placed = []
+            for segment, timing in self.timings(track):
+                seg = self.segment(track, segment, timing)
+                self.register(lib_track, seg)
+                placed.append((seg, timing))
+            self.placed[track.name] = placed
+        self.attach_keyframes()
+        content = self.assemble()
+        for order, track in enumerate(self.draft.tracks_in_layer_order()):
+            for seg_json in content["tracks"][order]["segments"]:
+                seg_json["render_index"] = track.layer
+                seg_json["track_render_index"] = order
+        self.apply_text_ranges(content)
+        for audio in content["materials"]["audios"]:   # cuts of one file share its local id, as in the apps
+            audio["local_material_id"] = self.audio_sources.get(audio["id"], audio["local_material_id"])
+        app_schema.complete(content, self.profile, seed=self.draft.id)
+        return Built(content, self.warnings)
+
+    def attach_keyframes(self) -> None:
+        """Each pending keyframe onto the clip under its time; cost n log n in keyframes + clips."""
+        finders: dict[str, _ClipAt] = {}
+        touched: dict[int, Any] = {}
+        for kf in self.draft.keyframes:
+            finder = finders.get(kf.track_name)
+            if finder is None:
+                finder = finders[kf.track_name] = _ClipAt(self.placed.get(kf.track_name, []))
+            target = finder.at(kf.time_us)
+            if target is None:
+                self.warnings.append(f"keyframe {kf.property} at {kf.time_us / 1e6:g}s on track "
+                                     f"'{kf.track_name}' matches no clip and was not applied.")
+                continue
+            offset = kf.time_us - target.target_timerange.start
+            if kf.property == "uniform_scale" and not getattr(target, "uniform_scale", True):
+                self.warnings.append(f"keyframe uniform_scale at {kf.time_us / 1e6:g}s on track '{kf.track_name}' "
+                                     "was not applied: that clip already has scale_x/scale_y keyframes, and the "
+                                     "app cannot mix them with uniform_scale.")
+                continue
+            try:
+                lib.add_keyframe(target, KeyframeProperty[kf.property], offset, kf.value)
+            except (ValueError, KeyError, AttributeError) as exc:
+                self.warnings.append(f"keyframe {kf.property} at {kf.time_us / 1e6:g}s on track "
+                                     f"'{kf.track_name}' was not applied: {exc}")
+                continue
+            touched[id(target)] = target
+        for target in touched.values():
+            lib.sort_keyframes(target)
+
+    def apply_text_ranges(self, content: dict) -> None:
+        """pyjianyingdraft writes one style range per text; write every range of the document."""
+        for material in content["materials"]["texts"]:
+            spec = self.text_specs.get(material["id"])
+            if spec is None:
+                continue
+            body = json.loads(material["content"])
+            template = body["styles"][0]
+            body["styles"] = [self.range_style(template, r) for r in spec["ranges"]]
+            material["content"] = json.dumps(body, ensure_ascii=False)
+            for key in ("fixed_width", "fixed_height"):
+                if spec.get(key, -1) > 0:
+                    material[key] = spec[key]
+            material.update(self.flat_text_fields(spec))
+
+    @staticmethod
+    def flat_text_fields(spec: dict) -> dict:
+        """The plain fields the apps keep beside `content` (first range's alpha, the shadow)."""
+        fields: dict[str, Any] = {}
+        if spec["ranges"]:
+            fields["text_alpha"] = spec["ranges"][0]["alpha"]
+        shadow = spec.get("shadow")
+        if shadow:
+            fields.update(has_shadow=True, shadow_alpha=shadow["alpha"], shadow_angle=shadow["angle"],
+                          shadow_color=shadow["color"], shadow_distance=shadow["distance"],
+                          shadow_smoothing=shadow["smoothing"] * 3)   # the app's scale, as upstream writes it
+        return fields
+
+    def range_style(self, template: dict, r: dict) -> dict:
+        """The template style with this range's values. Only the objects changed here are copied:
+        the result is serialised at once, so sharing the untouched parts is safe and keeps the
+        cost per range small."""
+        fill = template["fill"]
+        solid = {**fill["content"]["solid"], "color": list(_rgb(r["color"]))}
+        style = {**template, "range": [r["start"], r["end"]],
+                 "fill": {**fill, "alpha": r["alpha"], "content": {**fill["content"], "solid": solid}}}
+        for key in ("size", "bold", "italic", "underline"):
+            style[key] = r[key]
+        border = r.get("border")
+        style["strokes"] = [TextBorder(alpha=border["alpha"], color=_rgb(border["color"]),
+                                       width=border["width"]).export_json()] if border else []
+        if r.get("font"):
+            font = catalog.lookup(self.app, "font", r["font"])
+            style["font"] = {"id": font.resource_id, "path": ""}
+        return style
+
+    def assemble(self) -> dict[str, Any]:
+        """ScriptFile.dumps() without the string round trip (it indents, which is slow for big drafts)."""
+        s = self.script
+        content = s.content
+        content["fps"], content["duration"] = s.fps, s.duration
+        content["config"]["maintrack_adsorb"] = s.maintrack_adsorb
+        content["canvas_config"] = {"width": s.width, "height": s.height, "ratio": "original"}
+        content["materials"] = s.materials.export_json()
+        content["tracks"] = [t.export_json() for t in sorted(s.tracks.values(), key=lambda t: t.track_order)]
+        return content
+
+
+class _ClipAt:
+    """Which placed clip of a track holds a time: the first, in start order, whose range
+    start..start+duration (both ends included) contains it — a boundary belongs to the earlier
+    clip. Found by bisection: the running maximum of the clips' ends never decreases, and the
+    first clip that reaches the time is the only candidate (later ones start no earlier)."""
+
+    def __init__(self, placed: list[tuple[Any, Timing]]):
+        self.clips = [seg for seg, _ in placed]
+        self.starts = [t.target_start for _, t in placed]
+        self.reach = list(itertools.accumulate((t.target_start + t.target_duration for _, t in placed), max))
+
+    def at(self, time_us: int):
+        index = bisect.bisect_left(self.reach, time_us)
+        if index < len(self.clips) and self.starts[index] <= time_us:
+            return self.clips[index]
+        return None
+
+
+def _overlap(a: Timing, b: Timing) -> bool:
+    if a.target_duration <= 0 or b.target_duration <= 0:
+        return False
+    return a.target_start < b.target_start + b.target_duration and b.target_start < a.target_start + a.target_duration
+
+
+def _rgb(color: str) -> tuple[float, float, float]:
+    digits = color.lstrip("#")
+    return tuple(int(digits[i:i + 2], 16) / 255 for i in (0, 2, 4))
+
+
+def build(draft: Draft, draft_folder: str | None = None) -> Built:
+    """`draft_folder` (the client's drafts folder) overrides the one sent with the add calls."""
+    return _Builder(draft, draft_folder).build()

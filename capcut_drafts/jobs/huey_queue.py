@@ -1,0 +1,54 @@
+"""Distributed runner: save jobs on a Huey queue in Redis, run by separate worker processes
+on any host (`huey_consumer worker.huey -k thread -w 2`, see worker.py).
+
+The job function is the same one the thread runner calls; the worker builds its own context
+(store, media cache) from the same settings, so progress lands in the shared task store.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from huey import RedisHuey
+
+from capcut_drafts.jobs.base import JobRunner
+
+log = logging.getLogger("capcut.jobs")
+QUEUE_NAME = "capcut-jobs"
+
+
+def make_huey(settings, jobs: dict[str, Callable[..., None]],
+              context_factory: Callable[[], Any]) -> tuple[RedisHuey, dict[str, Any]]:
+    """A Huey instance and one Huey task per job name (calling a task enqueues it).
+    `context_factory` runs once, lazily, in the process that runs the jobs (a worker), never in
+    the web process that only enqueues."""
+    huey = RedisHuey(QUEUE_NAME, url=settings.redis_url, results=False)
+    state: dict[str, Any] = {}
+    tasks: dict[str, Any] = {}
+
+    def context() -> Any:
+        if "ctx" not in state:
+            state["ctx"] = context_factory()
+        return state["ctx"]
+
+    for name, job in jobs.items():
+        def run(kwargs: dict, _job=job, _name=name) -> None:
+            try:
+                _job(context(), **kwargs)
+            except Exception:            # the job records its own failure; this is the last resort
+                log.exception("job %s failed", _name)
+        tasks[name] = huey.task(name=name)(run)
+    return huey, tasks
+
+
+class HueyRunner(JobRunner):
+    def __init__(self, settings, jobs: dict[str, Callable[..., None]], context_factory: Callable[[], Any]):
+        self.huey, self.tasks = make_huey(settings, jobs, context_factory)
+
+    def submit(self, name: str, order_key: str | None = None, **kwargs: Any) -> None:
+        self.tasks[name](kwargs)
+
+    def ping(self) -> None:
+        """The queue's Redis answers (redis-py raises ConnectionError, naming the address, if not)."""
+        self.huey.storage.conn.ping()

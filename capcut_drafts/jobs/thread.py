@@ -1,0 +1,71 @@
+"""In-process runner: a bounded thread pool in each worker process. Jobs that share an
+`order_key` (the draft id) run one after another in submission order."""
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as wait_all
+from typing import Any
+
+from capcut_drafts.jobs.base import JobRunner
+
+log = logging.getLogger("capcut.jobs")
+
+
+class ThreadRunner(JobRunner):
+    def __init__(self, jobs: dict[str, Callable[..., None]], context: Any, workers: int = 2):
+        self.jobs, self.context = jobs, context
+        self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="save")
+        self._last: dict[str, Future] = {}     # order_key -> the latest job's future
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def submit(self, name: str, order_key: str | None = None, **kwargs: Any) -> None:
+        job = self.jobs[name]
+
+        def run() -> None:
+            try:
+                job(self.context, **kwargs)
+            except Exception:          # the job records its own failure; this is the last resort
+                log.exception("job %s failed", name)
+
+        if order_key is None:
+            self.pool.submit(run)              # RuntimeError once shut down
+            return
+        done: Future = Future()
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("cannot schedule new jobs after shutdown")
+            previous = self._last.get(order_key)
+            self._last[order_key] = done
+
+        def start(_: Any = None) -> None:
+            self.pool.submit(run).add_done_callback(lambda _f: self._finish(order_key, done))
+
+        if previous is None:
+            start()
+        else:
+            previous.add_done_callback(start)     # after the earlier job of this key, not beside it
+
+    def ping(self) -> None:
+        """The pool takes jobs until `shutdown`."""
+        if self._closed:
+            raise RuntimeError("the save thread pool is shut down")
+
+    def _finish(self, key: str, done: Future) -> None:
+        with self._lock:
+            if self._last.get(key) is done:
+                del self._last[key]
+        done.set_result(None)
+
+    def shutdown(self, wait: bool = True) -> None:
+        """With `wait`, jobs queued behind a running job of their key run too: each key's chain
+        ends before the pool stops, since a chained job enters the pool only when its turn comes."""
+        with self._lock:
+            self._closed = True
+            chains = list(self._last.values())
+        if wait:
+            wait_all(chains)
+        self.pool.shutdown(wait=wait)

@@ -1,0 +1,227 @@
+"""The draft document: our own typed, JSON-serialisable timeline.
+
+A draft is a canvas, an app profile, named tracks of segments, the media materials those
+segments cut from (by URL, with probed metadata once known) and keyframes waiting to be
+attached. Times are integer microseconds; the API speaks seconds and converts with `to_us`.
+A segment whose length depends on media not probed yet is *open*: its durations are None,
+never negative or zero. The CapCut/JianYing JSON is a build artefact of this document
+(capcut_drafts/export/builder.py).
+"""
+from __future__ import annotations
+
+import bisect
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from capcut_drafts.errors import ApiError
+
+US_PER_SECOND = 1_000_000
+
+TrackKind = Literal["video", "audio", "text", "effect", "filter", "sticker"]
+MaterialKind = Literal["video", "audio", "image"]
+
+# Layer base per track kind (upstream's render order); a track's layer is base + relative_index.
+LAYER_BASE = {"video": 0, "audio": 0, "effect": 10000, "filter": 11000, "sticker": 14000, "text": 15000}
+
+
+MAX_SECONDS = 10 ** 7      # about 115 days: far beyond any edit, far below float overflow
+
+# Input sizes one request or draft element takes (README "Details that matter"). Each is far
+# above real use and keeps the request that reaches it near a second on one core
+# (bench/input_scale.py); the services refuse more with invalid_parameter.
+MAX_SUBTITLE_CUES = 10_000          # cues per /add_subtitle request; a 2-hour film has about 2 000
+MAX_KEYFRAMES_PER_TRACK = 20_000    # keyframes stored for one track (they attach to its clips)
+MAX_TEXT_STYLES = 10_000            # text_styles ranges on one text
+
+
+def to_us(seconds: float) -> int:
+    """Seconds (float) to integer microseconds, rounded like upstream (via the decimal text)."""
+    value = float(f"{seconds}")
+    if not -MAX_SECONDS <= value <= MAX_SECONDS:
+        raise ApiError(f"A time of {seconds} s is out of range; times must be within ±{MAX_SECONDS} seconds.",
+                       code="invalid_parameter")
+    return round(value * US_PER_SECOND)
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=False)
+
+
+class Canvas(_Model):
+    width: int = 1080
+    height: int = 1920
+    fps: int = 30
+
+
+class Clip(_Model):
+    """Image transform of a visual segment (CapCut units: 1.0 offset = half the canvas)."""
+    transform_x: float = 0.0
+    transform_y: float = 0.0
+    scale_x: float = 1.0
+    scale_y: float = 1.0
+    rotation: float = 0.0
+    alpha: float = 1.0
+    flip_horizontal: bool = False
+    flip_vertical: bool = False
+
+
+class Animation(_Model):
+    name: str
+    duration_us: int
+
+
+class Transition(_Model):
+    name: str
+    duration_us: int
+
+
+class Mask(_Model):
+    """Mask as the client sent it; the builder converts to the app's units."""
+    name: str
+    center_x: float
+    center_y: float
+    size: float
+    rotation: float = 0.0
+    feather: float = 0.0
+    invert: bool = False
+    rect_width: float | None = None
+    round_corner: float | None = None
+
+
+class NamedEffect(_Model):
+    """A catalogue effect (audio effect, scene/character effect, filter) with client values 0..100."""
+    name: str
+    category: str
+    params: list[float | None] = Field(default_factory=list)
+    intensity: float | None = None
+
+
+class Material(_Model):
+    id: str
+    kind: MaterialKind
+    url: str
+    file_name: str
+    duration_us: int | None = None      # known from the request or from probing
+    width: int | None = None
+    height: int | None = None
+    media_type: str | None = None       # "video", "audio", "photo", "gif" once probed
+    draft_folder: str | None = None     # client drafts folder sent with the add call
+    probed: bool = False
+
+
+class Segment(_Model):
+    id: str
+    material_id: str | None = None
+    source_start_us: int = 0
+    source_duration_us: int | None = None   # None: open, "to the end of the media"
+    target_start_us: int
+    target_duration_us: int | None = None   # None while open
+    speed: float = 1.0
+    volume: float = 1.0
+    clip: Clip | None = None
+    animations: dict[str, Animation] = Field(default_factory=dict)   # intro/outro/combo/loop
+    transition: Transition | None = None
+    mask: Mask | None = None
+    background_blur: int | None = None
+    effect: NamedEffect | None = None       # audio effect, or the effect of an effect/filter track
+    filter: NamedEffect | None = None       # a filter applied to a video/image clip
+    text: dict | None = None                # normalised text parameters (capcut_drafts/routes/text.py)
+    sticker_id: str | None = None
+    order: int = 0            # position in the order segments were added (set when applied)
+
+    @property
+    def is_open(self) -> bool:
+        return self.target_duration_us is None
+
+    @property
+    def target_end_us(self) -> int:
+        return self.target_start_us + (self.target_duration_us or 0)
+
+    def overlaps(self, start_us: int, end_us: int) -> bool:
+        """Half-open ranges; zero-length and open segments never overlap (upstream rule)."""
+        if self.is_open or self.target_duration_us <= 0 or end_us <= start_us:
+            return False
+        return self.target_start_us < end_us and start_us < self.target_end_us
+
+
+class Track(_Model):
+    name: str
+    kind: TrackKind
+    relative_index: int = 0
+    segments: list[Segment] = Field(default_factory=list)   # sorted by target_start_us
+
+    @property
+    def layer(self) -> int:
+        return LAYER_BASE[self.kind] + self.relative_index
+
+    def find_overlap(self, start_us: int, end_us: int) -> Segment | None:
+        """The existing segment that [start_us, end_us) would overlap, if any.
+
+        Positive-length segments never overlap each other, so sorted by start their ends are
+        sorted too: only the nearest one before `start_us` (skipping open/zero-length ones) and
+        those starting inside the range need checking."""
+        segments = self.segments
+        index = bisect.bisect_left(segments, start_us, key=lambda s: s.target_start_us)
+        for i in range(index - 1, -1, -1):
+            seg = segments[i]
+            if not seg.is_open and seg.target_duration_us > 0:
+                if seg.overlaps(start_us, end_us):
+                    return seg
+                break
+        for i in range(index, len(segments)):
+            seg = segments[i]
+            if seg.target_start_us >= end_us:
+                break
+            if seg.overlaps(start_us, end_us):
+                return seg
+        return None
+
+    def insert(self, segment: Segment) -> None:
+        index = bisect.bisect_right(self.segments, segment.target_start_us, key=lambda s: s.target_start_us)
+        self.segments.insert(index, segment)
+
+    def insert_all(self, segments: list[Segment]) -> None:
+        """Insert in list order, as repeated `insert` would (ties keep insertion order), but in
+        n log n: one stable sort instead of a list shift per segment."""
+        if len(segments) == 1:
+            self.insert(segments[0])
+            return
+        self.segments.extend(segments)
+        self.segments.sort(key=lambda s: s.target_start_us)
+
+
+class PendingKeyframe(_Model):
+    """A keyframe at an absolute timeline time; attached to a segment when the draft is built."""
+    track_name: str
+    property: str
+    time_us: int
+    value: float
+
+
+class Draft(_Model):
+    id: str
+    profile: str
+    name: str
+    created_at: float
+    canvas: Canvas = Field(default_factory=Canvas)
+    tracks: list[Track] = Field(default_factory=list)        # creation order
+    materials: dict[str, Material] = Field(default_factory=dict)
+    keyframes: list[PendingKeyframe] = Field(default_factory=list)
+    segments_added: int = 0
+
+    def track(self, name: str) -> Track | None:
+        for track in self.tracks:
+            if track.name == name:
+                return track
+        return None
+
+    def tracks_in_layer_order(self) -> list[Track]:
+        """Bottom to top: by layer, ties in creation order (sort is stable)."""
+        return sorted(self.tracks, key=lambda t: t.layer)
+
+    def keyframe_count(self, track_name: str) -> int:
+        return sum(1 for keyframe in self.keyframes if keyframe.track_name == track_name)
+
+    def segment_count(self) -> int:
+        return sum(len(t.segments) for t in self.tracks)

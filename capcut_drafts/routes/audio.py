@@ -1,0 +1,67 @@
+"""POST /add_audio: a cut of an audio file on an audio track, with an optional voice effect."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from pydantic import Field
+
+from capcut_drafts.model import catalog, operations
+from capcut_drafts.model.ids import new_id
+from capcut_drafts.model.timeline import Draft, NamedEffect, Segment, to_us
+from capcut_drafts.routes.media import (
+    add_media,
+    app_of,
+    check_draft_folder,
+    checked_media_url,
+    material_for,
+    positive_speed,
+    source_range,
+)
+from capcut_drafts.routes.schema import DraftTarget, MediaSource
+
+if TYPE_CHECKING:                 # annotations only: capcut_drafts.context imports the save job
+    from capcut_drafts.context import Context
+
+
+class AddAudioRequest(DraftTarget, MediaSource):
+    REQUIRED = ("audio_url",)
+    MISSING = "Hi, the required parameters 'audio_url' are missing."
+    audio_url: str
+    start: float = 0.0
+    end: float | None = None
+    duration: float | None = Field(None, ge=0)
+    target_start: float = Field(0.0, ge=0)
+    speed: float = 1.0
+    volume: float = Field(1.0, ge=0)
+    effect_type: str | None = None
+    effect_params: list[Any] | None = None   # checked per parameter by catalog.map_params
+
+
+def plan(req: AddAudioRequest):
+    url = checked_media_url(req.audio_url, "audio_url")
+    folder = check_draft_folder(req.draft_folder)
+    speed = positive_speed(req.speed)
+    # Upstream: the clip ends at `end`, else at `duration`; with neither it is open (to the media end).
+    end = req.end if req.end is not None else (req.duration or None)
+    source_start, source_len = source_range(req.start, end)
+
+    def _plan(draft: Draft):
+        track = operations.placement(draft, req.track_name or "audio_main", "audio", 0, "audio clip")
+        material, is_new = material_for(draft, "audio", url, folder, to_us(req.duration) if req.duration else None)
+        effect = None
+        if req.effect_type:
+            entry = catalog.lookup(app_of(draft), "audio_effect", req.effect_type)
+            catalog.map_params(entry, req.effect_params, reverse=False)   # validates the values
+            effect = NamedEffect(name=entry.name, category="audio_effect", params=req.effect_params or [])
+        target_start = to_us(req.target_start)
+        target_len = None if source_len is None else round(source_len / speed)
+        segment = Segment(id=new_id(), material_id=material.id, source_start_us=source_start,
+                          source_duration_us=source_len, target_start_us=target_start,
+                          target_duration_us=target_len, speed=speed, volume=req.volume, effect=effect)
+        return operations.place(track, segment, material if is_new else None), None
+
+    return _plan
+
+
+def add_audio(ctx: Context, req: AddAudioRequest) -> dict:
+    return add_media(ctx, req, plan(req), req.audio_url)

@@ -1,0 +1,101 @@
+"""POST /add_effect and /add_filter: scene/character effects and filters on their own tracks,
+and the filter that /add_video and /add_image can put on a single clip."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from pydantic import Field
+
+from capcut_drafts.errors import ApiError
+from capcut_drafts.model import catalog, operations
+from capcut_drafts.model.ids import new_id
+from capcut_drafts.model.timeline import Draft, NamedEffect, Segment, to_us
+from capcut_drafts.routes.drafts import change
+from capcut_drafts.routes.media import app_of
+from capcut_drafts.routes.schema import DraftTarget, RequestModel
+
+if TYPE_CHECKING:                 # annotations only: capcut_drafts.context imports the save job
+    from capcut_drafts.context import Context
+
+EFFECT_CATEGORIES = {"scene": "scene_effect", "character": "character_effect"}
+
+
+class AddEffectRequest(DraftTarget):
+    REQUIRED = ("effect_type",)
+    MISSING = "Hi, the required parameters 'effect_type' are missing. Please add them and try again."
+    effect_type: str
+    effect_category: str = "scene"
+    start: float = Field(0.0, ge=0)
+    end: float = 3.0
+    track_name: str | None = None
+    relative_index: int = 0
+    params: list[Any] | None = None          # checked per parameter by catalog.map_params
+
+
+class AddFilterRequest(DraftTarget):
+    REQUIRED = ("filter_type",)
+    MISSING = "Hi, the required parameters 'filter_type' are missing. Please add them and try again."
+    filter_type: str
+    filter_intensity: float = Field(100.0, ge=0, le=100)
+    start: float = Field(0.0, ge=0)
+    end: float = 3.0
+    track_name: str | None = None
+    relative_index: int = 0
+
+
+class ClipFilterParams(RequestModel):
+    """`filter_type` + `filter_intensity` on /add_video and /add_image (upstream has none)."""
+    filter_type: str | None = None
+    filter_intensity: float = Field(100.0, ge=0, le=100)
+
+
+def timeline_range(start: float, end: float) -> tuple[int, int]:
+    start_us, end_us = to_us(start), to_us(end)
+    if end_us <= start_us:
+        raise ApiError(f"Invalid parameters 'start'/'end': end ({end}) must be greater than start ({start}).",
+                       code="invalid_parameter")
+    return start_us, end_us
+
+
+def clip_filter(draft: Draft, req: ClipFilterParams) -> NamedEffect | None:
+    if not req.filter_type:
+        return None
+    entry = catalog.lookup(app_of(draft), "filter", req.filter_type)
+    return NamedEffect(name=entry.name, category="filter", intensity=req.filter_intensity)
+
+
+def _track_segment(draft: Draft, track_name: str, kind: str, relative_index: int, noun: str,
+                   start: int, end: int, effect: NamedEffect) -> dict:
+    track = operations.placement(draft, track_name, kind, relative_index, noun)
+    segment = Segment(id=new_id(), target_start_us=start, target_duration_us=end - start, effect=effect)
+    return operations.place(track, segment)
+
+
+def add_effect(ctx: Context, req: AddEffectRequest) -> dict:
+    start, end = timeline_range(req.start, req.end)
+    category = EFFECT_CATEGORIES.get(req.effect_category)
+    if category is None:
+        raise ApiError(f"Unknown {req.effect_category} effect type: {req.effect_type}. effect_category must be "
+                       "'scene' or 'character'.", code="unknown_name")
+
+    def _plan(draft: Draft):
+        entry = catalog.lookup(app_of(draft), category, req.effect_type)
+        catalog.map_params(entry, req.params, reverse=True)          # validates the values
+        effect = NamedEffect(name=entry.name, category=category, params=req.params or [])
+        return _track_segment(draft, req.track_name or "effect_01", "effect", req.relative_index, "effect",
+                              start, end, effect), None
+
+    return change(ctx, req, _plan)
+
+
+def add_filter(ctx: Context, req: AddFilterRequest) -> dict:
+    start, end = timeline_range(req.start, req.end)
+
+    def _plan(draft: Draft):
+        effect = clip_filter(draft, ClipFilterParams(filter_type=req.filter_type,
+                                                     filter_intensity=req.filter_intensity))
+        return _track_segment(draft, req.track_name or "filter_01", "filter", req.relative_index, "filter",
+                              start, end, effect), None
+
+    return change(ctx, req, _plan)
+

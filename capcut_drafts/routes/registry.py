@@ -1,0 +1,211 @@
+"""Every POST route of the service, one record each: the only place a route is declared.
+
+A `Route` holds what each door needs: the request model and service function (`dispatch`
+runs them), upstream's error template, the OpenAPI summary and example (`capcut_drafts/web/openapi.py`,
+and from it the Postman collection), and the longer text plus read-only flag of its MCP tool
+(`mcp_server.py`). The Flask app (`app.py`) registers one view per record. `ROUTES` keeps
+upstream's order, which is the order of the OpenAPI paths and of the MCP tools.
+
+To add a POST route: write the request model and service function in its feature module, then
+add one `Route` to `ROUTES` below. The GET catalogue routes (`/get_*_types`) are a separate
+table, `catalog.ROUTES` (path -> catalogue category): they share one handler and derive their
+texts from the category, so a record each would only repeat it.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
+
+from capcut_drafts.routes import audio, drafts, effect, image, keyframe, query, save, sticker, subtitle, text, video
+from capcut_drafts.routes.schema import RequestModel
+
+if TYPE_CHECKING:                 # annotations only: capcut_drafts.context imports the save job
+    from capcut_drafts.context import Context
+
+__all__ = ["Route", "ROUTES", "BY_PATH", "route"]
+
+
+@dataclass(frozen=True)
+class Route:
+    """One POST route.
+
+    `error_template` wraps the message of the route's own failures as upstream words them
+    (`"{}"` = the bare message). `summary` is the OpenAPI one-liner; `description` is the
+    tool description an MCP client shows a model choosing a tool (the server appends the
+    required keys and catalogue pointers). `example` is a body the route accepts once its
+    `draft_id`/`task_id` names a real draft (a test posts each one). `read_only` routes never
+    change a draft.
+    """
+    path: str
+    model: type[RequestModel]
+    handler: Callable[[Context, Any], Any]
+    error_template: str
+    summary: str
+    example: Mapping[str, Any]
+    description: str
+    read_only: bool = False
+
+    @property
+    def name(self) -> str:
+        """The path without its slash: Flask endpoint, OpenAPI operationId and MCP tool name."""
+        return self.path.strip("/")
+
+
+EXAMPLE_ID = "dfd_cat_1764300000_1a2b3c4d"           # the shape of a real id; names no draft
+VIDEO_URL = "https://example.com/clip.mp4"
+SRT_EXAMPLE = "1\n00:00:00,000 --> 00:00:02,500\nHello\n\n2\n00:00:02,500 --> 00:00:05,000\nWorld\n"
+DRAFTS_FOLDER = "C:\\Users\\me\\AppData\\Local\\CapCut\\User Data\\Projects\\com.lveditor.draft"
+
+ROUTES: tuple[Route, ...] = (
+    Route(
+        "/create_draft", drafts.CreateDraftRequest, drafts.create_draft,
+        "Error occurred while creating draft: {}",
+        summary="Create an empty draft",
+        example={"width": 1080, "height": 1920},
+        description=(
+            "Create an empty CapCut/JianYing draft: canvas width x height pixels (default 1080x1920 portrait), "
+            "fps (30) and optional app profile. output: {draft_id, draft_url}. Pass output.draft_id to every "
+            "later call.")),
+    Route(
+        "/add_video", video.AddVideoRequest, video.add_video,
+        "Error occurred while processing video: {}",
+        summary="Add a video clip (start/end cut the source; target_start places it)",
+        example={"draft_id": EXAMPLE_ID, "video_url": VIDEO_URL, "start": 0, "end": 5, "target_start": 0,
+                 "track_name": "video_main", "transition": "Dissolve", "transition_duration": 1.0},
+        description=(
+            "Put a cut of a video file on a video track: the source range start..end seconds (end 0 or omitted "
+            "= to the end of the media, resolved when saving) placed at target_start on the timeline; speed, "
+            "volume, position/scale, a transition into the next clip, a mask, background blur 1-4 and a filter. "
+            "Clips on one track must not overlap. output: {draft_id, draft_url}.")),
+    Route(
+        "/add_audio", audio.AddAudioRequest, audio.add_audio,
+        "Error occurred while processing audio: {}",
+        summary="Add an audio clip, optionally with a voice effect",
+        example={"draft_id": EXAMPLE_ID, "audio_url": "https://example.com/music.mp3", "start": 0, "end": 8,
+                 "volume": 0.6, "effect_type": "Big_House", "effect_params": [50]},
+        description=(
+            "Put a cut of an audio file on an audio track: source start..end seconds (or ..duration, or to the "
+            "end) placed at target_start; speed, volume and an optional voice effect (effect_type + "
+            "effect_params, 0-100 each). output: {draft_id, draft_url}.")),
+    Route(
+        "/add_image", image.AddImageRequest, image.add_image,
+        "Error occurred while processing image: {}",
+        summary="Add an image from start to end on the timeline",
+        example={"draft_id": EXAMPLE_ID, "image_url": "https://example.com/photo.jpg", "start": 0, "end": 3,
+                 "intro_animation": "Fade_In"},
+        description=(
+            "Show a still image (or GIF) on a video track from start to end seconds of the timeline; "
+            "position/scale, intro/outro/combo animations, transition, mask, background blur and filter. "
+            "output: {draft_id, draft_url}.")),
+    Route(
+        "/add_text", text.AddTextRequest, text.add_text,
+        "Error occurred while processing text: {} You can click the link below for help: ",
+        summary="Add styled text",
+        example={"draft_id": EXAMPLE_ID, "text": "My Title", "start": 0, "end": 3, "font_color": "#FFD700",
+                 "font_size": 12, "transform_y": 0.6,
+                 "text_styles": [{"start": 0, "end": 2, "style": {"color": "#FF0000", "bold": True}}]},
+        description=(
+            "Add a text segment on a text track from start to end seconds: font, font_color (#RRGGBB), "
+            "font_size, alpha, position, fixed box size, border, background, shadow, bubble and flower-text "
+            "ids, intro/outro/loop animations, and per-character-range styles in text_styles ({start, end} are "
+            "character offsets). Upstream aliases color/size/alpha are accepted too. "
+            "output: {draft_id, draft_url}.")),
+    Route(
+        "/add_subtitle", subtitle.AddSubtitleRequest, subtitle.add_subtitle,
+        "Error occurred while processing subtitle: {}",
+        summary="Add every cue of an SRT file (text or http(s) URL)",
+        example={"draft_id": EXAMPLE_ID, "srt": SRT_EXAMPLE, "font_size": 6, "border_width": 20},
+        description=(
+            "Add every cue of an SRT file as text on a subtitle track (default track 'subtitle'). srt is the "
+            "SRT text itself or an http(s) URL of an .srt file; time_offset (seconds) shifts every cue; font "
+            "and style apply to every cue. output: {draft_id, draft_url}.")),
+    Route(
+        "/add_effect", effect.AddEffectRequest, effect.add_effect,
+        "Error occurred while adding effect: {} ",
+        summary="Add a scene or character effect over a time range",
+        example={"draft_id": EXAMPLE_ID, "effect_type": "Blur", "effect_category": "scene", "start": 0,
+                 "end": 2, "params": [40]},
+        description=(
+            "Add a video effect over the whole picture from start to end seconds on an effect track. "
+            "effect_category 'scene' (default) or 'character' chooses the catalogue effect_type is taken "
+            "from; params are 0-100 values (null = default). output: {draft_id, draft_url}.")),
+    Route(
+        "/add_filter", effect.AddFilterRequest, effect.add_filter,
+        "Error occurred while adding filter: {} ",
+        summary="Add a filter over a time range",
+        example={"draft_id": EXAMPLE_ID, "filter_type": "亮肤", "filter_intensity": 60, "start": 0, "end": 5},
+        description=(
+            "Add a colour filter on a filter track from start to end seconds with filter_intensity 0-100. "
+            "output: {draft_id, draft_url}.")),
+    Route(
+        "/add_sticker", sticker.AddStickerRequest, sticker.add_sticker,
+        "Error occurred while adding sticker: {} ",
+        summary="Add a sticker by resource id",
+        example={"draft_id": EXAMPLE_ID, "sticker_id": "7107529669750066445", "start": 0, "end": 5},
+        description=(
+            "Add a CapCut/JianYing library sticker by its resource id (sticker_id) from start to end seconds: "
+            "position, scale, alpha, rotation, flips. output: {draft_id, draft_url}.")),
+    Route(
+        "/add_video_keyframe", keyframe.AddKeyframeRequest, keyframe.add_video_keyframe,
+        "Error occurred while adding keyframe: {}",
+        summary="Add keyframes at absolute timeline times (single or batch)",
+        example={"draft_id": EXAMPLE_ID, "track_name": "video_main", "property_types": ["alpha", "alpha"],
+                 "times": [0, 1], "values": ["0", "1"]},
+        description=(
+            "Animate the clips of an existing track of an existing draft with keyframes at absolute timeline "
+            "times (seconds): one keyframe (property_type, time, value) or a batch (property_types, times, "
+            "values: lists of equal length). A keyframe attaches to the clip under its time. "
+            "output: {draft_id, draft_url} (+ added_keyframes_count in batch mode).")),
+    Route(
+        "/query_script", drafts.QueryScriptRequest, query.query_script, "{}",
+        summary="The draft JSON as a string (read-only)",
+        example={"draft_id": EXAMPLE_ID},
+        description=(
+            "Read a draft: output is the draft's app JSON (draft_info.json) as a string; json-decode it to "
+            "inspect tracks, segments and materials (times in microseconds). Read-only; warnings name clips "
+            "whose length is resolved only when saving and keyframes that match no clip."),
+        read_only=True),
+    Route(
+        "/generate_draft_url", drafts.DraftIdRequest, drafts.generate_draft_url, "{}",
+        summary="The draft's informational link",
+        example={"draft_id": EXAMPLE_ID},
+        description="The informational link of a draft. output: {draft_url}.",
+        read_only=True),
+    Route(
+        "/save_draft", save.SaveDraftRequest, save.save_draft, "{}",
+        summary="Download media, write the draft folder, answer with its zip URL",
+        example={"draft_id": EXAMPLE_ID, "draft_folder": DRAFTS_FOLDER},
+        description=(
+            "Save a draft: download and probe every media file, write the draft folder for the draft's app "
+            "profile and zip it. Waits for the save unless async is true (then poll query_draft_status). "
+            "output: {success, draft_url (zip download link), task_id, status, download_page}.")),
+    Route(
+        "/query_draft_status", save.QueryStatusRequest, save.query_draft_status, "{}",
+        summary="Progress and result of a save",
+        example={"task_id": EXAMPLE_ID},
+        description=(
+            "Progress of a save started by save_draft; task_id is the draft_id. output: {status "
+            "(pending/processing/completed/failed), message, progress, completed_files, total_files, "
+            "draft_url, ...}."),
+        read_only=True),
+)
+
+
+def _by_path(routes: Iterable[Route]) -> Mapping[str, Route]:
+    """path -> record, refusing a path declared twice (the second would silently win)."""
+    table: dict[str, Route] = {}
+    for record in routes:
+        if record.path in table:
+            raise ValueError(f"route {record.path} is declared twice in capcut_drafts/routes/registry.py")
+        table[record.path] = record
+    return MappingProxyType(table)
+
+
+BY_PATH: Mapping[str, Route] = _by_path(ROUTES)
+
+
+def route(path: str) -> Route:
+    """The record of POST `path` (KeyError for a path that is not a POST route)."""
+    return BY_PATH[path]

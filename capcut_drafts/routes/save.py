@@ -1,0 +1,119 @@
+"""POST /save_draft and /query_draft_status.
+
+The route records a task (id = draft id, as upstream), hands the save job (capcut_drafts/save/job.py)
+to the runner and waits up to `save_wait_seconds` so upstream clients still get `draft_url` in the
+reply; `"async": true` answers at once.
+"""
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from typing import TYPE_CHECKING
+
+from pydantic import Field
+
+from capcut_drafts import metrics
+from capcut_drafts.errors import ApiError, ErrorCode
+from capcut_drafts.routes.drafts import DraftIdRequest, unknown_draft
+from capcut_drafts.routes.media import check_draft_folder
+from capcut_drafts.routes.schema import Identifier, Reply, RequestModel
+from capcut_drafts.save.tasks import Task, TaskBook
+
+if TYPE_CHECKING:                 # annotations only: capcut_drafts.context imports the save job
+    from capcut_drafts.context import Context
+
+log = logging.getLogger("capcut.save")
+
+
+class SaveDraftRequest(DraftIdRequest):
+    async_: bool = Field(False, alias="async")     # answer at once; poll /query_draft_status
+
+
+class QueryStatusRequest(RequestModel):
+    REQUIRED = ("task_id",)
+    MISSING = "Hi, the required parameter 'task_id' is missing. Please add it and try again."
+    task_id: Identifier
+
+
+def save_draft(ctx: Context, req: SaveDraftRequest) -> Reply:
+    folder = check_draft_folder(req.draft_folder)
+    book = TaskBook(ctx.cache.store)
+    if not ctx.cache.exists(req.draft_id):      # nothing is stored for a draft that does not exist
+        if ctx.settings.upstream_save_success:
+            return Reply({"success": True, "draft_url": None})
+        raise unknown_draft(req.draft_id)
+    task = _current(ctx, book, req.draft_id)
+    if task is not None and not task.finished and task.draft_folder == folder:
+        job_id = task.job_id                      # the same save is running: wait for it
+    else:                                         # otherwise a new job, after any running one
+        job_id = uuid.uuid4().hex
+        if task is None or task.finished:
+            task = book.put(Task(task_id=req.draft_id, job_id=job_id, draft_folder=folder))
+        ctx.runner.submit("save", order_key=req.draft_id, task_id=req.draft_id, draft_id=req.draft_id,
+                          draft_folder=folder, job_id=job_id)      # no base: links are stored base-free
+        metrics.JOBS.labels("queued").inc()
+    if not req.async_:
+        task = wait_for(book, req.draft_id, job_id, ctx.settings.save_wait_seconds)
+    return answer(ctx, task, job_id)
+
+
+def _current(ctx: Context, book: TaskBook, task_id: str) -> Task | None:
+    task = book.get(task_id)
+    if task is None:
+        return None
+    return book.expire_if_stale(task, ctx.settings.job_lease_seconds, ctx.settings.job_queue_seconds)
+
+
+def wait_for(book: TaskBook, task_id: str, job_id: str, seconds: float) -> Task:
+    """The task once job `job_id` finished, or as it stands when `seconds` ran out."""
+    deadline = time.monotonic() + seconds
+    delay = 0.02
+    while True:
+        done = book.outcome(task_id, job_id)
+        if done is not None:
+            return done
+        task = book.get(task_id)
+        if time.monotonic() >= deadline:
+            return task
+        time.sleep(delay)
+        delay = min(delay * 1.5, 0.25)
+
+
+def answer(ctx: Context, task: Task, job_id: str) -> Reply:
+    ours = task.job_id == job_id
+    if ours and task.status == "failed" and not ctx.settings.upstream_save_success:
+        raise ApiError(task.message, code=ErrorCode.SAVE_FAILED, http_status=502)
+    done = ours and task.finished
+    output = {"success": True, "draft_url": absolute(ctx, task.draft_url) if done else "",
+              "task_id": task.task_id, "status": task.status if ours else "initialized"}
+    if done and task.download_page:
+        output["download_page"] = absolute(ctx, task.download_page)
+    notes = list(task.warnings) if done else []
+    if not ours:
+        notes.append(f"Another save of this draft (for another draft_folder) is running; this one starts after "
+                     f"it. Poll POST /query_draft_status with task_id {task.task_id}.")
+    elif not done:
+        notes.append(f"The save is still running ({task.progress}%: {task.message}); poll "
+                     f"POST /query_draft_status with task_id {task.task_id}.")
+    return Reply(output, notes)
+
+
+def query_draft_status(ctx: Context, req: QueryStatusRequest) -> dict:
+    task = _current(ctx, TaskBook(ctx.cache.store), req.task_id)
+    if task is None and ctx.settings.upstream_save_success and not ctx.cache.exists(req.task_id):
+        # upstream answers a save of an unknown draft with success and this failed record
+        return Task(task_id=req.task_id, status="failed",
+                    message=f"Draft {req.task_id} does not exist in cache").public()
+    if task is None:
+        raise ApiError(f"Task with ID {req.task_id} not found. Please check if the task ID is correct.",
+                       code=ErrorCode.TASK_NOT_FOUND, http_status=404)
+    return {**task.public(), "draft_url": absolute(ctx, task.draft_url),
+            "download_page": absolute(ctx, task.download_page)}
+
+
+def absolute(ctx: Context, link: str) -> str:
+    """A stored link as the reader gets it. The local backend's links are stored root-relative
+    (/drafts/…), so a record never holds the host of whoever saved; the base is added per reply
+    from the configuration (`ctx.base_url`). Cloud URLs and "" come back unchanged."""
+    return f"{ctx.base_url()}{link}" if link.startswith("/") else link

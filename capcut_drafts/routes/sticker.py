@@ -1,0 +1,47 @@
+"""POST /add_sticker: a library sticker (by CapCut/JianYing resource id) on a sticker track."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from pydantic import Field
+
+from capcut_drafts.model import operations
+from capcut_drafts.model.ids import new_id
+from capcut_drafts.model.timeline import Clip, Draft, Segment
+from capcut_drafts.routes.drafts import change
+from capcut_drafts.routes.effect import timeline_range
+from capcut_drafts.routes.schema import DraftTarget, Transform
+from capcut_drafts.routes.text import check_unit
+
+if TYPE_CHECKING:                 # annotations only: capcut_drafts.context imports the save job
+    from capcut_drafts.context import Context
+
+
+class AddStickerRequest(DraftTarget, Transform):
+    REQUIRED = ("sticker_id",)
+    MISSING = "Hi, the required parameter 'sticker_id' is missing. Please add it and try again. "
+    sticker_id: str
+    start: float = Field(0.0, ge=0)
+    end: float = 5.0
+    alpha: float = 1.0
+    rotation: float = 0.0
+    flip_horizontal: bool = False
+    flip_vertical: bool = False
+    track_name: str | None = None
+    relative_index: int = 0
+
+
+def add_sticker(ctx: Context, req: AddStickerRequest) -> dict:
+    start, end = timeline_range(req.start, req.end)
+    clip = Clip(transform_x=req.transform_x, transform_y=req.transform_y, scale_x=req.scale_x,
+                scale_y=req.scale_y, rotation=req.rotation, alpha=check_unit(req.alpha, "alpha"),
+                flip_horizontal=req.flip_horizontal, flip_vertical=req.flip_vertical)
+
+    def _plan(draft: Draft):
+        track = operations.placement(draft, req.track_name or "sticker_main", "sticker", req.relative_index,
+                                     "sticker")
+        segment = Segment(id=new_id(), target_start_us=start, target_duration_us=end - start, clip=clip,
+                          sticker_id=req.sticker_id)
+        return operations.place(track, segment), None
+
+    return change(ctx, req, _plan)

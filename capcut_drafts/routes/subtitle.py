@@ -1,0 +1,176 @@
+"""POST /add_subtitle: every cue of an SRT file as a text segment on a subtitle track.
+
+`srt` is raw SRT text or an http(s) URL (fetched with the safe fetcher). A path on the server
+is refused, never read. The parser is tolerant (BOM, CRLF, '.' or ',' before milliseconds,
+missing index lines, runs of blank lines, the two characters backslash-n as a line break);
+a malformed cue is reported by cue number and line, never by echoing the file's content.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from pydantic import Field
+
+from capcut_drafts.errors import ApiError
+from capcut_drafts.model import catalog, operations
+from capcut_drafts.model.ids import new_id
+from capcut_drafts.model.timeline import MAX_SUBTITLE_CUES, Clip, Draft, Segment
+from capcut_drafts.net.fetcher import FetchError, fetch_bytes, policy_from
+from capcut_drafts.routes.drafts import change
+from capcut_drafts.routes.media import app_of
+from capcut_drafts.routes.schema import DraftTarget
+from capcut_drafts.routes.text import (
+    TextBoxParams,
+    background_spec,
+    border_spec,
+    check_color,
+    check_unit,
+    make_spec,
+    text_animations,
+)
+
+if TYPE_CHECKING:                 # annotations only: capcut_drafts.context imports the save job
+    from capcut_drafts.context import Context
+
+SRT_MAX_BYTES = 5 * 1024 * 1024
+_TIME = r"(\d{1,2}):(\d{1,2}):(\d{1,2})(?:[,.](\d{1,3}))?"
+_TIMING = re.compile(rf"^\s*{_TIME}\s*-->\s*{_TIME}")
+
+
+@dataclass
+class Cue:
+    number: int
+    start_us: int
+    end_us: int
+    text: str
+
+
+def _us(h: str, m: str, s: str, ms: str | None) -> int:
+    millis = int((ms or "0").ljust(3, "0"))
+    return ((int(h) * 60 + int(m)) * 60 + int(s)) * 1_000_000 + millis * 1000
+
+
+def parse_srt(source: str) -> list[Cue]:
+    """Cues in file order. ApiError names the cue number and line of the first malformed cue."""
+    text = source.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n").replace("\\n", "\n")
+    lines = text.split("\n")
+    cues: list[Cue] = []
+    i = 0
+    while i < len(lines):
+        if not lines[i].strip():
+            i += 1
+            continue
+        number, line_no = len(cues) + 1, i + 1
+        if lines[i].strip().isdigit() and i + 1 < len(lines) and lines[i + 1].strip():
+            i += 1                          # optional index line; the timing line follows
+        match = _TIMING.match(lines[i])
+        if not match:
+            raise ApiError(f"SRT cue {number} (line {i + 1}): expected a timing line such as "
+                           "'00:00:01,000 --> 00:00:02,500'.", code="invalid_srt")
+        g = match.groups()
+        start, end = _us(*g[:4]), _us(*g[4:])
+        if end <= start:
+            raise ApiError(f"SRT cue {number} (line {i + 1}): the end time is not after the start time.",
+                           code="invalid_srt")
+        i += 1
+        body = []
+        while i < len(lines) and lines[i].strip():
+            body.append(lines[i].strip())
+            i += 1
+        if not body:
+            raise ApiError(f"SRT cue {number} (line {line_no}): the cue has no text.", code="invalid_srt")
+        cues.append(Cue(number, start, end, "\n".join(body)))
+    if not cues:
+        raise ApiError("The SRT contains no cues; send SRT text or an http(s) URL of an .srt file.",
+                       code="invalid_srt")
+    return cues
+
+
+class AddSubtitleRequest(DraftTarget, TextBoxParams):
+    REQUIRED = ("srt",)
+    MISSING = "Hi, the required parameters 'srt' are missing."
+    srt: str
+    time_offset: float = 0.0
+    track_name: str | None = None
+    font: str | None = "思源粗宋"
+    font_size: float = Field(5.0, gt=0)
+    bold: bool = False
+    italic: bool = False
+    underline: bool = False
+    font_color: str = "#FFFFFF"
+    alpha: float = 1.0
+    transform_x: float = 0.0
+    transform_y: float = -0.8
+    scale_x: float = 1.0
+    scale_y: float = 1.0
+    rotation: float = 0.0
+    intro_animation: str | None = None
+    intro_duration: float = Field(0.5, ge=0)
+    outro_animation: str | None = None
+    outro_duration: float = Field(0.5, ge=0)
+
+
+def load_srt(ctx: Context, srt: str) -> str:
+    stripped = srt.strip()
+    if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", stripped):
+        try:
+            raw = fetch_bytes(stripped, policy_from(ctx.settings, max_bytes=SRT_MAX_BYTES, deadline=30.0))
+        except FetchError as exc:
+            raise ApiError(f"Could not download the SRT file: {exc}.", code=exc.code) from None
+        return raw.decode("utf-8-sig", errors="replace")
+    if "-->" not in stripped and (stripped.startswith(("/", "~", "\\")) or re.match(r"^[A-Za-z]:[\\/]", stripped)):
+        raise ApiError("'srt' looks like a file path; files on the server are never read. Send the SRT text "
+                       "itself or an http(s) URL.", code="invalid_srt")
+    return srt
+
+
+def check_cue_count(cues: list[Cue]) -> None:
+    if len(cues) > MAX_SUBTITLE_CUES:
+        raise ApiError(f"The SRT has {len(cues)} cues; one /add_subtitle request takes at most "
+                       f"{MAX_SUBTITLE_CUES}. Split the file into parts of at most {MAX_SUBTITLE_CUES} cues and "
+                       "send each part in its own request to the same draft_id (cue times stay as they are).",
+                       code="invalid_parameter")
+
+
+def add_subtitle(ctx: Context, req: AddSubtitleRequest) -> dict:
+    cues = parse_srt(load_srt(ctx, req.srt))
+    check_cue_count(cues)
+    color = check_color(req.font_color, "font_color")
+    check_unit(req.alpha, "alpha")
+    offset = round(req.time_offset * 1_000_000)
+
+    def _plan(draft: Draft):
+        app = app_of(draft)
+        if req.font:
+            catalog.lookup(app, "font", req.font)
+        track = operations.placement(draft, req.track_name or "subtitle", "text", 999, "subtitle")
+        portrait = draft.canvas.height >= draft.canvas.width
+        batch: list[Segment] = []
+        for cue in cues:
+            start = cue.start_us + offset
+            if start < 0:
+                raise ApiError(f"SRT cue {cue.number}: with time_offset {req.time_offset}s it would start "
+                               "before 0.", code="invalid_parameter")
+            length = cue.end_us - cue.start_us
+            ranges = [{"start": 0, "end": len(cue.text), "size": req.font_size, "bold": req.bold,
+                       "italic": req.italic, "underline": req.underline, "color": color, "alpha": req.alpha,
+                       "font": req.font or None,
+                       "border": border_spec(req.border_width, req.border_color, req.border_alpha)}]
+            spec = make_spec(cue.text, ranges, font=req.font or None, vertical=req.vertical, align=1,
+                             fixed_width=648 if portrait else 1344,
+                             background=background_spec(req.background_color, req.background_style,
+                                                        req.background_alpha))
+            segment = Segment(id=new_id(), target_start_us=start, target_duration_us=length, text=spec,
+                              clip=Clip(transform_x=req.transform_x, transform_y=req.transform_y,
+                                        scale_x=req.scale_x, scale_y=req.scale_y, rotation=req.rotation),
+                              animations=text_animations(app, length, intro=req.intro_animation,
+                                                         intro_seconds=req.intro_duration,
+                                                         outro=req.outro_animation,
+                                                         outro_seconds=req.outro_duration))
+            batch.append(segment)
+        operations.check_all_free(track, batch)
+        return operations.add_segments(track, batch), None
+
+    return change(ctx, req, _plan)

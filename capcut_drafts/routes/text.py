@@ -1,0 +1,276 @@
+"""POST /add_text: a styled text segment on a text track.
+
+The request is normalised into a plain dict stored on the segment (`Segment.text`): colours as
+hex strings, every style range explicit. The builder turns it into the app's text material.
+"""
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+from pydantic import ConfigDict, Field, model_validator
+
+from capcut_drafts.errors import ApiError, missing
+from capcut_drafts.model import catalog, operations
+from capcut_drafts.model.ids import new_id
+from capcut_drafts.model.timeline import MAX_TEXT_STYLES, Animation, Clip, Draft, Segment, to_us
+from capcut_drafts.routes.drafts import change
+from capcut_drafts.routes.media import app_of
+from capcut_drafts.routes.schema import Bounded, DraftTarget, RequestModel
+
+if TYPE_CHECKING:                 # annotations only: capcut_drafts.context imports the save job
+    from capcut_drafts.context import Context
+
+_HEX = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
+MISSING_TEXT = "Hi, the required parameters 'text', 'start' or 'end' are missing. "
+
+
+def check_color(value: str | None, name: str) -> str | None:
+    """'#RGB' or '#RRGGBB' → '#RRGGBB' (upper case)."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not _HEX.match(value):
+        raise ApiError(f"Color parameter error: Invalid hexadecimal color code: {value} "
+                       f"(parameter '{name}'; use '#RRGGBB' or '#RGB').", code="invalid_color")
+    digits = value[1:]
+    if len(digits) == 3:
+        digits = "".join(c * 2 for c in digits)
+    return "#" + digits.upper()
+
+
+def check_unit(value: float, name: str) -> float:
+    if not 0.0 <= value <= 1.0:
+        raise ApiError(f"{name} value must be between 0.0 and 1.0 (got {value}).", code="invalid_parameter")
+    return value
+
+
+class _Part(Bounded):
+    model_config = ConfigDict(extra="ignore", allow_inf_nan=False)
+
+
+class RangeStyle(_Part):
+    size: float | None = Field(None, gt=0)
+    bold: bool = False
+    italic: bool = False
+    underline: bool = False
+    color: str | None = None
+    alpha: float | None = None
+    align: int | None = None
+    vertical: bool | None = None
+    letter_spacing: float | None = None
+    line_spacing: float | None = None
+
+
+class RangeBorder(_Part):
+    width: float = Field(0.0, ge=0, le=100)
+    color: str = "#000000"
+    alpha: float = 1.0
+
+
+class TextStyleRange(_Part):
+    start: int
+    end: int
+    style: RangeStyle = Field(default_factory=RangeStyle)
+    border: RangeBorder | None = None
+    font: str | None = None
+
+
+class TextBoxParams(RequestModel):
+    """Border and background, the same keys and defaults on /add_text and /add_subtitle."""
+    vertical: bool = False
+    border_width: float = Field(0.0, ge=0, le=100)
+    border_color: str = "#000000"
+    border_alpha: float = 1.0
+    background_color: str = "#000000"
+    background_style: int = 0
+    background_alpha: float = 0.0
+
+
+class AddTextRequest(DraftTarget, TextBoxParams):
+    text: str
+    start: float = Field(0.0, ge=0)
+    end: float = 5.0
+    track_name: str | None = None
+    relative_index: int = 0
+    font: str | None = "文轩体"
+    font_color: str = "#FF0000"
+    font_size: float = Field(8.0, gt=0)
+    font_alpha: float = 1.0
+    transform_x: float = 0.0
+    transform_y: float = 0.0
+    fixed_width: float = -1
+    fixed_height: float = -1
+    background_round_radius: float = Field(0.0, ge=0, le=1)
+    background_height: float = Field(0.14, ge=0, le=1)
+    background_width: float = Field(0.14, ge=0, le=1)
+    background_horizontal_offset: float = Field(0.5, ge=0, le=1)
+    background_vertical_offset: float = Field(0.5, ge=0, le=1)
+    shadow_enabled: bool = False
+    shadow_alpha: float = 0.9
+    shadow_angle: float = -45.0
+    shadow_color: str = "#000000"
+    shadow_distance: float = 5.0
+    shadow_smoothing: float = 0.15
+    bubble_effect_id: str | None = None
+    bubble_resource_id: str | None = None
+    effect_effect_id: str | None = None
+    intro_animation: str | None = None
+    intro_duration: float = Field(0.5, ge=0)
+    outro_animation: str | None = None
+    outro_duration: float = Field(0.5, ge=0)
+    loop_animation: str | None = None
+    text_styles: list[TextStyleRange] = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _aliases(cls, data: Any) -> Any:
+        # `color`, `size`, `alpha` win over font_color/font_size/font_alpha, as upstream.
+        if isinstance(data, dict):
+            data = dict(data)
+            for short, long in (("color", "font_color"), ("size", "font_size"), ("alpha", "font_alpha")):
+                if data.get(short) is not None:
+                    data[long] = data[short]
+        return data
+
+    @classmethod
+    def parse(cls, body: dict[str, Any]):
+        if not body.get("text") or ("start" in body and body["start"] is None) \
+                or ("end" in body and body["end"] is None):
+            raise missing(MISSING_TEXT)
+        check_style_count(body.get("text_styles"))
+        return super().parse(body)
+
+
+def check_style_count(text_styles: Any) -> None:
+    """Refuse more than MAX_TEXT_STYLES ranges before validating each of them."""
+    if isinstance(text_styles, list) and len(text_styles) > MAX_TEXT_STYLES:
+        raise ApiError(f"text_styles has {len(text_styles)} ranges; one text takes at most {MAX_TEXT_STYLES}. "
+                       "Merge neighbouring ranges that share a style, or split the text over several /add_text "
+                       "calls.", code="invalid_parameter")
+
+
+def _style_ranges(req: AddTextRequest, app: str) -> list[dict]:
+    """Every character covered exactly once: the client's ranges, gaps filled with the segment style."""
+    length = len(req.text)
+    base = {"size": req.font_size, "bold": False, "italic": False, "underline": False,
+            "color": check_color(req.font_color, "font_color"), "alpha": check_unit(req.font_alpha, "alpha"),
+            "font": req.font, "border": border_spec(req.border_width, req.border_color, req.border_alpha)}
+    ranges, cursor = [], 0
+    for i, item in sorted(enumerate(req.text_styles), key=lambda pair: pair[1].start):
+        if not 0 <= item.start < item.end <= length:
+            raise ApiError(f"text_styles[{i}]: the range start={item.start}, end={item.end} must satisfy "
+                           f"0 <= start < end <= {length} (the text length, in characters).",
+                           code="invalid_parameter")
+        if item.start < cursor:
+            raise ApiError(f"text_styles[{i}]: the range {item.start}..{item.end} overlaps the previous range.",
+                           code="invalid_parameter")
+        if item.start > cursor:
+            ranges.append({**base, "start": cursor, "end": item.start})
+        style = item.style
+        if item.font:
+            catalog.lookup(app, "font", item.font)
+        border = base["border"] if item.border is None else border_spec(item.border.width, item.border.color,
+                                                                    item.border.alpha)
+        ranges.append({**base, "start": item.start, "end": item.end,
+                       "size": style.size if style.size is not None else base["size"],
+                       "bold": style.bold, "italic": style.italic, "underline": style.underline,
+                       "color": check_color(style.color, f"text_styles[{i}].style.color") or base["color"],
+                       "alpha": check_unit(style.alpha, "alpha") if style.alpha is not None else base["alpha"],
+                       "font": item.font or base["font"], "border": border})
+        cursor = item.end
+    if cursor < length:
+        ranges.append({**base, "start": cursor, "end": length})
+    return ranges
+
+
+def border_spec(width: float, color: str, alpha: float) -> dict | None:
+    if width <= 0:
+        return None
+    return {"width": width, "color": check_color(color, "border_color"), "alpha": check_unit(alpha, "border_alpha")}
+
+
+def background_spec(color: str, style: int, alpha: float, round_radius: float = 0.0, height: float = 0.14,
+                    width: float = 0.14, horizontal_offset: float = 0.5, vertical_offset: float = 0.5) -> dict | None:
+    """A text background, or None when invisible (alpha 0). Upstream maps style 1→1, 0 and 2→2."""
+    if alpha <= 0:
+        return None
+    if style not in (0, 1, 2):
+        raise ApiError(f"Invalid parameter 'background_style': use 1 or 2 (0 means 2), got {style}.")
+    return {"color": check_color(color, "background_color"), "style": 1 if style == 1 else 2,
+            "alpha": check_unit(alpha, "background_alpha"), "round_radius": round_radius, "height": height,
+            "width": width, "horizontal_offset": horizontal_offset, "vertical_offset": vertical_offset}
+
+
+def make_spec(text: str, ranges: list[dict], *, font: str | None, vertical: bool, align: int = 0,
+              fixed_width: int = -1, fixed_height: int = -1, background: dict | None = None,
+              shadow: dict | None = None, bubble: dict | None = None,
+              flower_effect_id: str | None = None) -> dict:
+    """The normalised text stored on a segment (shared by /add_text and /add_subtitle)."""
+    return {"text": text, "font": font, "vertical": vertical, "align": align, "ranges": ranges,
+            "fixed_width": fixed_width, "fixed_height": fixed_height, "background": background,
+            "shadow": shadow, "bubble": bubble, "flower_effect_id": flower_effect_id}
+
+
+def normalise(req: AddTextRequest, app: str, canvas_width: int, canvas_height: int) -> dict:
+    if req.font:
+        catalog.lookup(app, "font", req.font)
+    if bool(req.bubble_effect_id) != bool(req.bubble_resource_id):
+        raise ApiError("A text bubble needs both bubble_effect_id and bubble_resource_id.")
+    shadow = None
+    if req.shadow_enabled:
+        shadow = {"alpha": check_unit(req.shadow_alpha, "shadow_alpha"), "angle": req.shadow_angle,
+                  "color": check_color(req.shadow_color, "shadow_color"), "distance": req.shadow_distance,
+                  "smoothing": req.shadow_smoothing}
+    return make_spec(
+        req.text, _style_ranges(req, app), font=req.font, vertical=req.vertical,
+        fixed_width=round(req.fixed_width * canvas_width) if req.fixed_width > 0 else -1,
+        fixed_height=round(req.fixed_height * canvas_height) if req.fixed_height > 0 else -1,
+        background=background_spec(req.background_color, req.background_style, req.background_alpha,
+                                   req.background_round_radius, req.background_height, req.background_width,
+                                   req.background_horizontal_offset, req.background_vertical_offset),
+        shadow=shadow,
+        bubble={"effect_id": req.bubble_effect_id, "resource_id": req.bubble_resource_id}
+        if req.bubble_effect_id else None,
+        flower_effect_id=req.effect_effect_id or None)
+
+
+def text_animations(app: str, length_us: int, *, intro: str | None = None, intro_seconds: float = 0.5,
+                    outro: str | None = None, outro_seconds: float = 0.5,
+                    loop: str | None = None) -> dict[str, Animation]:
+    """Text intro/outro/loop animations by catalogue name; durations capped at the clip length
+    (a loop fills what the intro and outro leave, decided when the draft is built)."""
+    result = {}
+    for slot, category, name, seconds in (("intro", "text_intro", intro, intro_seconds),
+                                          ("outro", "text_outro", outro, outro_seconds),
+                                          ("loop", "text_loop", loop, None)):
+        if not name:
+            continue
+        entry = catalog.lookup(app, category, name)
+        duration = to_us(seconds) if seconds is not None else length_us
+        result[slot] = Animation(name=entry.name, duration_us=min(duration, length_us))
+    return result
+
+
+def plan(req: AddTextRequest):
+    start, end = to_us(req.start), to_us(req.end)
+    if end <= start:
+        raise ApiError(f"Invalid parameters 'start'/'end': end ({req.end}) must be greater than start "
+                       f"({req.start}).", code="invalid_parameter")
+
+    def _plan(draft: Draft):
+        app = app_of(draft)
+        track = operations.placement(draft, req.track_name or "text_main", "text", req.relative_index, "text")
+        segment = Segment(id=new_id(), target_start_us=start, target_duration_us=end - start,
+                          clip=Clip(transform_x=req.transform_x, transform_y=req.transform_y),
+                          animations=text_animations(app, end - start, intro=req.intro_animation,
+                                                     intro_seconds=req.intro_duration,
+                                                     outro=req.outro_animation, outro_seconds=req.outro_duration,
+                                                     loop=req.loop_animation),
+                          text=normalise(req, app, draft.canvas.width, draft.canvas.height))
+        return operations.place(track, segment), None
+
+    return _plan
+
+
+def add_text(ctx: Context, req: AddTextRequest) -> dict:
+    return change(ctx, req, plan(req))

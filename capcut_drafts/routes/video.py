@@ -1,0 +1,68 @@
+"""POST /add_video: a cut of a video file on a video track."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from pydantic import Field
+
+from capcut_drafts.model import operations
+from capcut_drafts.model.ids import new_id
+from capcut_drafts.model.timeline import Clip, Draft, Segment, to_us
+from capcut_drafts.routes.effect import ClipFilterParams, clip_filter
+from capcut_drafts.routes.media import (
+    add_media,
+    blur_for,
+    check_draft_folder,
+    checked_media_url,
+    mask_for,
+    material_for,
+    positive_speed,
+    source_range,
+    transition_for,
+)
+from capcut_drafts.routes.schema import DraftTarget, MaskParams, MediaSource, Transform, TransitionParams
+
+if TYPE_CHECKING:                 # annotations only: capcut_drafts.context imports the save job
+    from capcut_drafts.context import Context
+
+
+class AddVideoRequest(DraftTarget, MediaSource, Transform, TransitionParams, MaskParams, ClipFilterParams):
+    REQUIRED = ("video_url",)
+    MISSING = "Hi, the required parameters 'video_url' are missing."
+    video_url: str
+    start: float = 0.0
+    end: float | None = 0.0          # 0 or omitted: to the end of the media (resolved at save)
+    duration: float | None = Field(None, ge=0)
+    target_start: float = Field(0.0, ge=0)
+    speed: float = 1.0
+    volume: float = Field(1.0, ge=0)
+    relative_index: int = 0
+    background_blur: int | None = None
+
+
+def plan(req: AddVideoRequest):
+    url = checked_media_url(req.video_url, "video_url")
+    folder = check_draft_folder(req.draft_folder)
+    speed = positive_speed(req.speed)
+    source_start, source_len = source_range(req.start, req.end or None)
+
+    def _plan(draft: Draft):
+        track = operations.placement(draft, req.track_name or "video_main", "video", req.relative_index,
+                                     "video clip")
+        material, is_new = material_for(draft, "video", url, folder, to_us(req.duration) if req.duration else None)
+        target_start = to_us(req.target_start)
+        target_len = None if source_len is None else round(source_len / speed)
+        segment = Segment(
+            id=new_id(), material_id=material.id, source_start_us=source_start, source_duration_us=source_len,
+            target_start_us=target_start, target_duration_us=target_len, speed=speed, volume=req.volume,
+            clip=Clip(transform_x=req.transform_x, transform_y=req.transform_y, scale_x=req.scale_x,
+                      scale_y=req.scale_y),
+            transition=transition_for(draft, req), mask=mask_for(draft, req, center=0.5, size=1.0),
+            background_blur=blur_for(req.background_blur), filter=clip_filter(draft, req))
+        return operations.place(track, segment, material if is_new else None), None
+
+    return _plan
+
+
+def add_video(ctx: Context, req: AddVideoRequest) -> dict:
+    return add_media(ctx, req, plan(req), req.video_url)

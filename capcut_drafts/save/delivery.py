@@ -1,0 +1,231 @@
+"""Where saved drafts live on this host and how they are handed out: the folder, its zip, a
+download page, a per-draft lock so two saves never write one folder at once, and clean-up of
+outputs older than the retention setting.
+
+Only regular files inside a saved folder are handed out. A symbolic link (to a file or a folder,
+anywhere in the folder, or the folder itself) is never followed: the walk opens every folder and
+file relative to its parent with O_NOFOLLOW and checks what it opened, so a link put in place
+after the listing is refused too."""
+from __future__ import annotations
+
+import html
+import os
+import shutil
+import stat
+import time
+import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path, PurePosixPath
+
+from filelock import FileLock
+
+_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | _CLOEXEC
+_FILE_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | _CLOEXEC     # NONBLOCK: a FIFO never hangs open()
+
+
+def drafts_dir(settings) -> Path:
+    path = Path(settings.data_dir) / "drafts"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def folder_path(settings, draft_id: str) -> Path:
+    return drafts_dir(settings) / draft_id
+
+
+def zip_path(settings, draft_id: str) -> Path:
+    return drafts_dir(settings) / f"{draft_id}.zip"
+
+
+def is_saved_folder(folder: Path) -> bool:
+    """A folder a save wrote: a real folder (not a symbolic link) holding a regular
+    draft_meta_info.json (not a link either)."""
+    try:
+        return (stat.S_ISDIR(os.lstat(folder).st_mode)
+                and stat.S_ISREG(os.lstat(folder / "draft_meta_info.json").st_mode))
+    except OSError:
+        return False
+
+
+@contextmanager
+def draft_lock(settings, draft_id: str) -> Iterator[None]:
+    """Exclusive per-draft lock across threads and processes of this host (filelock: flock, or
+    LockFileEx on Windows). The lock files stay in `.locks`, which clean-up skips."""
+    locks = drafts_dir(settings) / ".locks"
+    locks.mkdir(exist_ok=True)
+    with FileLock(locks / f"{draft_id}.lock"):
+        yield
+
+
+def staging_dir(settings, draft_id: str) -> Path:
+    path = drafts_dir(settings) / ".staging" / f"{draft_id}-{os.getpid()}-{time.monotonic_ns()}"
+    path.mkdir(parents=True)
+    return path / draft_id
+
+
+def publish(staged: Path, final: Path) -> None:
+    """Replace `final` with the fully written `staged` folder in two renames."""
+    old = final.with_name(f".{final.name}.old-{time.monotonic_ns()}")
+    if final.exists() or final.is_symlink():
+        final.rename(old)
+    staged.rename(final)
+    shutil.rmtree(staged.parent, ignore_errors=True)
+    _remove(old)
+
+
+class _Pipe:
+    """A write-only file object whose writes are collected for a streaming response."""
+
+    def __init__(self) -> None:
+        self.chunks: list[bytes] = []
+        self.offset = 0
+
+    def write(self, data: bytes) -> int:
+        self.chunks.append(bytes(data))
+        self.offset += len(data)
+        return len(data)
+
+    def tell(self) -> int:
+        return self.offset
+
+    def flush(self) -> None:
+        pass
+
+    def take(self) -> bytes:
+        data, self.chunks = b"".join(self.chunks), []
+        return data
+
+
+@contextmanager
+def _open_folder(folder: Path) -> Iterator[int]:
+    """A descriptor of `folder`; OSError when it is a symbolic link (O_NOFOLLOW) or no folder."""
+    fd = os.open(folder, _DIR_FLAGS)
+    try:
+        yield fd
+    finally:
+        os.close(fd)
+
+
+def _regular_files(dir_fd: int, prefix: str = "") -> Iterator[tuple[str, int, str, os.stat_result]]:
+    """(archive name, descriptor of its folder, file name, lstat) of every regular file below the
+    open folder `dir_fd`, depth first in name order. Symbolic links, devices, FIFOs and sockets are
+    skipped; a sub-folder is opened relative to its parent without following a link."""
+    with os.scandir(dir_fd) as scan:
+        entries = sorted(((e.name, e.stat(follow_symlinks=False)) for e in scan), key=lambda e: e[0])
+    for name, info in entries:
+        if stat.S_ISREG(info.st_mode):
+            yield prefix + name, dir_fd, name, info
+        elif stat.S_ISDIR(info.st_mode):
+            try:
+                sub = os.open(name, _DIR_FLAGS, dir_fd=dir_fd)
+            except OSError:               # replaced by a link (or removed) since it was listed
+                continue
+            try:
+                yield from _regular_files(sub, f"{prefix}{name}/")
+            finally:
+                os.close(sub)
+
+
+def _open_regular(dir_fd: int, name: str) -> int | None:
+    """A descriptor for reading `name` in `dir_fd`, or None when it is no longer a regular file."""
+    try:
+        fd = os.open(name, _FILE_FLAGS, dir_fd=dir_fd)
+    except OSError:                       # a symbolic link now (ELOOP), or removed
+        return None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        return None
+    return fd
+
+
+def stream_zip(folder: Path, chunk: int = 1 << 20) -> Iterator[bytes]:
+    """The folder's regular files as a zip, produced while it is sent (no copy on disk). Media is
+    stored, the JSON deflated; members sit at the archive root, as upstream's zips."""
+    pipe = _Pipe()
+    with _open_folder(folder) as root, zipfile.ZipFile(pipe, "w") as archive:
+        for name, dir_fd, file_name, _ in _regular_files(root):
+            fd = _open_regular(dir_fd, file_name)
+            if fd is None:
+                continue
+            with open(fd, "rb") as source, archive.open(_info(name, os.fstat(fd)), "w") as member:
+                while block := source.read(chunk):
+                    member.write(block)
+                    yield pipe.take()
+        yield pipe.take()
+    yield pipe.take()
+
+
+_TEXT_SUFFIXES = {".json", ".tmp", ".bak", ""}
+_ZIP_TIMES = ((1980, 1, 1, 0, 0, 0), (2107, 12, 31, 23, 59, 59))     # what a zip header can hold
+
+
+def _info(name: str, info: os.stat_result) -> zipfile.ZipInfo:
+    """The member header, from the stat of the opened file (ZipInfo.from_file would stat the path
+    again, following links)."""
+    stamp = max(_ZIP_TIMES[0], min(tuple(time.localtime(info.st_mtime)[:6]), _ZIP_TIMES[1]))
+    member = zipfile.ZipInfo(name, stamp)
+    member.external_attr = (info.st_mode & 0xFFFF) << 16
+    member.file_size = info.st_size
+    suffix = PurePosixPath(name).suffix
+    member.compress_type = zipfile.ZIP_DEFLATED if suffix in _TEXT_SUFFIXES else zipfile.ZIP_STORED
+    return member
+
+
+def make_zip(folder: Path, target: Path) -> int:
+    """Write the same zip to a file (for uploading to object storage); returns its size."""
+    partial = target.with_name(f".{target.name}.{os.getpid()}.part")
+    with open(partial, "wb") as out:
+        for block in stream_zip(folder):
+            out.write(block)
+    partial.replace(target)
+    return target.stat().st_size
+
+
+def cleanup(settings, now: float | None = None) -> int:
+    """Delete saved folders and zips older than `output_retention_hours`; returns how many."""
+    limit = (now or time.time()) - settings.output_retention_hours * 3600
+    removed = 0
+    root = drafts_dir(settings)
+    staging = root / ".staging"            # left behind only by a save that crashed mid-write
+    candidates = [*root.iterdir(), *(staging.iterdir() if staging.is_dir() else ())]
+    for path in candidates:
+        if path.name in (".staging", ".locks") or path.lstat().st_mtime >= limit:
+            continue
+        _remove(path)
+        removed += 1
+    return removed
+
+
+def _remove(path: Path) -> None:
+    """Delete a folder with its contents, or a file or symbolic link (never what a link points at)."""
+    try:
+        is_dir = stat.S_ISDIR(path.lstat().st_mode)
+    except FileNotFoundError:
+        return
+    if is_dir:
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def folder_size(folder: Path) -> int:
+    """Bytes of the regular files the zip holds (symbolic links count for nothing)."""
+    with _open_folder(folder) as root:
+        return sum(info.st_size for *_, info in _regular_files(root))
+
+
+def download_page(draft_id: str, zip_url: str, size: int, draft_folder_hint: str) -> str:
+    name = html.escape(draft_id)
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Draft {name}</title>
+<style>body{{font-family:system-ui,sans-serif;max-width:40rem;margin:3rem auto;padding:0 1rem;line-height:1.5}}
+code{{background:#f3f3f3;padding:.1rem .3rem}}</style></head>
+<body><h1>Draft {name}</h1>
+<p><a href="{html.escape(zip_url)}">Download {name}.zip</a> (about {size / 1_048_576:.1f} MiB)</p>
+<ol><li>Unzip it into a folder named <code>{name}</code> inside your drafts folder,
+e.g. <code>{html.escape(draft_folder_hint)}</code>.</li>
+<li>Open CapCut / JianYing: the draft is in the project list.</li></ol>
+<p>Media paths in the draft point at the drafts folder given when the draft was saved.</p>
+</body></html>"""

@@ -1,0 +1,191 @@
+"""The save job: what /save_draft hands to the job runner (thread or Huey worker).
+
+It downloads every media file through the media cache, probes it, records what it learned in
+the draft, builds the app JSON with paths for the client's drafts folder, writes the folder for
+the draft's profile, zips and publishes it, and reports exactly what happened in the task record.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from capcut_drafts import metrics
+from capcut_drafts.errors import ApiError, ErrorCode
+from capcut_drafts.export.builder import build
+from capcut_drafts.model import operations, profiles
+from capcut_drafts.model.timeline import Draft
+from capcut_drafts.net.fetcher import FetchError
+from capcut_drafts.save import delivery
+from capcut_drafts.save.folder_writer import write_folder
+from capcut_drafts.save.install import install_into
+from capcut_drafts.save.locks import save_lock
+from capcut_drafts.save.probe import ProbeError, probe
+from capcut_drafts.save.tasks import FileError, Heartbeat, Task, TaskBook
+from capcut_drafts.storage import PublishError, open_publisher
+
+if TYPE_CHECKING:                 # annotations only: capcut_drafts.context imports this job
+    from capcut_drafts.context import Context
+
+log = logging.getLogger("capcut.save")
+KIND_DIRS = {"video": "video", "audio": "audio", "image": "image"}
+
+
+def run_save_job(ctx: Context, task_id: str, draft_id: str, draft_folder: str | None, base_url: str = "",
+                 job_id: str = "") -> None:
+    book = TaskBook(ctx.cache.store)
+    task = Task(task_id=task_id, job_id=job_id, draft_folder=draft_folder)
+    started = time.monotonic()
+    metrics.JOBS.labels("queued").dec()
+    metrics.JOBS.labels("running").inc()
+    try:
+        with save_lock(ctx, draft_id):
+            book.update(task, status="processing", progress=0, message="Preparing draft files",
+                        started_at=time.time())
+            with Heartbeat(book, task, interval=ctx.settings.job_lease_seconds / 4):
+                _save(ctx, book, task, draft_id, draft_folder, base_url)
+    except Exception as exc:      # noqa: BLE001 — every failure ends the task, with its reason
+        log.exception("save of %s failed", draft_id)
+        reason = exc.message if isinstance(exc, ApiError) else f"{type(exc).__name__}: {exc}"
+        book.update(task, status="failed", message=f"Failed to save draft: {reason}", finished_at=time.time())
+    finally:
+        metrics.JOBS.labels("running").dec()
+        metrics.SAVES.labels(task.status).inc()
+        metrics.SAVE_SECONDS.labels(task.status).observe(time.monotonic() - started)
+
+
+def _save(ctx: Context, book: TaskBook, task: Task, draft_id: str, draft_folder: str | None,
+          base_url: str) -> None:
+    delivery.cleanup(ctx.settings)
+    ctx.media.evict_older_than(ctx.settings.output_retention_hours * 3600)   # the cache must not grow forever
+    publisher = open_publisher(ctx.settings, base_url=base_url)     # a bad config fails before downloads
+    draft = ctx.cache.read(draft_id, lambda d: d.model_copy(deep=True))
+    book.update(task, progress=5, message="Updating media file metadata")
+    files = _download(ctx, book, task, draft)
+    if task.errors:
+        failed = len({e.url for e in task.errors})
+        raise ApiError(f"{failed} of {task.total_files} media files could not be used (see errors); "
+                       "fix or replace those URLs and save again")
+    learned = operations.set_media(_learned(draft, files))
+    ctx.cache.update(draft_id, lambda d: (learned, None))       # later queries see the real lengths
+    operations.apply(draft, learned)     # build what was there when the save started
+
+    book.update(task, progress=70, message="Saving draft information")
+    profile = profiles.resolve(draft.profile)
+    folder_hint = draft_folder or _first_folder(draft)
+    built = build(draft, draft_folder=folder_hint)
+    assets = {f"assets/{KIND_DIRS[m.kind]}/{m.file_name}": files[m.id][0] for m in draft.materials.values()}
+    staged = delivery.staging_dir(ctx.settings, draft_id)
+    now_us = int(time.time() * 1e6)
+    write_folder(staged, built.content, profile, name=draft_id, draft_folder=folder_hint, assets=assets,
+                 created_us=int(draft.created_at * 1e6), modified_us=now_us, seed=draft_id)
+    final = delivery.folder_path(ctx.settings, draft_id)
+    delivery.publish(staged, final)
+
+    installed = _install(ctx, final, draft_id, folder_hint, built.content, profile)
+    book.update(task, progress=80, message="Compressing draft files",
+                warnings=built.warnings + ([f"Installed into {installed}"] if installed else []))
+    published = _publish(book, task, publisher, final, delivery.zip_path(ctx.settings, draft_id), draft_id)
+    book.update(task, status="completed", progress=100, message="Draft creation completed",
+                draft_url=published.url, url_expires_at=published.expires_at, finished_at=time.time(),
+                download_page=_page_link(published.url) if not publisher.uploads else "")
+    log.info("saved %s: %d files", draft_id, task.total_files)
+
+
+def _page_link(zip_url: str) -> str:
+    """The download page: the local zip link without `.zip`, with the same base and signature (if
+    any) so it opens without a key."""
+    path, mark, query = zip_url.partition("?")
+    return path.removesuffix(".zip") + mark + query
+
+
+def _publish(book: TaskBook, task: Task, publisher, folder: Path, zip_file: Path, draft_id: str):
+    """Upstream's 80 % (zip) and 90 % (upload) steps; the local backend streams the folder instead."""
+    if publisher.uploads:
+        size = delivery.make_zip(folder, zip_file)
+        book.update(task, progress=90, message="Uploading to cloud storage", bytes_to_upload=size)
+
+    def uploaded(done: int, total: int) -> None:
+        book.update(task, bytes_uploaded=done, progress=90 + 9 * done // max(total, 1),
+                    message=f"Uploading to cloud storage ({done}/{total} bytes)")
+
+    try:
+        return publisher.publish(zip_file, f"{draft_id}.zip", on_progress=uploaded)
+    except PublishError as exc:      # the folder (and zip) stay, so a retry can publish again
+        task.upload_error_code = exc.code
+        raise ApiError(f"upload failed: {exc}", code=ErrorCode.UPLOAD_FAILED, http_status=502) from None
+
+
+def _install(ctx: Context, folder, draft_id: str, draft_folder: str | None, content: dict, profile):
+    """Copy the draft into `draft_folder` when it is a drafts folder on this machine that the
+    operator listed in `draft_install_dirs` (off when the list is empty)."""
+    if not draft_folder or not ctx.settings.draft_install_dirs:
+        return None
+    target = Path(draft_folder)
+    allowed = {Path(d).resolve() for d in ctx.settings.draft_install_dirs}
+    if not target.is_dir() or target.resolve() not in allowed:
+        return None
+    return str(install_into(target, folder, name=draft_id, content=content, profile=profile))
+
+
+def _download(ctx: Context, book: TaskBook, task: Task, draft: Draft) -> dict[str, tuple[Any, Any]]:
+    """Fetch and probe every material: {material_id: (local path, MediaInfo)}; failures go to task.errors."""
+    materials = list(draft.materials.values())
+    urls = sorted({m.url for m in materials})
+    book.update(task, progress=10, message=f"Collected {len(urls)} download tasks in total",
+                total_files=len(urls), completed_files=0)
+
+    def progress(done: int, total: int, url: str, result: Any) -> None:
+        size = getattr(result, "size", 0) if url in missing else 0
+        book.update(task, completed_files=done, bytes_downloaded=task.bytes_downloaded + size,
+                    progress=10 + int(done / max(total, 1) * 60), message=f"Downloaded {done}/{total} files")
+
+    missing = {url for url in urls if ctx.media.peek(url) is None}
+    for url in urls:
+        metrics.MEDIA_CACHE.labels("miss" if url in missing else "hit").inc()
+    fetched = ctx.media.fetch_many(urls, on_progress=progress)
+    files = {}
+    for material in materials:
+        result = fetched[material.url]
+        if isinstance(result, FetchError):
+            task.errors.append(FileError(url=material.url, code=result.code, message=str(result)))
+            continue
+        try:
+            info = probe(result.path)
+        except ProbeError as exc:
+            task.errors.append(FileError(url=material.url, code=ErrorCode.PROBE_FAILED, message=str(exc)))
+            continue
+        problem = _kind_problem(material.kind, info)
+        if problem:
+            task.errors.append(FileError(url=material.url, code=ErrorCode.WRONG_MEDIA_KIND, message=problem))
+            continue
+        files[material.id] = (result.path, info)
+    book.put(task)
+    return files
+
+
+def _kind_problem(kind: str, info) -> str | None:
+    if kind == "image" and info.kind not in ("photo", "gif"):
+        return f"image_url points at {info.kind}, not an image"
+    if kind == "video" and not info.has_video:
+        return "video_url has no video stream"
+    if kind == "audio" and not info.has_audio:
+        return "audio_url has no audio stream"
+    return None
+
+
+def _learned(draft: Draft, files: dict[str, tuple[Any, Any]]) -> dict[str, dict]:
+    learned = {}
+    for material_id, (_, info) in files.items():
+        material = draft.materials[material_id]
+        stem = material.file_name.rsplit(".", 1)[0]
+        media_type = "audio" if material.kind == "audio" else ("gif" if info.kind == "gif" else
+                                                              "photo" if material.kind == "image" else "video")
+        learned[material_id] = {"duration_us": info.duration_us, "width": info.width, "height": info.height,
+                                "media_type": media_type, "file_name": f"{stem}.{info.ext}"}
+    return learned
+
+
+def _first_folder(draft: Draft) -> str | None:
+    return next((m.draft_folder for m in draft.materials.values() if m.draft_folder), None)

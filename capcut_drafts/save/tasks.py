@@ -1,0 +1,125 @@
+"""Save-task records, kept in the draft store so any worker or host can answer
+/query_draft_status. The task id is the draft id, as upstream."""
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from capcut_drafts.errors import ErrorCode
+from capcut_drafts.store import DraftStore
+
+ACTIVE = ("initialized", "processing")
+
+
+class FileError(BaseModel):
+    url: str
+    code: ErrorCode
+    message: str
+
+
+class Task(BaseModel):
+    """Upstream's fields first (status, message, progress, completed_files, total_files, draft_url),
+    then what we add: warnings, per-file errors, timestamps, the zip's download page."""
+    task_id: str
+    status: str = "initialized"
+    message: str = ""
+    progress: int = 0
+    completed_files: int = 0
+    total_files: int = 0
+    draft_url: str = ""
+    download_page: str = ""
+    warnings: list[str] = Field(default_factory=list)
+    errors: list[FileError] = Field(default_factory=list)
+    started_at: float | None = None
+    finished_at: float | None = None
+    heartbeat_at: float | None = None
+    bytes_downloaded: int = 0
+    bytes_to_upload: int = 0
+    bytes_uploaded: int = 0
+    url_expires_at: float | None = None
+    upload_error_code: str = ""
+    job_id: str = ""                     # which save request the record describes
+    draft_folder: str | None = None   # the client drafts folder that save writes paths for
+
+    @property
+    def finished(self) -> bool:
+        return self.status not in ACTIVE
+
+    def public(self) -> dict[str, Any]:
+        return self.model_dump(exclude={"task_id", "heartbeat_at", "job_id"})
+
+
+def job_key(task_id: str, job_id: str) -> str:
+    return f"{task_id}#job:{job_id}"
+
+
+class TaskBook:
+    """Reads and writes task records through the store. Writes through one book are serialised,
+    so a heartbeat never writes an older state over a newer one."""
+
+    def __init__(self, store: DraftStore):
+        self.store = store
+        self._lock = threading.Lock()
+
+    def get(self, task_id: str) -> Task | None:
+        raw = self.store.get_task(task_id)
+        return Task.model_validate_json(raw) if raw else None
+
+    def put(self, task: Task) -> Task:
+        with self._lock:
+            task.heartbeat_at = time.time()
+            self.store.put_task(task.task_id, task.model_dump_json())
+        return task
+
+    def update(self, task: Task, **changes: Any) -> Task:
+        with self._lock:
+            for name, value in changes.items():
+                setattr(task, name, value)
+            task.heartbeat_at = time.time()
+            record = task.model_dump_json()
+            self.store.put_task(task.task_id, record)
+            if task.finished and task.job_id:      # a later job may overwrite the main record at once
+                self.store.put_task(job_key(task.task_id, task.job_id), record)
+        return task
+
+    def outcome(self, task_id: str, job_id: str) -> Task | None:
+        """The final record of one job (None while it runs)."""
+        raw = self.store.get_task(job_key(task_id, job_id))
+        return Task.model_validate_json(raw) if raw else None
+
+    def expire_if_stale(self, task: Task, lease_seconds: float, queue_seconds: float) -> Task:
+        """A task whose worker stopped beating (killed, host lost) is failed, never left active."""
+        age = time.time() - (task.heartbeat_at or 0)
+        if task.status == "processing" and age > lease_seconds:
+            return self.update(task, status="failed", finished_at=time.time(),
+                               message=f"Failed to save draft: the worker running it stopped responding "
+                                       f"(no heartbeat for {age:.0f} s). Save again.")
+        if task.status == "initialized" and age > queue_seconds:
+            return self.update(task, status="failed", finished_at=time.time(),
+                               message=f"Failed to save draft: no worker started it within {queue_seconds:.0f} s "
+                                       "(is a save worker running?). Save again.")
+        return task
+
+
+class Heartbeat:
+    """Re-writes a running task every `interval` seconds so other processes can tell it is alive."""
+
+    def __init__(self, book: TaskBook, task: Task, interval: float):
+        self.book, self.task, self.interval = book, task, interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, name=f"heartbeat-{task.task_id}", daemon=True)
+
+    def _beat(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.book.put(self.task)
+
+    def __enter__(self) -> Heartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._stop.set()
+        self._thread.join()

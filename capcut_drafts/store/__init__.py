@@ -1,0 +1,20 @@
+"""Draft store backends behind one interface (base.DraftStore), chosen by the `store` setting."""
+import os
+
+from capcut_drafts.store.base import DraftExists, DraftLog, DraftNotFound, DraftStore, StoreUnavailable
+
+
+def open_store(settings) -> DraftStore:
+    if settings.store == "memory":
+        from capcut_drafts.store.memory import MemoryStore
+        return MemoryStore()
+    if settings.store == "sqlite":
+        from capcut_drafts.store.sqlite import SqliteStore
+        return SqliteStore(os.path.join(settings.data_dir, "drafts.sqlite3"))
+    if settings.store == "redis":
+        from capcut_drafts.store.redis import RedisStore  # imported here: redis-py is only needed for this backend
+        return RedisStore(settings.redis_url)
+    raise ValueError(f"store '{settings.store}' is not available in this build")
+
+
+__all__ = ["DraftExists", "DraftLog", "DraftNotFound", "DraftStore", "StoreUnavailable", "open_store"]

@@ -1,0 +1,144 @@
+"""DraftCache: an in-process LRU of parsed draft documents in front of a DraftStore.
+
+Reads catch up by sequence number: a cached document only fetches the operations appended
+after the sequence it holds (by this or any other process). Writes are *plan, append, apply*:
+the plan validates a request against the current document and returns an operation without
+touching the document; the operation is appended at the next sequence number; only then is it
+applied. When another writer took that number first, the cache catches up and plans again,
+so concurrent requests on one draft never lose an update and a failed request changes nothing.
+"""
+from __future__ import annotations
+
+import json
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from capcut_drafts.model import operations
+from capcut_drafts.model.timeline import Draft
+from capcut_drafts.store import DraftNotFound, DraftStore
+
+T = TypeVar("T")
+Plan = Callable[[Draft], tuple[dict | None, T]]
+
+MAX_ATTEMPTS = 50
+
+
+@dataclass
+class _Entry:
+    draft: Draft
+    seq: int
+    snapshot_seq: int
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+class DraftCache:
+    def __init__(self, store: DraftStore, capacity: int = 10_000, snapshot_every: int = 200,
+                 on_lookup: Callable[[bool], None] | None = None):
+        self.store = store
+        self.on_lookup = on_lookup or (lambda hit: None)
+        self.capacity = capacity
+        self.snapshot_every = snapshot_every
+        self._entries: OrderedDict[str, _Entry] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def create(self, draft: Draft) -> None:
+        self.store.create(draft.id, draft.model_dump_json())
+        self._remember(draft.id, _Entry(draft, 0, 0))
+
+    def exists(self, draft_id: str) -> bool:
+        return self._entry(draft_id) is not None
+
+    def read(self, draft_id: str, fn: Callable[[Draft], T]) -> T:
+        """Run `fn` on the up-to-date document (under the draft's lock; `fn` must not mutate it).
+        DraftNotFound if the draft does not exist."""
+        entry = self._require(draft_id)
+        with entry.lock:
+            self._catch_up(draft_id, entry)
+            return fn(entry.draft)
+
+    def update(self, draft_id: str, plan: Plan) -> T:
+        """Plan an operation on the current document, append it, apply it; returns the plan's result.
+        A plan that returns no operation changes nothing. Exceptions from the plan propagate and
+        leave the draft untouched. DraftNotFound if the draft does not exist (or vanished)."""
+        entry = self._require(draft_id)
+        for _ in range(MAX_ATTEMPTS):
+            with entry.lock:
+                self._catch_up(draft_id, entry)
+                op, result = plan(entry.draft)
+                if op is None:
+                    return result
+                if not self._append(draft_id, entry.seq + 1, op):
+                    continue   # another process appended first: catch up and plan again
+                self._apply(draft_id, entry, op, entry.seq + 1)
+                self._maybe_snapshot(draft_id, entry)
+                return result
+        raise RuntimeError(f"draft {draft_id} is too busy: {MAX_ATTEMPTS} concurrent-write retries failed")
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _require(self, draft_id: str) -> _Entry:
+        entry = self._entry(draft_id)
+        if entry is None:
+            raise DraftNotFound(draft_id)
+        return entry
+
+    def _entry(self, draft_id: str) -> _Entry | None:
+        with self._lock:
+            entry = self._entries.get(draft_id)
+            if entry is not None:
+                self._entries.move_to_end(draft_id)
+                self.on_lookup(True)
+                return entry
+        self.on_lookup(False)
+        log = self.store.load(draft_id)
+        if log is None:
+            return None
+        entry = _Entry(Draft.model_validate_json(log.snapshot), log.snapshot_seq, log.snapshot_seq)
+        for seq, op in log.ops:
+            self._apply(draft_id, entry, json.loads(op), seq)
+        return self._remember(draft_id, entry)
+
+    def _remember(self, draft_id: str, entry: _Entry) -> _Entry:
+        with self._lock:
+            existing = self._entries.get(draft_id)
+            if existing is not None:       # another thread loaded it meanwhile: keep one copy
+                return existing
+            self._entries[draft_id] = entry
+            while len(self._entries) > self.capacity:
+                self._entries.popitem(last=False)
+            return entry
+
+    def _catch_up(self, draft_id: str, entry: _Entry) -> None:
+        log = self.store.load(draft_id, after_seq=entry.seq)
+        if log is None:                      # gone from the store (e.g. a Redis without persistence)
+            self._forget(draft_id)
+            raise DraftNotFound(draft_id)
+        for seq, op in log.ops:
+            self._apply(draft_id, entry, json.loads(op), seq)
+
+    def _apply(self, draft_id: str, entry: _Entry, op: dict[str, Any], seq: int) -> None:
+        try:
+            operations.apply(entry.draft, op)
+        except Exception:
+            self._forget(draft_id)           # the cached copy may be half-changed: drop it
+            raise
+        entry.seq = seq
+
+    def _append(self, draft_id: str, seq: int, op: dict[str, Any]) -> bool:
+        try:
+            return self.store.append(draft_id, seq, json.dumps(op, ensure_ascii=False))
+        except DraftNotFound:
+            self._forget(draft_id)
+            raise
+
+    def _forget(self, draft_id: str) -> None:
+        with self._lock:
+            self._entries.pop(draft_id, None)
+
+    def _maybe_snapshot(self, draft_id: str, entry: _Entry) -> None:
+        if entry.seq - entry.snapshot_seq >= self.snapshot_every:
+            self.store.save_snapshot(draft_id, entry.seq, entry.draft.model_dump_json())
+            entry.snapshot_seq = entry.seq

@@ -1,0 +1,121 @@
+"""The doors around the routes: request ids and access log, API keys, rate limit, CORS, body
+size, health and readiness, Prometheus metrics, the OpenAPI document and offline Swagger UI."""
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable
+
+from flask import Flask, Response, g, jsonify, request
+from flask_cors import CORS
+from flask_swagger_ui import get_swaggerui_blueprint
+
+from capcut_drafts import metrics
+from capcut_drafts.context import Context
+from capcut_drafts.model import catalog
+from capcut_drafts.routes.registry import Route
+from capcut_drafts.web import guards
+from capcut_drafts.web.openapi import build_document
+
+log = logging.getLogger("capcut.http")
+VERSION = "1.0.0"
+
+
+def _deny(envelope: Callable, status: int, code: str, message: str, **headers: str):
+    body, _ = envelope(error=message, code=code, status=status)
+    body.status_code = status
+    body.headers.update(headers)
+    return body
+
+
+def install(app: Flask, ctx: Context, routes: Iterable[Route], envelope: Callable) -> None:
+    """The doors on `app`; `routes` (the registry's POST routes) go into the OpenAPI document."""
+    settings = ctx.settings
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    if settings.cors_origins:
+        CORS(app, origins=settings.cors_origins, allow_headers=["Content-Type", "Authorization", "X-API-Key",
+                                                                "X-Request-ID"], expose_headers=["X-Request-ID"])
+    limiter = guards.RateLimiter(settings.rate_limit_per_minute,
+                                 redis_client=getattr(ctx.cache.store, "client", None))
+    guards.install_request_id_logging()
+    if guards.listens_beyond_loopback(settings.host) and not settings.api_keys:
+        log.warning("listening on %s without api_keys: anyone who can reach this port can use the API",
+                    settings.host)
+    if not settings.public_base_url and not guards.listen_base(settings):
+        log.warning("listening on %s without public_base_url: download links are root-relative (/drafts/…) "
+                    "except for hosts in trusted_hosts; set public_base_url to the address clients use",
+                    settings.host)
+
+    @app.before_request
+    def before():
+        g.started = time.perf_counter()
+        guards.assign_request_id()
+        if guards.is_open_path(request.path) or request.method == "OPTIONS":
+            return None
+        identity = request.remote_addr or "-"
+        if settings.api_keys and guards.signed_link_ok(settings.api_keys):
+            identity = f"link:{request.path}"
+        elif settings.api_keys:
+            identity = guards.check_key(settings.api_keys)
+            if identity is None:
+                return _deny(envelope, 401, "unauthorized", "Missing or wrong API key: send "
+                             "'Authorization: Bearer <key>' or 'X-API-Key: <key>'.",
+                             **{"WWW-Authenticate": "Bearer"})
+        wait = limiter.hit(identity)
+        if wait:
+            return _deny(envelope, 429, "rate_limited", f"Too many requests; retry in {wait} s.",
+                         **{"Retry-After": str(wait)})
+        return None
+
+    @app.after_request
+    def after(response: Response) -> Response:
+        response.headers["X-Request-ID"] = g.get("request_id", "-")
+        rule = request.url_rule.rule if request.url_rule is not None else "unmatched"
+        elapsed = time.perf_counter() - g.get("started", time.perf_counter())
+        outcome = str(response.status_code)
+        if response.is_json and response.status_code == 200:
+            outcome = "success" if (response.get_json(silent=True) or {}).get("success") else "error"
+        metrics.REQUESTS.labels(rule, outcome).inc()
+        metrics.LATENCY.labels(rule).observe(elapsed)
+        log.info("%s %s %s %.1fms", request.method, request.path, response.status_code, elapsed * 1000)
+        return response
+
+    @app.get("/healthz")
+    def healthz():
+        return envelope({"status": "ok"})
+
+    @app.get("/readyz")
+    def readyz():
+        problems = readiness_problems(ctx)
+        if problems:
+            return envelope(error="Not ready: " + "; ".join(problems), code="not_ready", status=503,
+                            checks=problems)
+        return envelope({"status": "ready"})
+
+    @app.get("/metrics")
+    def prometheus():
+        return Response(metrics.exposition(), content_type=metrics.CONTENT_TYPE_LATEST)
+
+    document = build_document(routes, catalog.ROUTES, VERSION)
+
+    @app.get("/openapi.json")
+    def openapi():
+        return jsonify(document)
+
+    app.register_blueprint(get_swaggerui_blueprint("/docs", "/openapi.json",
+                                                   config={"app_name": "CapCut draft service",
+                                                           "validatorUrl": None}))
+
+
+def readiness_problems(ctx: Context) -> list[str]:
+    """Each dependency checked; an empty list means ready."""
+    problems = []
+    for name, check in (("store", ctx.cache.store.ping), ("job runner", ctx.runner and ctx.runner.ping),
+                        ("storage", getattr(ctx, "publisher_ping", None))):
+        if check is None:
+            continue
+        try:
+            check()
+        except Exception as exc:        # noqa: BLE001 — report any failure as a reason
+            problems.append(f"{name}: {exc}")
+    return problems
