@@ -40,7 +40,7 @@ from conftest import make_settings, post
 from media_fixtures import MediaServer, make_video
 from redis_support import TcpProxy, redis_url_for_tests, require_redis
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 HTTP_TIMEOUT = (3, 30)            # connect, read: no request of these tests may hang
 OUTAGE_LIMIT_S = 10.0

@@ -40,7 +40,7 @@ from pyJianYingDraft import (
 from capcut_drafts.export import app_schema
 from capcut_drafts.model.profiles import PROFILES
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).resolve().parents[1] / "data"
 KEYSETS = {
     **json.loads((DATA / "keysets_capcut.json").read_text(encoding="utf-8")),
     **json.loads((DATA / "keysets_jianying.json").read_text(encoding="utf-8")),

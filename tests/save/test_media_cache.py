@@ -18,7 +18,7 @@ from media_fixtures import MediaServer, make_image, pattern_bytes
 from capcut_drafts.net.fetcher import FetchError, FetchPolicy
 from capcut_drafts.save.media_cache import CachedFile, MediaCache, url_key
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 POLICY = FetchPolicy(allow_hosts=("127.0.0.1",), connect_timeout=2, read_timeout=5, deadline=20, backoff=0.01)
 BODY = pattern_bytes(200_000, seed=3)
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from test_faults import Api, gunicorns  # noqa: F401  (fixture)
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 from hostile_soak import percentile, report, soak  # noqa: E402
 
 SOAK_SECONDS = 15

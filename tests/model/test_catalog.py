@@ -406,7 +406,7 @@ def test_service_reads_only_its_own_data_file():
 def test_data_file_is_up_to_date_with_the_facts():
     import importlib.util
 
-    tool = Path(__file__).resolve().parent.parent / "tools" / "build_catalog.py"
+    tool = Path(__file__).resolve().parents[2] / "tools" / "build_catalog.py"
     if not tool.exists():
         pytest.skip("build tool not present")
     spec = importlib.util.spec_from_file_location("build_catalog", tool)
