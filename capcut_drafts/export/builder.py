@@ -11,7 +11,7 @@ import bisect
 import itertools
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple, TypeAlias
 
 from pyJianYingDraft import (
     AudioSegment,
@@ -35,11 +35,16 @@ from pyJianYingDraft.video_segment import BackgroundFilling
 from capcut_drafts.export import app_schema
 from capcut_drafts.export import library_adapter as lib
 from capcut_drafts.model import catalog, profiles
+from capcut_drafts.model.time import TimeRange
 from capcut_drafts.model.timeline import Draft, Material, Segment, Track
 from capcut_drafts.routes.media import BLUR_LEVELS
 from capcut_drafts.save.paths import material_path
 
 PHOTO_DURATION_US = 10_800_000_000      # the apps give still images a 3-hour nominal length
+
+# What one document segment becomes in pyjianyingdraft.
+LibrarySegment: TypeAlias = VideoSegment | AudioSegment | TextSegment | StickerSegment | EffectSegment | FilterSegment
+OverlaySegment: TypeAlias = StickerSegment | EffectSegment | FilterSegment
 
 
 @dataclass
@@ -51,30 +56,37 @@ class Built:
         return app_schema.dumps(self.content, profile)
 
 
-@dataclass
-class Timing:
-    source_start: int
-    source_duration: int
-    target_start: int
-    target_duration: int
+class Cut(NamedTuple):
+    """A segment with concrete ranges (`resolve_timing`): closed, even where the segment is open."""
+    segment: Segment
+    source: TimeRange
+    target: TimeRange
 
 
-def resolve_timing(segment: Segment, material: Material | None, warnings: list[str], where: str) -> Timing:
-    """Concrete µs ranges; an open clip runs to the end of its media when the length is known."""
+def resolve_timing(segment: Segment, material: Material | None, warnings: list[str], where: str) -> Cut:
+    """Concrete µs ranges; an open clip runs to the end of its media when the length is known.
+    A closed segment without a source length (text, effects, stickers) gets its target's."""
+    source, target = segment.source, segment.target
     if not segment.is_open:
-        return Timing(segment.source_start_us, segment.source_duration_us or segment.target_duration_us or 0,
-                      segment.target_start_us, segment.target_duration_us or 0)
+        if not source.duration_us:
+            source = source.closed(target.length_us)
+        return Cut(segment, source, target)
     known = material.duration_us if material else None
     if known is None:
         warnings.append(f"{where}: the media length is not known yet (it is probed at save), "
                         "so this open-ended clip has length 0 here.")
-        return Timing(segment.source_start_us, 0, segment.target_start_us, 0)
-    source = known - segment.source_start_us
-    if source <= 0:
-        warnings.append(f"{where}: start ({segment.source_start_us / 1e6:g}s) is beyond the media end "
+        return Cut(segment, source.closed(0), target.closed(0))
+    length = known - source.start_us
+    if length <= 0:
+        warnings.append(f"{where}: start ({source.start_us / 1e6:g}s) is beyond the media end "
                         f"({known / 1e6:g}s); the clip is left with length 0.")
-        return Timing(segment.source_start_us, 0, segment.target_start_us, 0)
-    return Timing(segment.source_start_us, source, segment.target_start_us, int(source / segment.speed))
+        return Cut(segment, source.closed(0), target.closed(0))
+    return Cut(segment, source.closed(length), target.closed(int(length / segment.speed)))
+
+
+def _timerange(time_range: TimeRange) -> Timerange:
+    """The library's Timerange of a closed range."""
+    return Timerange(time_range.start_us, time_range.length_us)
 
 
 class _Builder:
@@ -86,7 +98,7 @@ class _Builder:
         self.warnings: list[str] = []
         canvas = draft.canvas
         self.script = ScriptFile(canvas.width, canvas.height, canvas.fps, True)
-        self.placed: dict[str, list[tuple[Any, Timing]]] = {}
+        self.placed: dict[str, list[tuple[Any, TimeRange]]] = {}    # track -> (library segment, target)
         self.text_specs: dict[str, dict] = {}      # library text material id -> document text spec
         self.audio_sources: dict[str, str] = {}    # library audio material id -> document material id
 
@@ -97,29 +109,29 @@ class _Builder:
         folder = self.draft_folder or material.draft_folder
         return material_path(folder, self.draft.id, material.kind, material.file_name)
 
-    def clip(self, segment: Segment) -> ClipSettings:
-        c = segment.clip
-        if c is None:
+    def clip_settings(self, segment: Segment) -> ClipSettings:
+        t = segment.transform
+        if t is None:
             return ClipSettings()
-        return ClipSettings(alpha=c.alpha, flip_horizontal=c.flip_horizontal, flip_vertical=c.flip_vertical,
-                            rotation=c.rotation, scale_x=c.scale_x, scale_y=c.scale_y,
-                            transform_x=c.transform_x, transform_y=c.transform_y)
+        return ClipSettings(alpha=t.alpha, flip_horizontal=t.flip_horizontal, flip_vertical=t.flip_vertical,
+                            rotation=t.rotation, scale_x=t.scale_x, scale_y=t.scale_y,
+                            transform_x=t.transform_x, transform_y=t.transform_y)
 
-    def visual(self, segment: Segment, timing: Timing) -> VideoSegment:
+    def visual(self, cut: Cut) -> VideoSegment:
+        segment, source, target = cut
         material = self.draft.materials[segment.material_id]
         is_image = material.kind == "image"
         media_type = material.media_type or ("photo" if is_image else "video")
-        duration = PHOTO_DURATION_US if media_type == "photo" else \
-            max(material.duration_us or 0, timing.source_start + timing.source_duration)
+        duration = PHOTO_DURATION_US if media_type == "photo" else max(material.duration_us or 0, source.end_us)
         lib_material = lib.video_material(segment.id.replace("-", "").lower(), material.file_name, media_type,
                                           duration, material.width or 0, material.height or 0,
                                           material.id.lower())
         lib_material.path = self.path_for(material)
-        seg = VideoSegment(lib_material, Timerange(timing.target_start, max(timing.target_duration, 0)),
-                           source_timerange=Timerange(timing.source_start, timing.source_duration),
-                           speed=segment.speed, volume=segment.volume, clip_settings=self.clip(segment))
-        seg.target_timerange = Timerange(timing.target_start, timing.target_duration)
-        self.animate(seg, segment, timing, video=True)
+        seg = VideoSegment(lib_material, Timerange(target.start_us, max(target.length_us, 0)),
+                           source_timerange=_timerange(source),
+                           speed=segment.speed, volume=segment.volume, clip_settings=self.clip_settings(segment))
+        seg.target_timerange = _timerange(target)
+        self.animate(seg, segment, target.length_us, video=True)
         if segment.transition:
             entry = catalog.lookup(self.app, "transition", segment.transition.name)
             seg.transition = lib.transition(entry, segment.transition.duration_us)
@@ -146,10 +158,10 @@ class _Builder:
                         width=mask_width, height=m.size, rotation=m.rotation, invert=m.invert,
                         feather=m.feather / 100, round_corner=(m.round_corner or 0) / 100)
 
-    def animate(self, seg, segment: Segment, timing: Timing, *, video: bool) -> None:
+    def animate(self, seg: VideoSegment | TextSegment, segment: Segment, length: int, *, video: bool) -> None:
+        """The segment's animations on library segment `seg`, fitted into `length` µs."""
         if not segment.animations:
             return
-        length = timing.target_duration
         categories = {"intro": "intro", "outro": "outro", "combo": "combo"} if video else \
             {"intro": "text_intro", "outro": "text_outro", "loop": "text_loop"}
         seg.animations_instance = SegmentAnimations()
@@ -167,16 +179,17 @@ class _Builder:
                 duration = max(length - start - (outro.duration_us if outro else 0), 0)
             seg.animations_instance.animations.append(lib.animation(entry, slot, start, duration, video=video))
 
-    def audio(self, segment: Segment, timing: Timing) -> AudioSegment:
+    def audio(self, cut: Cut) -> AudioSegment:
+        segment, source, target = cut
         material = self.draft.materials[segment.material_id]
-        duration = max(material.duration_us or 0, timing.source_start + timing.source_duration)
+        duration = max(material.duration_us or 0, source.end_us)
         lib_material = lib.audio_material(segment.id.replace("-", "").lower(), material.file_name, duration)
         lib_material.path = self.path_for(material)
         self.audio_sources[lib_material.material_id] = material.id.lower()
-        seg = AudioSegment(lib_material, Timerange(timing.target_start, max(timing.target_duration, 0)),
-                           source_timerange=Timerange(timing.source_start, timing.source_duration),
+        seg = AudioSegment(lib_material, Timerange(target.start_us, max(target.length_us, 0)),
+                           source_timerange=_timerange(source),
                            speed=segment.speed, volume=segment.volume)
-        seg.target_timerange = Timerange(timing.target_start, timing.target_duration)
+        seg.target_timerange = _timerange(target)
         if segment.effect:
             entry = catalog.lookup(self.app, "audio_effect", segment.effect.name)
             effect = lib.audio_effect(entry, catalog.map_params(entry, segment.effect.params, reverse=False))
@@ -184,7 +197,7 @@ class _Builder:
             seg.extra_material_refs.append(effect.effect_id)
         return seg
 
-    def text(self, segment: Segment, timing: Timing) -> TextSegment:
+    def text(self, segment: Segment, target: TimeRange) -> TextSegment:
         spec = segment.text
         first = spec["ranges"][0] if spec["ranges"] else {}
         font = catalog.lookup(self.app, "font", spec["font"]) if spec.get("font") else None
@@ -194,8 +207,8 @@ class _Builder:
                           align=spec.get("align", 0), auto_wrapping=spec.get("auto_wrapping", False))
         background = spec.get("background")
         shadow = spec.get("shadow")
-        seg = TextSegment(spec["text"], Timerange(timing.target_start, timing.target_duration),
-                          font=None, style=style, clip_settings=self.clip(segment),
+        seg = TextSegment(spec["text"], _timerange(target),
+                          font=None, style=style, clip_settings=self.clip_settings(segment),
                           border=TextBorder(alpha=border["alpha"], color=_rgb(border["color"]), width=border["width"])
                           if border else None,
                           background=TextBackground(
@@ -209,7 +222,7 @@ class _Builder:
                           if shadow else None)
         seg.font = lib.font_meta(font)
         self.text_specs[seg.material_id] = spec
-        self.animate(seg, segment, timing, video=False)
+        self.animate(seg, segment, target.length_us, video=False)
         if spec.get("bubble"):
             seg.add_bubble(spec["bubble"]["effect_id"], spec["bubble"]["resource_id"])
         if spec.get("flower_effect_id"):
@@ -249,41 +262,41 @@ class _Builder:
             m.filters.append(seg.material)
         self.script.duration = max(self.script.duration, seg.end)
 
-    def timings(self, track: Track) -> list[tuple[Segment, Timing]]:
+    def timings(self, track: Track) -> list[Cut]:
         """Concrete timings of a track's segments, minus those that overlap once open clips are
         resolved: as upstream, the clip added later goes, but the client is told which and why."""
-        where = lambda seg: f"track '{track.name}', clip at {seg.target_start_us / 1e6:g}s"  # noqa: E731
-        resolved = [(seg, resolve_timing(seg, self.draft.materials.get(seg.material_id or ""), self.warnings,
-                                         where(seg))) for seg in track.segments]
+        where = lambda seg: f"track '{track.name}', clip at {seg.target.start_us / 1e6:g}s"  # noqa: E731
+        resolved = [resolve_timing(seg, self.draft.materials.get(seg.material_id or ""), self.warnings, where(seg))
+                    for seg in track.segments]
         if not any(seg.is_open for seg in track.segments):
             return resolved
-        kept: list[tuple[Segment, Timing]] = []
-        for seg, timing in sorted(resolved, key=lambda pair: pair[0].order):
-            rivals = kept if seg.is_open else [pair for pair in kept if pair[0].is_open]
-            clash = next((pair for pair in rivals if _overlap(pair[1], timing)), None)
+        kept: list[Cut] = []
+        for cut in sorted(resolved, key=lambda c: c.segment.order):
+            rivals = kept if cut.segment.is_open else [k for k in kept if k.segment.is_open]
+            clash = next((k for k in rivals if k.target.overlaps(cut.target)), None)
             if clash is None:
-                kept.append((seg, timing))
+                kept.append(cut)
                 continue
-            other = clash[1]
+            other = clash.target
             self.warnings.append(
-                f"{where(seg)}: once the media lengths are known it overlaps the clip at "
-                f"{other.target_start / 1e6:g}–{(other.target_start + other.target_duration) / 1e6:g}s that was "
+                f"{where(cut.segment)}: once the media lengths are known it overlaps the clip at "
+                f"{other.start_us / 1e6:g}–{other.end_us / 1e6:g}s that was "
                 "added earlier, so it was left out of the draft (give clips an explicit end to avoid this).")
-        return sorted(kept, key=lambda pair: pair[1].target_start)
+        return sorted(kept, key=lambda c: c.target.start_us)
 
-    def segment(self, track: Track, segment: Segment, timing: Timing):
+    def segment(self, track: Track, cut: Cut) -> LibrarySegment:
         if track.kind == "video":
-            return self.visual(segment, timing)
+            return self.visual(cut)
         if track.kind == "audio":
-            return self.audio(segment, timing)
+            return self.audio(cut)
         if track.kind == "text":
-            return self.text(segment, timing)
-        return self.overlay(track.kind, segment, Timerange(timing.target_start, timing.target_duration))
+            return self.text(cut.segment, cut.target)
+        return self.overlay(track.kind, cut.segment, _timerange(cut.target))
 
-    def overlay(self, kind: str, segment: Segment, timerange: Timerange):
+    def overlay(self, kind: str, segment: Segment, timerange: Timerange) -> OverlaySegment:
         """Segments that need no media: stickers, effects and filters on their own tracks."""
         if kind == "sticker":
-            return StickerSegment(segment.sticker_id, timerange, clip_settings=self.clip(segment))
+            return StickerSegment(segment.sticker_id, timerange, clip_settings=self.clip_settings(segment))
         effect = segment.effect
         entry = catalog.lookup(self.app, effect.category, effect.name)
         if kind == "filter":
@@ -297,10 +310,10 @@ class _Builder:
             lib_track = lib.TrustedTrack(TrackType[track.kind], track.name, order, False)
             self.script.tracks[track.name] = lib_track
             placed = []
-            for segment, timing in self.timings(track):
-                seg = self.segment(track, segment, timing)
+            for cut in self.timings(track):
+                seg = self.segment(track, cut)
                 self.register(lib_track, seg)
-                placed.append((seg, timing))
+                placed.append((seg, cut.target))
             self.placed[track.name] = placed
         self.attach_keyframes()
         content = self.assemble()
@@ -407,22 +420,16 @@ class _ClipAt:
     clip. Found by bisection: the running maximum of the clips' ends never decreases, and the
     first clip that reaches the time is the only candidate (later ones start no earlier)."""
 
-    def __init__(self, placed: list[tuple[Any, Timing]]):
+    def __init__(self, placed: list[tuple[Any, TimeRange]]):
         self.clips = [seg for seg, _ in placed]
-        self.starts = [t.target_start for _, t in placed]
-        self.reach = list(itertools.accumulate((t.target_start + t.target_duration for _, t in placed), max))
+        self.starts = [t.start_us for _, t in placed]
+        self.reach = list(itertools.accumulate((t.end_us for _, t in placed), max))
 
     def at(self, time_us: int):
         index = bisect.bisect_left(self.reach, time_us)
         if index < len(self.clips) and self.starts[index] <= time_us:
             return self.clips[index]
         return None
-
-
-def _overlap(a: Timing, b: Timing) -> bool:
-    if a.target_duration <= 0 or b.target_duration <= 0:
-        return False
-    return a.target_start < b.target_start + b.target_duration and b.target_start < a.target_start + a.target_duration
 
 
 def _rgb(color: str) -> tuple[float, float, float]:

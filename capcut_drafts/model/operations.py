@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from capcut_drafts.errors import ApiError
+from capcut_drafts.errors import ApiError, ErrorCode
+from capcut_drafts.model.time import TimeRange
 from capcut_drafts.model.timeline import Draft, Material, PendingKeyframe, Segment, Track
 
 Op = dict[str, Any]
@@ -35,7 +36,7 @@ def place(track: Track, segment: Segment, material: Material | None = None) -> O
     """Check that `segment` fits on `track` (open clips fit anywhere until resolved) and return
     the operation that adds it, with its material when that is new to the draft."""
     if not segment.is_open:
-        check_free(track, segment.target_start_us, segment.target_end_us)
+        check_free(track, segment.target)
     return add_segment(track, segment, material)
 
 
@@ -95,15 +96,15 @@ def placement(draft: Draft, name: str, kind: str, relative_index: int, noun: str
     if track.kind != kind:
         raise ApiError(f"Track '{name}' is a {track.kind} track and cannot hold this {noun}. "
                        f"Use another track_name (a new name creates a {kind} track).",
-                       code="track_kind_mismatch")
+                       code=ErrorCode.TRACK_KIND_MISMATCH)
     return track
 
 
-def check_free(track: Track, start_us: int, end_us: int) -> None:
+def check_free(track: Track, target: TimeRange) -> None:
     """Upstream's overlap rule: a new segment may not intersect one on the same track."""
-    other = track.find_overlap(start_us, end_us)
+    other = track.find_overlap(target)
     if other is not None:
-        raise _overlap_error(track, other)
+        raise _overlap_error(track, other.target)
 
 
 def check_all_free(track: Track, segments: list[Segment]) -> None:
@@ -112,16 +113,16 @@ def check_all_free(track: Track, segments: list[Segment]) -> None:
     segments always include a neighbouring pair, so only neighbours are compared."""
     for segment in segments:
         if not segment.is_open:
-            check_free(track, segment.target_start_us, segment.target_end_us)
-    placed = sorted((s for s in segments if not s.is_open and s.target_duration_us > 0),
-                    key=lambda s: s.target_start_us)
-    for earlier, later in zip(placed, placed[1:]):
-        if later.overlaps(earlier.target_start_us, earlier.target_end_us):
+            check_free(track, segment.target)
+    placed = sorted((s.target for s in segments if not s.target.is_empty), key=lambda t: t.start_us)
+    for earlier, later in zip(placed, placed[1:], strict=False):
+        if later.overlaps(earlier):
             raise _overlap_error(track, earlier)
 
 
-def _overlap_error(track: Track, other: Segment) -> ApiError:
+def _overlap_error(track: Track, other: TimeRange) -> ApiError:
+    """`other` is the target range of the segment in the way."""
     return ApiError(
-        f"New segment overlaps with existing segment [start: {other.target_start_us}, "
-        f"end: {other.target_end_us}] on track '{track.name}'. Move target_start/start, shorten "
-        "the clip, or use another track_name.", code="segment_overlap")
+        f"New segment overlaps with existing segment [start: {other.start_us}, "
+        f"end: {other.end_us}] on track '{track.name}'. Move target_start/start, shorten "
+        "the clip, or use another track_name.", code=ErrorCode.SEGMENT_OVERLAP)

@@ -2,10 +2,12 @@
 
 A draft is a canvas, an app profile, named tracks of segments, the media materials those
 segments cut from (by URL, with probed metadata once known) and keyframes waiting to be
-attached. Times are integer microseconds; the API speaks seconds and converts with `to_us`.
-A segment whose length depends on media not probed yet is *open*: its durations are None,
-never negative or zero. The CapCut/JianYing JSON is a build artefact of this document
-(capcut_drafts/export/builder.py).
+attached. Times are integer microseconds (capcut_drafts/model/time.py); a segment has a
+`source` range in its media and a `target` range on the timeline (segments without media, such
+as texts, keep the default source). A segment whose length depends on media not probed yet is
+*open*: its ranges have no duration (None), never a negative or zero one. The CapCut/JianYing
+JSON is a build artefact of this document (capcut_drafts/export/builder.py). The stored JSON
+carries `schema_version`; older versions are upgraded on load (capcut_drafts/model/migrations.py).
 """
 from __future__ import annotations
 
@@ -14,9 +16,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from capcut_drafts.errors import ApiError
-
-US_PER_SECOND = 1_000_000
+from capcut_drafts.model.migrations import SCHEMA_VERSION
+from capcut_drafts.model.time import TimeRange
 
 TrackKind = Literal["video", "audio", "text", "effect", "filter", "sticker"]
 MaterialKind = Literal["video", "audio", "image"]
@@ -24,24 +25,12 @@ MaterialKind = Literal["video", "audio", "image"]
 # Layer base per track kind (upstream's render order); a track's layer is base + relative_index.
 LAYER_BASE = {"video": 0, "audio": 0, "effect": 10000, "filter": 11000, "sticker": 14000, "text": 15000}
 
-
-MAX_SECONDS = 10 ** 7      # about 115 days: far beyond any edit, far below float overflow
-
 # Input sizes one request or draft element takes (README "Details that matter"). Each is far
 # above real use and keeps the request that reaches it near a second on one core
 # (bench/input_scale.py); the services refuse more with invalid_parameter.
 MAX_SUBTITLE_CUES = 10_000          # cues per /add_subtitle request; a 2-hour film has about 2 000
 MAX_KEYFRAMES_PER_TRACK = 20_000    # keyframes stored for one track (they attach to its clips)
 MAX_TEXT_STYLES = 10_000            # text_styles ranges on one text
-
-
-def to_us(seconds: float) -> int:
-    """Seconds (float) to integer microseconds, rounded like upstream (via the decimal text)."""
-    value = float(f"{seconds}")
-    if not -MAX_SECONDS <= value <= MAX_SECONDS:
-        raise ApiError(f"A time of {seconds} s is out of range; times must be within ±{MAX_SECONDS} seconds.",
-                       code="invalid_parameter")
-    return round(value * US_PER_SECOND)
 
 
 class _Model(BaseModel):
@@ -54,8 +43,9 @@ class Canvas(_Model):
     fps: int = 30
 
 
-class Clip(_Model):
-    """Image transform of a visual segment (CapCut units: 1.0 offset = half the canvas)."""
+class ImageTransform(_Model):
+    """Position, scale, rotation, opacity and flips of a visual segment (the app's clip settings;
+    CapCut units: 1.0 offset = half the canvas)."""
     transform_x: float = 0.0
     transform_y: float = 0.0
     scale_x: float = 1.0
@@ -110,16 +100,17 @@ class Material(_Model):
     probed: bool = False
 
 
+WHOLE_MEDIA = TimeRange(start_us=0)     # a source from the media's start to its end (open)
+
+
 class Segment(_Model):
     id: str
     material_id: str | None = None
-    source_start_us: int = 0
-    source_duration_us: int | None = None   # None: open, "to the end of the media"
-    target_start_us: int
-    target_duration_us: int | None = None   # None while open
+    source: TimeRange = WHOLE_MEDIA     # the cut of the media; open: "to the end of the media"
+    target: TimeRange                   # where it sits on the timeline; open while the source is
     speed: float = 1.0
     volume: float = 1.0
-    clip: Clip | None = None
+    transform: ImageTransform | None = None
     animations: dict[str, Animation] = Field(default_factory=dict)   # intro/outro/combo/loop
     transition: Transition | None = None
     mask: Mask | None = None
@@ -132,53 +123,43 @@ class Segment(_Model):
 
     @property
     def is_open(self) -> bool:
-        return self.target_duration_us is None
-
-    @property
-    def target_end_us(self) -> int:
-        return self.target_start_us + (self.target_duration_us or 0)
-
-    def overlaps(self, start_us: int, end_us: int) -> bool:
-        """Half-open ranges; zero-length and open segments never overlap (upstream rule)."""
-        if self.is_open or self.target_duration_us <= 0 or end_us <= start_us:
-            return False
-        return self.target_start_us < end_us and start_us < self.target_end_us
+        return self.target.is_open
 
 
 class Track(_Model):
     name: str
     kind: TrackKind
     relative_index: int = 0
-    segments: list[Segment] = Field(default_factory=list)   # sorted by target_start_us
+    segments: list[Segment] = Field(default_factory=list)   # sorted by target.start_us
 
     @property
     def layer(self) -> int:
         return LAYER_BASE[self.kind] + self.relative_index
 
-    def find_overlap(self, start_us: int, end_us: int) -> Segment | None:
-        """The existing segment that [start_us, end_us) would overlap, if any.
+    def find_overlap(self, target: TimeRange) -> Segment | None:
+        """The existing segment whose target `target` would overlap, if any.
 
         Positive-length segments never overlap each other, so sorted by start their ends are
-        sorted too: only the nearest one before `start_us` (skipping open/zero-length ones) and
-        those starting inside the range need checking."""
+        sorted too: only the nearest one before `target` starts (skipping empty ones) and those
+        starting inside it need checking."""
         segments = self.segments
-        index = bisect.bisect_left(segments, start_us, key=lambda s: s.target_start_us)
+        index = bisect.bisect_left(segments, target.start_us, key=_target_start)
         for i in range(index - 1, -1, -1):
             seg = segments[i]
-            if not seg.is_open and seg.target_duration_us > 0:
-                if seg.overlaps(start_us, end_us):
+            if not seg.target.is_empty:
+                if seg.target.overlaps(target):
                     return seg
                 break
         for i in range(index, len(segments)):
             seg = segments[i]
-            if seg.target_start_us >= end_us:
+            if seg.target.start_us >= target.end_us:
                 break
-            if seg.overlaps(start_us, end_us):
+            if seg.target.overlaps(target):
                 return seg
         return None
 
     def insert(self, segment: Segment) -> None:
-        index = bisect.bisect_right(self.segments, segment.target_start_us, key=lambda s: s.target_start_us)
+        index = bisect.bisect_right(self.segments, segment.target.start_us, key=_target_start)
         self.segments.insert(index, segment)
 
     def insert_all(self, segments: list[Segment]) -> None:
@@ -188,7 +169,11 @@ class Track(_Model):
             self.insert(segments[0])
             return
         self.segments.extend(segments)
-        self.segments.sort(key=lambda s: s.target_start_us)
+        self.segments.sort(key=_target_start)
+
+
+def _target_start(segment: Segment) -> int:
+    return segment.target.start_us
 
 
 class PendingKeyframe(_Model):
@@ -200,6 +185,9 @@ class PendingKeyframe(_Model):
 
 
 class Draft(_Model):
+    # Of the stored JSON (capcut_drafts/model/migrations.py). The first field, so a snapshot starts
+    # with it: the store's fast path for current snapshots looks there (store/cache.py).
+    schema_version: int = SCHEMA_VERSION
     id: str
     profile: str
     name: str

@@ -7,7 +7,8 @@ from pydantic import Field
 
 from capcut_drafts.model import catalog, operations
 from capcut_drafts.model.ids import new_id
-from capcut_drafts.model.timeline import Draft, NamedEffect, Segment, to_us
+from capcut_drafts.model.time import to_us
+from capcut_drafts.model.timeline import Draft, NamedEffect, Segment
 from capcut_drafts.routes.media import (
     add_media,
     app_of,
@@ -16,6 +17,7 @@ from capcut_drafts.routes.media import (
     material_for,
     positive_speed,
     source_range,
+    timeline_target,
 )
 from capcut_drafts.routes.schema import DraftTarget, MediaSource
 
@@ -43,7 +45,7 @@ def plan(req: AddAudioRequest):
     speed = positive_speed(req.speed)
     # Upstream: the clip ends at `end`, else at `duration`; with neither it is open (to the media end).
     end = req.end if req.end is not None else (req.duration or None)
-    source_start, source_len = source_range(req.start, end)
+    source = source_range(req.start, end)
 
     def _plan(draft: Draft):
         track = operations.placement(draft, req.track_name or "audio_main", "audio", 0, "audio clip")
@@ -53,11 +55,9 @@ def plan(req: AddAudioRequest):
             entry = catalog.lookup(app_of(draft), "audio_effect", req.effect_type)
             catalog.map_params(entry, req.effect_params, reverse=False)   # validates the values
             effect = NamedEffect(name=entry.name, category="audio_effect", params=req.effect_params or [])
-        target_start = to_us(req.target_start)
-        target_len = None if source_len is None else round(source_len / speed)
-        segment = Segment(id=new_id(), material_id=material.id, source_start_us=source_start,
-                          source_duration_us=source_len, target_start_us=target_start,
-                          target_duration_us=target_len, speed=speed, volume=req.volume, effect=effect)
+        segment = Segment(id=new_id(), material_id=material.id, source=source,
+                          target=timeline_target(req.target_start, source, speed), speed=speed, volume=req.volume,
+                          effect=effect)
         return operations.place(track, segment, material if is_new else None), None
 
     return _plan

@@ -9,7 +9,8 @@ from pydantic import Field
 from capcut_drafts.errors import ApiError
 from capcut_drafts.model import catalog, operations
 from capcut_drafts.model.ids import new_id
-from capcut_drafts.model.timeline import Draft, NamedEffect, Segment, to_us
+from capcut_drafts.model.time import TimeRange, seconds_range
+from capcut_drafts.model.timeline import Draft, NamedEffect, Segment
 from capcut_drafts.routes.drafts import change
 from capcut_drafts.routes.media import app_of
 from capcut_drafts.routes.schema import DraftTarget, RequestModel
@@ -49,14 +50,6 @@ class ClipFilterParams(RequestModel):
     filter_intensity: float = Field(100.0, ge=0, le=100)
 
 
-def timeline_range(start: float, end: float) -> tuple[int, int]:
-    start_us, end_us = to_us(start), to_us(end)
-    if end_us <= start_us:
-        raise ApiError(f"Invalid parameters 'start'/'end': end ({end}) must be greater than start ({start}).",
-                       code="invalid_parameter")
-    return start_us, end_us
-
-
 def clip_filter(draft: Draft, req: ClipFilterParams) -> NamedEffect | None:
     if not req.filter_type:
         return None
@@ -65,14 +58,13 @@ def clip_filter(draft: Draft, req: ClipFilterParams) -> NamedEffect | None:
 
 
 def _track_segment(draft: Draft, track_name: str, kind: str, relative_index: int, noun: str,
-                   start: int, end: int, effect: NamedEffect) -> dict:
+                   target: TimeRange, effect: NamedEffect) -> dict:
     track = operations.placement(draft, track_name, kind, relative_index, noun)
-    segment = Segment(id=new_id(), target_start_us=start, target_duration_us=end - start, effect=effect)
-    return operations.place(track, segment)
+    return operations.place(track, Segment(id=new_id(), target=target, effect=effect))
 
 
 def add_effect(ctx: Context, req: AddEffectRequest) -> dict:
-    start, end = timeline_range(req.start, req.end)
+    target = seconds_range(req.start, req.end)
     category = EFFECT_CATEGORIES.get(req.effect_category)
     if category is None:
         raise ApiError(f"Unknown {req.effect_category} effect type: {req.effect_type}. effect_category must be "
@@ -83,19 +75,19 @@ def add_effect(ctx: Context, req: AddEffectRequest) -> dict:
         catalog.map_params(entry, req.params, reverse=True)          # validates the values
         effect = NamedEffect(name=entry.name, category=category, params=req.params or [])
         return _track_segment(draft, req.track_name or "effect_01", "effect", req.relative_index, "effect",
-                              start, end, effect), None
+                              target, effect), None
 
     return change(ctx, req, _plan)
 
 
 def add_filter(ctx: Context, req: AddFilterRequest) -> dict:
-    start, end = timeline_range(req.start, req.end)
+    target = seconds_range(req.start, req.end)
 
     def _plan(draft: Draft):
         effect = clip_filter(draft, ClipFilterParams(filter_type=req.filter_type,
                                                      filter_intensity=req.filter_intensity))
         return _track_segment(draft, req.track_name or "filter_01", "filter", req.relative_index, "filter",
-                              start, end, effect), None
+                              target, effect), None
 
     return change(ctx, req, _plan)
 

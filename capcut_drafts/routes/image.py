@@ -8,7 +8,8 @@ from pydantic import Field
 from capcut_drafts.errors import ApiError
 from capcut_drafts.model import catalog, operations
 from capcut_drafts.model.ids import new_id
-from capcut_drafts.model.timeline import Animation, Clip, Draft, Segment, to_us
+from capcut_drafts.model.time import TimeRange, seconds_range, to_us
+from capcut_drafts.model.timeline import Animation, Draft, ImageTransform, Segment
 from capcut_drafts.routes.effect import ClipFilterParams, clip_filter
 from capcut_drafts.routes.media import (
     add_media,
@@ -65,21 +66,19 @@ def animations_for(draft: Draft, req: AddImageRequest, length_us: int) -> dict[s
 def plan(req: AddImageRequest):
     url = checked_media_url(req.image_url, "image_url")
     folder = check_draft_folder(req.draft_folder)
-    start, end = to_us(req.start), to_us(req.end)
-    if end <= start:
-        raise ApiError(f"Invalid parameters 'start'/'end': end ({req.end}) must be greater than start "
-                       f"({req.start}); both are timeline seconds.", code="invalid_parameter")
+    target = seconds_range(req.start, req.end)
+    length = target.length_us
 
     def _plan(draft: Draft):
         track = operations.placement(draft, req.track_name or "image_main", "video", req.relative_index, "image")
         material, is_new = material_for(draft, "image", url, folder)
         segment = Segment(
-            id=new_id(), material_id=material.id, source_start_us=0, source_duration_us=end - start,
-            target_start_us=start, target_duration_us=end - start,
-            clip=Clip(transform_x=req.transform_x, transform_y=req.transform_y, scale_x=req.scale_x,
-                      scale_y=req.scale_y),
-            animations=animations_for(draft, req, end - start), transition=transition_for(draft, req),
-            mask=mask_for(draft, req, center=0.0, size=0.5), background_blur=blur_for(req.background_blur), filter=clip_filter(draft, req))
+            id=new_id(), material_id=material.id, source=TimeRange(start_us=0, duration_us=length), target=target,
+            transform=ImageTransform(transform_x=req.transform_x, transform_y=req.transform_y, scale_x=req.scale_x,
+                                     scale_y=req.scale_y),
+            animations=animations_for(draft, req, length), transition=transition_for(draft, req),
+            mask=mask_for(draft, req, center=0.0, size=0.5), background_blur=blur_for(req.background_blur),
+            filter=clip_filter(draft, req))
         return operations.place(track, segment, material if is_new else None), None
 
     return _plan

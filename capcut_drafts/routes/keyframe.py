@@ -15,7 +15,8 @@ from pydantic import StrictStr
 
 from capcut_drafts.errors import ApiError, missing
 from capcut_drafts.model import operations
-from capcut_drafts.model.timeline import MAX_KEYFRAMES_PER_TRACK, Draft, PendingKeyframe, to_us
+from capcut_drafts.model.time import to_us
+from capcut_drafts.model.timeline import MAX_KEYFRAMES_PER_TRACK, Draft, PendingKeyframe
 from capcut_drafts.routes.drafts import change
 from capcut_drafts.routes.schema import DraftTarget, Number
 

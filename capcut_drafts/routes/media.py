@@ -9,7 +9,8 @@ from urllib.parse import urlsplit
 from capcut_drafts.errors import ApiError, ErrorCode
 from capcut_drafts.model import catalog, profiles
 from capcut_drafts.model.ids import id_for, url_digest
-from capcut_drafts.model.timeline import Draft, Mask, Material, Transition, to_us
+from capcut_drafts.model.time import TimeRange, seconds_range, to_us
+from capcut_drafts.model.timeline import Draft, Mask, Material, Transition
 from capcut_drafts.routes.drafts import change
 from capcut_drafts.routes.schema import MaskParams, TransitionParams
 from capcut_drafts.save import paths
@@ -119,15 +120,15 @@ def positive_speed(speed: float) -> float:
     return speed
 
 
-def source_range(start: float, end: float | None) -> tuple[int, int | None]:
-    """In-point and length in µs of a cut [start, end) of the source; length None when open."""
-    start_us = to_us(start)
-    if start_us < 0:
+def source_range(start: float, end: float | None) -> TimeRange:
+    """The cut [start, end) of the source in µs; open (to the media's end) when `end` is None."""
+    if to_us(start) < 0:
         raise ApiError(f"Invalid parameter 'start': it cannot be negative (got {start}).")
-    if end is None:
-        return start_us, None
-    end_us = to_us(end)
-    if end_us <= start_us:
-        raise ApiError(f"Invalid parameters 'start'/'end': end ({end}) must be greater than start ({start}); "
-                       "omit end to use the media up to its end.", code=ErrorCode.INVALID_PARAMETER)
-    return start_us, end_us - start_us
+    return seconds_range(start, end)
+
+
+def timeline_target(target_start: float, source: TimeRange, speed: float) -> TimeRange:
+    """Where a cut of `source` played at `speed` sits on the timeline: from `target_start`
+    seconds, open while the source is."""
+    duration = None if source.duration_us is None else round(source.duration_us / speed)
+    return TimeRange(start_us=to_us(target_start), duration_us=duration)

@@ -7,9 +7,9 @@ from pydantic import Field
 
 from capcut_drafts.model import operations
 from capcut_drafts.model.ids import new_id
-from capcut_drafts.model.timeline import Clip, Draft, Segment
+from capcut_drafts.model.time import seconds_range
+from capcut_drafts.model.timeline import Draft, ImageTransform, Segment
 from capcut_drafts.routes.drafts import change
-from capcut_drafts.routes.effect import timeline_range
 from capcut_drafts.routes.schema import DraftTarget, Transform
 from capcut_drafts.routes.text import check_unit
 
@@ -32,16 +32,15 @@ class AddStickerRequest(DraftTarget, Transform):
 
 
 def add_sticker(ctx: Context, req: AddStickerRequest) -> dict:
-    start, end = timeline_range(req.start, req.end)
-    clip = Clip(transform_x=req.transform_x, transform_y=req.transform_y, scale_x=req.scale_x,
-                scale_y=req.scale_y, rotation=req.rotation, alpha=check_unit(req.alpha, "alpha"),
-                flip_horizontal=req.flip_horizontal, flip_vertical=req.flip_vertical)
+    target = seconds_range(req.start, req.end)
+    transform = ImageTransform(transform_x=req.transform_x, transform_y=req.transform_y, scale_x=req.scale_x,
+                               scale_y=req.scale_y, rotation=req.rotation, alpha=check_unit(req.alpha, "alpha"),
+                               flip_horizontal=req.flip_horizontal, flip_vertical=req.flip_vertical)
 
     def _plan(draft: Draft):
         track = operations.placement(draft, req.track_name or "sticker_main", "sticker", req.relative_index,
                                      "sticker")
-        segment = Segment(id=new_id(), target_start_us=start, target_duration_us=end - start, clip=clip,
-                          sticker_id=req.sticker_id)
+        segment = Segment(id=new_id(), target=target, transform=transform, sticker_id=req.sticker_id)
         return operations.place(track, segment), None
 
     return change(ctx, req, _plan)

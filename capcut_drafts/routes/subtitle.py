@@ -16,7 +16,8 @@ from pydantic import Field
 from capcut_drafts.errors import ApiError
 from capcut_drafts.model import catalog, operations
 from capcut_drafts.model.ids import new_id
-from capcut_drafts.model.timeline import MAX_SUBTITLE_CUES, Clip, Draft, Segment
+from capcut_drafts.model.time import TimeRange, to_us
+from capcut_drafts.model.timeline import MAX_SUBTITLE_CUES, Draft, ImageTransform, Segment
 from capcut_drafts.net.fetcher import FetchError, fetch_bytes, policy_from
 from capcut_drafts.routes.drafts import change
 from capcut_drafts.routes.media import app_of
@@ -139,7 +140,7 @@ def add_subtitle(ctx: Context, req: AddSubtitleRequest) -> dict:
     check_cue_count(cues)
     color = check_color(req.font_color, "font_color")
     check_unit(req.alpha, "alpha")
-    offset = round(req.time_offset * 1_000_000)
+    offset = to_us(req.time_offset)
 
     def _plan(draft: Draft):
         app = app_of(draft)
@@ -162,9 +163,10 @@ def add_subtitle(ctx: Context, req: AddSubtitleRequest) -> dict:
                              fixed_width=648 if portrait else 1344,
                              background=background_spec(req.background_color, req.background_style,
                                                         req.background_alpha))
-            segment = Segment(id=new_id(), target_start_us=start, target_duration_us=length, text=spec,
-                              clip=Clip(transform_x=req.transform_x, transform_y=req.transform_y,
-                                        scale_x=req.scale_x, scale_y=req.scale_y, rotation=req.rotation),
+            segment = Segment(id=new_id(), target=TimeRange(start_us=start, duration_us=length), text=spec,
+                              transform=ImageTransform(transform_x=req.transform_x, transform_y=req.transform_y,
+                                                       scale_x=req.scale_x, scale_y=req.scale_y,
+                                                       rotation=req.rotation),
                               animations=text_animations(app, length, intro=req.intro_animation,
                                                          intro_seconds=req.intro_duration,
                                                          outro=req.outro_animation,

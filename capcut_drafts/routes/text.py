@@ -13,7 +13,8 @@ from pydantic import ConfigDict, Field, model_validator
 from capcut_drafts.errors import ApiError, missing
 from capcut_drafts.model import catalog, operations
 from capcut_drafts.model.ids import new_id
-from capcut_drafts.model.timeline import MAX_TEXT_STYLES, Animation, Clip, Draft, Segment, to_us
+from capcut_drafts.model.time import seconds_range, to_us
+from capcut_drafts.model.timeline import MAX_TEXT_STYLES, Animation, Draft, ImageTransform, Segment
 from capcut_drafts.routes.drafts import change
 from capcut_drafts.routes.media import app_of
 from capcut_drafts.routes.schema import Bounded, DraftTarget, RequestModel
@@ -252,17 +253,14 @@ def text_animations(app: str, length_us: int, *, intro: str | None = None, intro
 
 
 def plan(req: AddTextRequest):
-    start, end = to_us(req.start), to_us(req.end)
-    if end <= start:
-        raise ApiError(f"Invalid parameters 'start'/'end': end ({req.end}) must be greater than start "
-                       f"({req.start}).", code="invalid_parameter")
+    target = seconds_range(req.start, req.end)
 
     def _plan(draft: Draft):
         app = app_of(draft)
         track = operations.placement(draft, req.track_name or "text_main", "text", req.relative_index, "text")
-        segment = Segment(id=new_id(), target_start_us=start, target_duration_us=end - start,
-                          clip=Clip(transform_x=req.transform_x, transform_y=req.transform_y),
-                          animations=text_animations(app, end - start, intro=req.intro_animation,
+        segment = Segment(id=new_id(), target=target,
+                          transform=ImageTransform(transform_x=req.transform_x, transform_y=req.transform_y),
+                          animations=text_animations(app, target.length_us, intro=req.intro_animation,
                                                      intro_seconds=req.intro_duration,
                                                      outro=req.outro_animation, outro_seconds=req.outro_duration,
                                                      loop=req.loop_animation),

@@ -7,7 +7,8 @@ from pydantic import Field
 
 from capcut_drafts.model import operations
 from capcut_drafts.model.ids import new_id
-from capcut_drafts.model.timeline import Clip, Draft, Segment, to_us
+from capcut_drafts.model.time import to_us
+from capcut_drafts.model.timeline import Draft, ImageTransform, Segment
 from capcut_drafts.routes.effect import ClipFilterParams, clip_filter
 from capcut_drafts.routes.media import (
     add_media,
@@ -18,6 +19,7 @@ from capcut_drafts.routes.media import (
     material_for,
     positive_speed,
     source_range,
+    timeline_target,
     transition_for,
 )
 from capcut_drafts.routes.schema import DraftTarget, MaskParams, MediaSource, Transform, TransitionParams
@@ -44,19 +46,17 @@ def plan(req: AddVideoRequest):
     url = checked_media_url(req.video_url, "video_url")
     folder = check_draft_folder(req.draft_folder)
     speed = positive_speed(req.speed)
-    source_start, source_len = source_range(req.start, req.end or None)
+    source = source_range(req.start, req.end or None)
 
     def _plan(draft: Draft):
         track = operations.placement(draft, req.track_name or "video_main", "video", req.relative_index,
                                      "video clip")
         material, is_new = material_for(draft, "video", url, folder, to_us(req.duration) if req.duration else None)
-        target_start = to_us(req.target_start)
-        target_len = None if source_len is None else round(source_len / speed)
         segment = Segment(
-            id=new_id(), material_id=material.id, source_start_us=source_start, source_duration_us=source_len,
-            target_start_us=target_start, target_duration_us=target_len, speed=speed, volume=req.volume,
-            clip=Clip(transform_x=req.transform_x, transform_y=req.transform_y, scale_x=req.scale_x,
-                      scale_y=req.scale_y),
+            id=new_id(), material_id=material.id, source=source,
+            target=timeline_target(req.target_start, source, speed), speed=speed, volume=req.volume,
+            transform=ImageTransform(transform_x=req.transform_x, transform_y=req.transform_y, scale_x=req.scale_x,
+                                     scale_y=req.scale_y),
             transition=transition_for(draft, req), mask=mask_for(draft, req, center=0.5, size=1.0),
             background_blur=blur_for(req.background_blur), filter=clip_filter(draft, req))
         return operations.place(track, segment, material if is_new else None), None
