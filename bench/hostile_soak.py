@@ -154,10 +154,10 @@ def _probe(base: str, stop: threading.Event, result: SoakResult) -> None:
 def report(result: SoakResult) -> str:
     lines = [f"soak of {result.seconds:.0f} s on {platform.node()} ({os.cpu_count()} cores)",
              f"/healthz: {len(result.health)} probes, {result.health_failures} failed, "
-             f"p50 {percentile(result.health, 0.5) * 1000:.1f} ms, p99 {percentile(result.health, 0.99) * 1000:.1f} ms, "
-             f"max {max(result.health) * 1000:.1f} ms",
-             f"edits: {result.edits} acknowledged ({result.edits / result.seconds:.0f}/s) on {len(result.acked)} drafts,"
-             f" {len(result.edit_errors)} refused or unanswered",
+             f"p50 {percentile(result.health, 0.5) * 1000:.1f} ms, "
+             f"p99 {percentile(result.health, 0.99) * 1000:.1f} ms, max {max(result.health) * 1000:.1f} ms",
+             f"edits: {result.edits} acknowledged ({result.edits / result.seconds:.0f}/s) "
+             f"on {len(result.acked)} drafts, {len(result.edit_errors)} refused or unanswered",
              "hostile requests, by route and answer:"]
     lines += [f"  {count:6}  {what}" for what, count in sorted(result.hostile_codes.items())]
     return "\n".join(lines)

@@ -25,7 +25,7 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from media_fixtures import MediaServer  # noqa: E402
+from helpers.media import MediaServer  # noqa: E402
 
 from capcut_drafts.settings import Settings  # noqa: E402
 from capcut_drafts.web.app import create_app  # noqa: E402

@@ -230,7 +230,8 @@ def by_size(base: str, made: Drafts, sizes: list[int], samples: int, spread: int
         for size in sizes:
             pool = pools[size]
             timings[size].append(add(pool[i % len(pool)], size + i // len(pool)))
-    return {size: {"p50": statistics.median(t), "p99": percentile(t, 0.99), "errors": errors} for size, t in timings.items()}
+    return {size: {"p50": statistics.median(t), "p99": percentile(t, 0.99), "errors": errors}
+            for size, t in timings.items()}
 
 
 # --- main ---------------------------------------------------------------------------------------
@@ -268,8 +269,8 @@ def main() -> None:
                     for layout in ("own", "shared"):
                         r = run_load(base, made, args.clients, args.requests, shared=layout == "shared")
                         rows.append((store, n, layout, r))
-                        print(f"  {store:6} {n} workers, {layout:6} drafts: {r['rps']:7.1f} adds/s  p50 {ms(r['p50'])} ms"
-                              f"  p99 {ms(r['p99'])} ms  errors {len(r['errors'])}", flush=True)
+                        print(f"  {store:6} {n} workers, {layout:6} drafts: {r['rps']:7.1f} adds/s  "
+                              f"p50 {ms(r['p50'])} ms  p99 {ms(r['p99'])} ms  errors {len(r['errors'])}", flush=True)
                         if n == 2 and layout == "own":
                             route_rows.append((store, r["routes"]))
             with gunicorn(2, store, args.redis_url) as base:

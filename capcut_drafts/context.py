@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from capcut_drafts import metrics
-from capcut_drafts.jobs import JobRunner, open_runner
+from capcut_drafts.jobs import Job, JobRunner, open_runner
 from capcut_drafts.net.fetcher import policy_from
 from capcut_drafts.save.job import run_save_job
 from capcut_drafts.save.media_cache import MediaCache
@@ -34,10 +34,10 @@ class Context:
     """What a service needs from the running app (or a job worker)."""
     cache: DraftCache
     settings: Settings
+    media: MediaCache
+    publisher_ping: Callable[[], None]         # raises when object storage is unreachable
     runner: JobRunner | None = None            # None in a job worker: it runs jobs, it does not queue them
-    media: MediaCache | None = None
-    base_url: Callable[[], str] = _no_base        # public base of links this service hands out ("" = root-relative)
-    publisher_ping: Callable[[], None] | None = None   # raises when object storage is unreachable
+    base_url: Callable[[], str] = _no_base     # public base of links this service hands out ("" = root-relative)
 
     @property
     def default_profile(self) -> str:
@@ -45,7 +45,7 @@ class Context:
 
 
 # The jobs a runner may run, by name: the web process queues them, workers look them up here.
-JOBS: dict[str, Callable[..., None]] = {"save": run_save_job}
+JOBS: dict[str, Job] = {"save": run_save_job}
 
 
 def build_context(settings: Settings, worker: bool = False) -> Context:
@@ -53,12 +53,12 @@ def build_context(settings: Settings, worker: bool = False) -> Context:
     or (`worker`) a process that runs jobs and so needs no runner of its own."""
     cache = DraftCache(open_store(settings), settings.draft_cache_size, settings.snapshot_every,
                        on_lookup=metrics.draft_cache_lookup)
-    ctx = Context(cache=cache, settings=settings)
-    ctx.media = MediaCache(settings.media_cache_path,
-                           policy_from(settings, max_bytes=settings.max_download_bytes,
-                                       deadline=float(settings.download_deadline_seconds)),
-                           workers=settings.fetch_workers)
-    ctx.publisher_ping = lambda: open_publisher(settings).ping()
+    media = MediaCache(settings.media_cache_path,
+                       policy_from(settings, max_bytes=settings.max_download_bytes,
+                                   deadline=float(settings.download_deadline_seconds)),
+                       workers=settings.fetch_workers)
+    ctx = Context(cache=cache, settings=settings, media=media,
+                  publisher_ping=lambda: open_publisher(settings).ping())
     if not worker:
         ctx.runner = open_runner(settings, JOBS, ctx, lambda: build_context(settings, worker=True))
     return ctx

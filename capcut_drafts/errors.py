@@ -22,6 +22,13 @@ class ErrorCode(StrEnum):
         member.meaning = meaning
         return member
 
+    @classmethod
+    def of(cls, value: str) -> ErrorCode:
+        """The member whose value is `value` (a member gives itself); ValueError for any other string."""
+        # EnumMeta.__call__ looks the value up; mypy checks the call against the two-argument
+        # __new__ that builds the members (python/mypy#10573).
+        return cls(value)  # type: ignore[call-arg]
+
     # -- the request -------------------------------------------------------------------------
     MISSING_PARAMETER = ("missing_parameter",
                          "A required parameter is absent: add the one the message names.")
@@ -125,7 +132,7 @@ class ApiError(Exception):
     def __init__(self, message: str, code: ErrorCode = ErrorCode.INVALID_PARAMETER, http_status: int = 400):
         super().__init__(message)
         self.message = message
-        self.code = ErrorCode(code)
+        self.code = ErrorCode.of(code)
         self.http_status = http_status
 
 

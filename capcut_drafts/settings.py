@@ -18,6 +18,7 @@ from typing import Annotated, Any, Literal, get_args, get_origin
 
 import json5
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic_core import ErrorDetails
 
 __all__ = ["Settings", "SettingsError", "load_settings"]
 
@@ -177,14 +178,17 @@ class Settings(BaseModel):
 
 # -- what a wrong value must be ----------------------------------------------------------------
 
+_KINDS: dict[object, str] = {bool: "bool", int: "int", list: "list", dict: "dict"}
+
+
 def _kind(name: str) -> str:
     """`str`, `int`, `bool`, `list` or `dict`: the JSON type setting `name` takes."""
     annotation = Settings.model_fields[name].annotation
     origin = get_origin(annotation) or annotation
-    return {bool: "bool", int: "int", list: "list", dict: "dict"}.get(origin, "str")
+    return _KINDS.get(origin, "str")
 
 
-def _choices(name: str) -> tuple:
+def _choices(name: str) -> tuple[str, ...]:
     annotation = Settings.model_fields[name].annotation
     return get_args(annotation) if get_origin(annotation) is Literal else ()
 
@@ -202,11 +206,11 @@ _ENV_NOUNS = {**_NOUNS, "bool": "one of 1/0, true/false, yes/no, on/off", "dict"
               "list": "a comma-separated list or a JSON list of strings"}
 
 
-def _explain(error: dict, value: Any, nouns: Mapping[str, str]) -> str:
-    """What the value of one setting must be, from pydantic's first error about it."""
-    name, kind = error["loc"][0], _kind(error["loc"][0])
+def _explain(error: ErrorDetails, name: str, value: Any, nouns: Mapping[str, str]) -> str:
+    """What the value of setting `name` must be, from pydantic's first error about it."""
+    kind = _kind(name)
     if error["type"] == "value_error":                 # raised by a validator above, worded for us
-        return str(error["ctx"]["error"])
+        return str(error.get("ctx", {}).get("error"))
     if error["type"] == "literal_error" and isinstance(value, str):
         return f"must be one of {', '.join(_choices(name))}, got {_show(value)}"
     if error["type"] in ("greater_than_equal", "less_than_equal"):
@@ -223,9 +227,9 @@ def _checked(raw: Mapping[str, Any], where: Callable[[str], str], nouns: Mapping
     try:
         checked = Settings.model_validate(raw)
     except ValidationError as e:
-        error = min(e.errors(include_input=False), key=lambda err: order(err["loc"][0]))
-        name = error["loc"][0]
-        raise SettingsError(f"{where(name)}{_explain(error, raw[name], nouns)}") from None
+        error = min(e.errors(include_input=False), key=lambda err: order(str(err["loc"][0])))
+        name = str(error["loc"][0])                    # a top-level field: the setting's name
+        raise SettingsError(f"{where(name)}{_explain(error, name, raw[name], nouns)}") from None
     return {name: getattr(checked, name) for name in raw}
 
 
@@ -294,8 +298,8 @@ def _read_file(path: str) -> dict[str, Any]:
         data = json5.loads(text)
     except ValueError as e:
         m = re.fullmatch(r"<string>:(\d+) (.*) at column (\d+)", str(e))
-        where = f"{path} line {m[1]}, column {m[3]}" if m else path
-        raise SettingsError(f"{where}: invalid JSON5: {m[2] if m else e}") from None
+        at = f"{path} line {m[1]}, column {m[3]}" if m else path
+        raise SettingsError(f"{at}: invalid JSON5: {m[2] if m else e}") from None
     if not isinstance(data, dict):
         raise SettingsError(f"{path}: the top level must be an object {{...}}, "
                             f"got {type(data).__name__}")

@@ -6,7 +6,14 @@ as `JOBS[name](context, **kwargs)` with a context built from the same settings."
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Concatenate
+
+if TYPE_CHECKING:                 # annotations only: capcut_drafts.context imports the runners
+    from capcut_drafts.context import Context
+
+Job = Callable[Concatenate["Context", ...], None]
+"""A job: called as `job(context, **kwargs)`; it records its own progress and outcome."""
 
 
 class JobRunner(ABC):
@@ -21,5 +28,5 @@ class JobRunner(ABC):
         """Raise when the runner cannot take jobs now (readiness check, `/readyz`); the exception's
         text says why."""
 
-    def shutdown(self, wait: bool = True) -> None:
+    def shutdown(self, wait: bool = True) -> None:  # noqa: B027 — optional: a queue client holds no jobs
         """Stop accepting jobs; with `wait`, let running ones finish."""

@@ -8,32 +8,36 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from huey import RedisHuey
 
-from capcut_drafts.jobs.base import JobRunner
+from capcut_drafts.jobs.base import Job, JobRunner
+
+if TYPE_CHECKING:                 # annotations only: capcut_drafts.context builds the runner
+    from capcut_drafts.context import Context
+    from capcut_drafts.settings import Settings
 
 log = logging.getLogger("capcut.jobs")
 QUEUE_NAME = "capcut-jobs"
 
 
-def make_huey(settings, jobs: dict[str, Callable[..., None]],
-              context_factory: Callable[[], Any]) -> tuple[RedisHuey, dict[str, Any]]:
+def make_huey(settings: Settings, jobs: dict[str, Job],
+              context_factory: Callable[[], Context]) -> tuple[RedisHuey, dict[str, Any]]:
     """A Huey instance and one Huey task per job name (calling a task enqueues it).
     `context_factory` runs once, lazily, in the process that runs the jobs (a worker), never in
     the web process that only enqueues."""
     huey = RedisHuey(QUEUE_NAME, url=settings.redis_url, results=False)
-    state: dict[str, Any] = {}
-    tasks: dict[str, Any] = {}
+    built: list[Context] = []
+    tasks: dict[str, Any] = {}          # huey's task wrappers (huey has no type hints)
 
-    def context() -> Any:
-        if "ctx" not in state:
-            state["ctx"] = context_factory()
-        return state["ctx"]
+    def context() -> Context:
+        if not built:
+            built.append(context_factory())
+        return built[0]
 
     for name, job in jobs.items():
-        def run(kwargs: dict, _job=job, _name=name) -> None:
+        def run(kwargs: dict[str, Any], _job: Job = job, _name: str = name) -> None:
             try:
                 _job(context(), **kwargs)
             except Exception:            # the job records its own failure; this is the last resort
@@ -43,7 +47,7 @@ def make_huey(settings, jobs: dict[str, Callable[..., None]],
 
 
 class HueyRunner(JobRunner):
-    def __init__(self, settings, jobs: dict[str, Callable[..., None]], context_factory: Callable[[], Any]):
+    def __init__(self, settings: Settings, jobs: dict[str, Job], context_factory: Callable[[], Context]):
         self.huey, self.tasks = make_huey(settings, jobs, context_factory)
 
     def submit(self, name: str, order_key: str | None = None, **kwargs: Any) -> None:

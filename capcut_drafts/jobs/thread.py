@@ -4,21 +4,23 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_all
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from capcut_drafts.jobs.base import JobRunner
+from capcut_drafts.jobs.base import Job, JobRunner
+
+if TYPE_CHECKING:                 # annotations only: capcut_drafts.context builds the runner
+    from capcut_drafts.context import Context
 
 log = logging.getLogger("capcut.jobs")
 
 
 class ThreadRunner(JobRunner):
-    def __init__(self, jobs: dict[str, Callable[..., None]], context: Any, workers: int = 2):
+    def __init__(self, jobs: dict[str, Job], context: Context, workers: int = 2):
         self.jobs, self.context = jobs, context
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="save")
-        self._last: dict[str, Future] = {}     # order_key -> the latest job's future
+        self._last: dict[str, Future[None]] = {}     # order_key -> the latest job's future
         self._lock = threading.Lock()
         self._closed = False
 
@@ -34,14 +36,14 @@ class ThreadRunner(JobRunner):
         if order_key is None:
             self.pool.submit(run)              # RuntimeError once shut down
             return
-        done: Future = Future()
+        done: Future[None] = Future()
         with self._lock:
             if self._closed:
                 raise RuntimeError("cannot schedule new jobs after shutdown")
             previous = self._last.get(order_key)
             self._last[order_key] = done
 
-        def start(_: Any = None) -> None:
+        def start(_: Future[None] | None = None) -> None:
             self.pool.submit(run).add_done_callback(lambda _f: self._finish(order_key, done))
 
         if previous is None:
@@ -54,7 +56,7 @@ class ThreadRunner(JobRunner):
         if self._closed:
             raise RuntimeError("the save thread pool is shut down")
 
-    def _finish(self, key: str, done: Future) -> None:
+    def _finish(self, key: str, done: Future[None]) -> None:
         with self._lock:
             if self._last.get(key) is done:
                 del self._last[key]

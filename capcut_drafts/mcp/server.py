@@ -31,22 +31,28 @@ import logging
 import sys
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from functools import partial
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import anyio.to_thread
 import mcp_types as types
+from mcp.server.context import ServerRequestContext
 from mcp.server.lowlevel import Server
 from mcp.shared.exceptions import MCPError
 
 from capcut_drafts.context import Context, build_context
-from capcut_drafts.errors import ApiError
+from capcut_drafts.errors import ApiError, ErrorCode
 from capcut_drafts.model import catalog, profiles
 from capcut_drafts.routes import dispatch, registry
 from capcut_drafts.routes.effect import EFFECT_CATEGORIES
 from capcut_drafts.routes.keyframe import PROPERTIES as KEYFRAME_PROPERTIES
+from capcut_drafts.routes.schema import RequestModel
 from capcut_drafts.settings import Settings, SettingsError, load_settings
 from capcut_drafts.web import guards
+
+if TYPE_CHECKING:                 # annotations only: starlette comes with mcp's HTTP transport
+    from starlette.types import ASGIApp, Receive, Scope, Send
 
 log = logging.getLogger("capcut.mcp")
 
@@ -111,7 +117,7 @@ CATALOGUE_TOOL = {category: tool_name(path) for path, category in catalog.ROUTES
 class ToolSpec:
     """One MCP tool: what tools/list shows and what tools/call runs (arguments -> (envelope, status))."""
     tool: types.Tool
-    run: Callable[[dict], tuple[dict, int]]
+    run: Callable[[dict[str, Any]], tuple[dict[str, Any], int]]
 
 
 # -- schemas ---------------------------------------------------------------------------------
@@ -265,7 +271,7 @@ def _annotate_nested(node: Any, route: str) -> None:
             _annotate_nested(node[key], route)
 
 
-def _required(model: Any) -> list[str]:
+def _required(model: type[RequestModel]) -> list[str]:
     """Keys the route refuses to run without: its upstream checks, then pydantic's required fields."""
     return list(dict.fromkeys([*model.REQUIRED, *(model.model_json_schema(by_alias=True).get("required") or [])]))
 
@@ -361,7 +367,7 @@ def build_tools(ctx: Context) -> dict[str, ToolSpec]:
             input_schema=input_schema(route.path), output_schema=ENVELOPE_SCHEMA,
             annotations=types.ToolAnnotations(read_only_hint=read_only, destructive_hint=False,
                                               idempotent_hint=read_only or None))
-        tools[name] = ToolSpec(tool, lambda args, path=route.path: dispatch.run_route(ctx, path, args))
+        tools[name] = ToolSpec(tool, partial(dispatch.run_route, ctx, route.path))
 
     users = _catalogue_users()
     profile_names = _profile_names()
@@ -376,20 +382,20 @@ def build_tools(ctx: Context) -> dict[str, ToolSpec]:
             description=catalogue_description(path, ctx.settings.profile, users),
             input_schema=schema, output_schema=ENVELOPE_SCHEMA,
             annotations=types.ToolAnnotations(read_only_hint=True, idempotent_hint=True))
-        tools[name] = ToolSpec(tool, lambda args, path=path: _run_listing(ctx, path, args))
+        tools[name] = ToolSpec(tool, partial(_run_listing, ctx, path))
     return tools
 
 
-def _run_listing(ctx: Context, path: str, args: dict) -> tuple[dict, int]:
+def _run_listing(ctx: Context, path: str, args: dict[str, Any]) -> tuple[dict[str, Any], int]:
     profile = args.get("profile") if isinstance(args, dict) else None
     if profile is not None and not isinstance(profile, str):
         return dispatch.error_body(ctx.settings, ApiError(
             f"Invalid parameter 'profile': use a profile name (a string), not {type(profile).__name__}.",
-            code="invalid_parameter"))
+            code=ErrorCode.INVALID_PARAMETER))
     return dispatch.run_listing(ctx.settings, path, profile, label="parameter")
 
 
-def result_of(envelope: dict) -> types.CallToolResult:
+def result_of(envelope: dict[str, Any]) -> types.CallToolResult:
     """The envelope as the tool result: JSON text for every client, structured content for newer
     ones; `is_error` mirrors `success` so a model sees a failed call as one."""
     text = json.dumps(envelope, ensure_ascii=False, sort_keys=True)
@@ -403,10 +409,12 @@ def create_server(ctx: Context) -> Server:
     listing = [spec.tool for spec in tools.values()]
     log.info("%d tools: %s", len(listing), ", ".join(tools))
 
-    async def on_list_tools(_rctx: Any, _params: Any) -> types.ListToolsResult:
+    async def on_list_tools(_rctx: ServerRequestContext[Any],
+                            _params: types.PaginatedRequestParams | None) -> types.ListToolsResult:
         return types.ListToolsResult(tools=[copy.deepcopy(t) for t in listing])
 
-    async def on_call_tool(_rctx: Any, params: types.CallToolRequestParams) -> types.CallToolResult:
+    async def on_call_tool(_rctx: ServerRequestContext[Any],
+                           params: types.CallToolRequestParams) -> types.CallToolResult:
         spec = tools.get(params.name)
         if spec is None:
             raise MCPError(types.INVALID_PARAMS, f"Unknown tool '{params.name}'; tools/list names the "
@@ -443,7 +451,7 @@ class RequireApiKey:
     """ASGI guard for the HTTP transport: with `api_keys` set, every request must carry one of them
     as `Authorization: Bearer <key>` or `X-API-Key: <key>` (the HTTP service's rule)."""
 
-    def __init__(self, app: Any, keys: list[str]):
+    def __init__(self, app: ASGIApp, keys: list[str]):
         self.app, self.keys = app, keys
 
     def _allowed(self, headers: Mapping[bytes, bytes]) -> bool:
@@ -451,13 +459,13 @@ class RequireApiKey:
         return guards.api_key_identity(headers.get(b"authorization", b""), headers.get(b"x-api-key", b""),
                                        self.keys) is not None
 
-    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or self._allowed(dict(scope.get("headers") or [])):
             await self.app(scope, receive, send)
             return
         body = json.dumps(dispatch.envelope_body(
             error="Missing or wrong API key: send 'Authorization: Bearer <key>' or 'X-API-Key: <key>'.",
-            code="unauthorized")).encode()
+            code=ErrorCode.UNAUTHORIZED)).encode()
         await send({"type": "http.response.start", "status": 401,
                     "headers": [(b"content-type", b"application/json"), (b"www-authenticate", b"Bearer"),
                                 (b"content-length", str(len(body)).encode())]})
@@ -473,7 +481,7 @@ def _beyond_loopback(host: str) -> bool:
 
 def serve_http(server: Server, host: str, port: int, api_keys: list[str]) -> None:
     import uvicorn
-    web: Any = server.streamable_http_app(streamable_http_path=HTTP_PATH, host=host)
+    web: ASGIApp = server.streamable_http_app(streamable_http_path=HTTP_PATH, host=host)
     if api_keys:
         web = RequireApiKey(web, api_keys)
     elif _beyond_loopback(host):
@@ -510,7 +518,7 @@ def main(argv: Iterable[str] | None = None) -> int:
     except KeyboardInterrupt:
         pass
     finally:
-        if getattr(ctx, "runner", None) is not None:
+        if ctx.runner is not None:
             ctx.runner.shutdown(wait=True)       # let a running save finish writing
     return 0
 

@@ -39,6 +39,7 @@ import socket
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import urljoin, urlsplit
 
 import urllib3
@@ -56,11 +57,18 @@ from urllib3.exceptions import TimeoutError as Urllib3Timeout
 
 from capcut_drafts.errors import ErrorCode
 
+if TYPE_CHECKING:                 # annotations only
+    from capcut_drafts.settings import Settings
+
+_DEFAULT_CA: str | None
 try:  # the CA bundle requests uses; falls back to the system store
     import certifi
     _DEFAULT_CA = certifi.where()
 except ImportError:  # pragma: no cover
     _DEFAULT_CA = None
+
+T = TypeVar("T")
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 MAX_REDIRECTS = 5
 USER_AGENT = "capcut-draft-service/1.0"
@@ -119,25 +127,29 @@ class FetchError(Exception):
     """A URL could not be fetched; the message is safe to show the client (no response body).
 
     `code` is stable (see the module doc); `retryable` tells whether trying again later may help;
-    `status` is the HTTP status for ``fetch_http_status``.
+    `status` is the HTTP status for ``fetch_http_status``; `retry_after` the seconds its
+    Retry-After header asked for, if any.
     """
 
     def __init__(self, message: str, code: ErrorCode = ErrorCode.FETCH_FAILED, *, retryable: bool = False,
-                 status: int | None = None):
+                 status: int | None = None, retry_after: float | None = None):
         super().__init__(message)
-        self.code = ErrorCode(code)
+        self.code = ErrorCode.of(code)
         self.retryable = retryable
         self.status = status
+        self.retry_after = retry_after
 
-    def __reduce__(self):  # picklable (process pools, job queues) with its keyword fields
-        return (_rebuild_error, (str(self), self.code, self.retryable, self.status))
-
-
-def _rebuild_error(message, code, retryable, status):
-    return FetchError(message, code, retryable=retryable, status=status)
+    def __reduce__(self) -> tuple[Callable[..., FetchError], tuple[object, ...]]:
+        # picklable (process pools, job queues) with its keyword fields
+        return (_rebuild_error, (str(self), self.code, self.retryable, self.status, self.retry_after))
 
 
-Resolver = Callable[[str, int], list]
+def _rebuild_error(message: str, code: ErrorCode, retryable: bool, status: int | None,
+                   retry_after: float | None = None) -> FetchError:
+    return FetchError(message, code, retryable=retryable, status=status, retry_after=retry_after)
+
+
+Resolver = Callable[[str, int], list[str]]
 
 
 @dataclass(frozen=True)
@@ -211,14 +223,14 @@ class Target:
     host_header: str
 
 
-def _unscoped(ip):
+def _unscoped(ip: IPAddress) -> IPAddress:
     """`ip` without its IPv6 scope id (``fe80::1%eth0`` -> ``fe80::1``)."""
     if isinstance(ip, ipaddress.IPv6Address) and ip.scope_id:
         return ipaddress.IPv6Address(str(ip).split("%")[0])
     return ip
 
 
-def embedded_ipv4(ip) -> tuple:
+def embedded_ipv4(ip: str | IPAddress) -> tuple[ipaddress.IPv4Address, ...]:
     """The IPv4 addresses an IPv6 address carries (see `_IPV4_CARRIERS`); () for any other address.
 
     Traffic to such an address ends at the carried IPv4 address (through the kernel, a
@@ -233,11 +245,11 @@ def embedded_ipv4(ip) -> tuple:
     return ()
 
 
-def _is_metadata(ip) -> bool:
+def _is_metadata(ip: IPAddress) -> bool:
     return ip in METADATA_ADDRESSES or any(v4 in METADATA_ADDRESSES for v4 in embedded_ipv4(ip))
 
 
-def is_public_address(ip) -> bool:
+def is_public_address(ip: str | IPAddress) -> bool:
     """True for a globally routable unicast address; an IPv6 address carrying IPv4 addresses is
     public only when every carried address is."""
     ip = _unscoped(ipaddress.ip_address(ip))
@@ -249,9 +261,9 @@ def is_public_address(ip) -> bool:
     return ip.is_global and not ip.is_multicast and ip not in _SITE_LOCAL
 
 
-def _system_resolve(host: str, port: int) -> list:
+def _system_resolve(host: str, port: int) -> list[str]:
     infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    return [info[4][0] for info in infos]
+    return [str(info[4][0]) for info in infos]
 
 
 def resolve(host: str, port: int, policy: FetchPolicy) -> list[str]:
@@ -262,11 +274,12 @@ def resolve(host: str, port: int, policy: FetchPolicy) -> list[str]:
         pass
     try:
         found = (policy.resolver or _system_resolve)(host, port)
-    except (socket.gaierror, UnicodeError) as exc:
-        transient = getattr(exc, "errno", None) == socket.EAI_AGAIN
-        raise FetchError(f"cannot resolve host '{host}' ({getattr(exc, 'strerror', None) or exc})",
-                         code=ErrorCode.FETCH_DNS, retryable=transient) from None
-    ordered = []
+    except socket.gaierror as exc:
+        raise FetchError(f"cannot resolve host '{host}' ({exc.strerror or exc})", code=ErrorCode.FETCH_DNS,
+                         retryable=exc.errno == socket.EAI_AGAIN) from None
+    except UnicodeError as exc:
+        raise FetchError(f"cannot resolve host '{host}' ({exc})", code=ErrorCode.FETCH_DNS) from None
+    ordered: list[str] = []
     for address in found:
         address = str(ipaddress.ip_address(str(address).split("%")[0]))
         if address not in ordered:
@@ -333,7 +346,7 @@ class Response:
     `iter_content()` yields the body while enforcing the byte cap and the deadline.
     """
 
-    def __init__(self, raw: urllib3.BaseHTTPResponse, target: Target, peer: tuple, policy: FetchPolicy,
+    def __init__(self, raw: urllib3.BaseHTTPResponse, target: Target, peer: tuple[str, int], policy: FetchPolicy,
                  deadline_at: float):
         self._raw = raw
         self._policy = policy
@@ -418,7 +431,7 @@ class Response:
     def __enter__(self) -> Response:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
 
@@ -435,7 +448,7 @@ def _incomplete(host: str) -> FetchError:
                       retryable=True)
 
 
-def _pool(target: Target, address: str, policy: FetchPolicy):
+def _pool(target: Target, address: str, policy: FetchPolicy) -> urllib3.HTTPConnectionPool:
     if target.scheme == "https":
         kwargs = dict(server_hostname=target.host, assert_hostname=target.host, cert_reqs="CERT_REQUIRED",
                       ca_certs=policy.ca_bundle or _DEFAULT_CA)
@@ -504,10 +517,9 @@ def _open_once(url: str, policy: FetchPolicy, deadline_at: float) -> Response:
             status = response.status
             retry_after = response.headers.get("Retry-After")
             response.close()
-            error = FetchError(f"the server answered HTTP {status}", code=ErrorCode.FETCH_HTTP_STATUS,
-                               retryable=status in RETRY_STATUSES, status=status)
-            error.retry_after = _retry_after(retry_after)
-            raise error
+            raise FetchError(f"the server answered HTTP {status}", code=ErrorCode.FETCH_HTTP_STATUS,
+                             retryable=status in RETRY_STATUSES, status=status,
+                             retry_after=_retry_after(retry_after))
         length = response.content_length
         if length is not None and length > policy.max_bytes:
             response.close()
@@ -523,7 +535,7 @@ def _retry_after(value: str | None) -> float | None:
         return None
 
 
-def with_retries(policy: FetchPolicy, attempt: Callable[[float], object], deadline_at: float | None = None):
+def with_retries(policy: FetchPolicy, attempt: Callable[[float], T], deadline_at: float | None = None) -> T:
     """Call ``attempt(deadline_at)`` until it succeeds, retrying retryable FetchErrors with backoff.
 
     At most `policy.attempts` tries, all within the policy's deadline. Returns what `attempt`
@@ -539,9 +551,8 @@ def with_retries(policy: FetchPolicy, attempt: Callable[[float], object], deadli
             if not exc.retryable or number == tries:
                 raise
             wait = min(policy.backoff * 2 ** (number - 1), policy.max_backoff)
-            hinted = getattr(exc, "retry_after", None)
-            if hinted is not None:
-                wait = max(wait, min(hinted, policy.max_backoff))
+            if exc.retry_after is not None:
+                wait = max(wait, min(exc.retry_after, policy.max_backoff))
             remaining = deadline_at - time.monotonic()
             if remaining <= wait:
                 raise
@@ -549,7 +560,7 @@ def with_retries(policy: FetchPolicy, attempt: Callable[[float], object], deadli
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def open_stream(url: str, policy: FetchPolicy, session=None) -> tuple[str, Response]:
+def open_stream(url: str, policy: FetchPolicy, session: object = None) -> tuple[str, Response]:
     """GET `url` following checked redirects; returns ``(final_url, response)`` with the body unread.
 
     Retries transient failures up to the point where the body starts; close the response (or use
@@ -577,7 +588,7 @@ class Downloaded:
     size: int
     content_type: str | None
     sha256: str | None         # of the content, when asked for
-    peer: tuple                   # (address, port) the body came from
+    peer: tuple[str, int]         # (address, port) the body came from
 
 
 def download_to(url: str, path: str, policy: FetchPolicy, *, hash_content: bool = True,
@@ -602,12 +613,9 @@ def download_to(url: str, path: str, policy: FetchPolicy, *, hash_content: bool 
     return with_retries(policy, attempt)
 
 
-def policy_from(settings, **limits) -> FetchPolicy:
-    """The policy the settings describe (allow list, byte cap, deadline); `limits` override fields."""
-    values = {"allow_hosts": tuple(getattr(settings, "fetch_allow_hosts", ()) or ())}
-    if getattr(settings, "max_download_bytes", None):
-        values["max_bytes"] = int(settings.max_download_bytes)
-    if getattr(settings, "download_deadline_seconds", None):
-        values["deadline"] = float(settings.download_deadline_seconds)
-    values.update(limits)
-    return FetchPolicy(**values)
+def policy_from(settings: Settings, *, max_bytes: int | None = None, deadline: float | None = None) -> FetchPolicy:
+    """The policy the settings describe (allow list, byte cap, deadline); `max_bytes` and
+    `deadline` override the settings' values."""
+    return FetchPolicy(allow_hosts=tuple(settings.fetch_allow_hosts),
+                       max_bytes=settings.max_download_bytes if max_bytes is None else max_bytes,
+                       deadline=float(settings.download_deadline_seconds if deadline is None else deadline))

@@ -17,25 +17,29 @@ import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 
 from filelock import FileLock
+
+if TYPE_CHECKING:                 # annotations only
+    from capcut_drafts.settings import Settings
 
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | _CLOEXEC
 _FILE_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | _CLOEXEC     # NONBLOCK: a FIFO never hangs open()
 
 
-def drafts_dir(settings) -> Path:
+def drafts_dir(settings: Settings) -> Path:
     path = Path(settings.data_dir) / "drafts"
     path.mkdir(parents=True, exist_ok=True)
     return path
 
 
-def folder_path(settings, draft_id: str) -> Path:
+def folder_path(settings: Settings, draft_id: str) -> Path:
     return drafts_dir(settings) / draft_id
 
 
-def zip_path(settings, draft_id: str) -> Path:
+def zip_path(settings: Settings, draft_id: str) -> Path:
     return drafts_dir(settings) / f"{draft_id}.zip"
 
 
@@ -50,7 +54,7 @@ def is_saved_folder(folder: Path) -> bool:
 
 
 @contextmanager
-def draft_lock(settings, draft_id: str) -> Iterator[None]:
+def draft_lock(settings: Settings, draft_id: str) -> Iterator[None]:
     """Exclusive per-draft lock across threads and processes of this host (filelock: flock, or
     LockFileEx on Windows). The lock files stay in `.locks`, which clean-up skips."""
     locks = drafts_dir(settings) / ".locks"
@@ -59,7 +63,7 @@ def draft_lock(settings, draft_id: str) -> Iterator[None]:
         yield
 
 
-def staging_dir(settings, draft_id: str) -> Path:
+def staging_dir(settings: Settings, draft_id: str) -> Path:
     path = drafts_dir(settings) / ".staging" / f"{draft_id}-{os.getpid()}-{time.monotonic_ns()}"
     path.mkdir(parents=True)
     return path / draft_id
@@ -91,6 +95,9 @@ class _Pipe:
         return self.offset
 
     def flush(self) -> None:
+        pass
+
+    def close(self) -> None:
         pass
 
     def take(self) -> bytes:
@@ -158,13 +165,16 @@ def stream_zip(folder: Path, chunk: int = 1 << 20) -> Iterator[bytes]:
 
 
 _TEXT_SUFFIXES = {".json", ".tmp", ".bak", ""}
-_ZIP_TIMES = ((1980, 1, 1, 0, 0, 0), (2107, 12, 31, 23, 59, 59))     # what a zip header can hold
+_DateTime = tuple[int, int, int, int, int, int]
+_ZIP_FIRST: _DateTime = (1980, 1, 1, 0, 0, 0)             # what a zip header can hold
+_ZIP_LAST: _DateTime = (2107, 12, 31, 23, 59, 59)
 
 
 def _info(name: str, info: os.stat_result) -> zipfile.ZipInfo:
     """The member header, from the stat of the opened file (ZipInfo.from_file would stat the path
     again, following links)."""
-    stamp = max(_ZIP_TIMES[0], min(tuple(time.localtime(info.st_mtime)[:6]), _ZIP_TIMES[1]))
+    t = time.localtime(info.st_mtime)
+    stamp = max(_ZIP_FIRST, min((t.tm_year, t.tm_mon, t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec), _ZIP_LAST))
     member = zipfile.ZipInfo(name, stamp)
     member.external_attr = (info.st_mode & 0xFFFF) << 16
     member.file_size = info.st_size
@@ -183,7 +193,7 @@ def make_zip(folder: Path, target: Path) -> int:
     return target.stat().st_size
 
 
-def cleanup(settings, now: float | None = None) -> int:
+def cleanup(settings: Settings, now: float | None = None) -> int:
     """Delete saved folders and zips older than `output_retention_hours`; returns how many."""
     limit = (now or time.time()) - settings.output_retention_hours * 3600
     removed = 0

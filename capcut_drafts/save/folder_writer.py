@@ -1,11 +1,12 @@
 """Write a complete draft folder for an app profile, the way the app itself lays one out.
 
-`write_folder` takes the completed draft JSON (capcut_drafts/export/builder.py → capcut_drafts/export/app_schema.py, with
-material paths already set by the caller) and writes every file the target app keeps in a draft
-folder: the content file(s) and their byte-identical mirrors, the `Timelines/` layout where the
-app version has one, `draft_meta_info.json` with the imported media registered, the virtual store,
-settings and the attachment sidecars. The layout and sidecar defaults per profile live in
-``template/<profile>/folder/sidecars.json`` (our own data files, written from the reference facts).
+`write_folder` takes the completed draft JSON (capcut_drafts/export/builder.py →
+capcut_drafts/export/app_schema.py, with material paths already set by the caller) and writes
+every file the target app keeps in a draft folder: the content file(s) and their byte-identical
+mirrors, the `Timelines/` layout where the app version has one, `draft_meta_info.json` with the
+imported media registered, the virtual store, settings and the attachment sidecars. The layout and
+sidecar defaults per profile live in ``template/<profile>/folder/sidecars.json`` (our own data
+files, written from the reference facts).
 
 Layouts (reference folders they follow):
 
@@ -167,7 +168,8 @@ def link_media(content: dict, seed: str) -> list[MediaFile]:
                 if bucket == "audios":
                     kind = "music"
                 else:
-                    kind = {"photo": "photo", "gif": "gif"}.get(material.get("type"), "video")
+                    material_type = material.get("type")
+                    kind = material_type if material_type in ("photo", "gif") else "video"
                 duration = PHOTO_IMPORT_DURATION_US if kind == "photo" else int_or_zero(material.get("duration"))
                 found = MediaFile(local, path, kind, duration,
                                   int_or_zero(material.get("width")) if bucket == "videos" else 0,

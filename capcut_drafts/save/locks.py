@@ -7,21 +7,27 @@ import logging
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from redis.exceptions import LockError
 
 from capcut_drafts.save import delivery
+from capcut_drafts.store.redis import RedisStore
+
+if TYPE_CHECKING:                 # annotations only: capcut_drafts.context imports the save job
+    from capcut_drafts.context import Context
 
 log = logging.getLogger("capcut.save")
 
 
 @contextmanager
-def save_lock(ctx, draft_id: str) -> Iterator[None]:
+def save_lock(ctx: Context, draft_id: str) -> Iterator[None]:
     with delivery.draft_lock(ctx.settings, draft_id):
-        client = getattr(ctx.cache.store, "client", None)
-        if client is None:
+        store = ctx.cache.store
+        if not isinstance(store, RedisStore):     # one host: the file lock is enough
             yield
             return
+        client = store.client
         lease = ctx.settings.job_lease_seconds
         # thread_local=False: the renewer thread must see the token the save thread acquired.
         lock = client.lock(f"capcut:lock:save:{draft_id}", timeout=lease, blocking_timeout=30 * 60,

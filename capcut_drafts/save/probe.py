@@ -88,7 +88,7 @@ def sniff_image(head: bytes) -> str | None:
     return None
 
 
-def probe(path, scan_seconds: float = 10.0) -> MediaInfo:
+def probe(path: str | os.PathLike[str], scan_seconds: float = 10.0) -> MediaInfo:
     """Probe the local file `path` (see the module doc). Raises ProbeError."""
     path = os.fspath(path)
     if "://" in path:
@@ -127,8 +127,8 @@ def _probe_image(path: str) -> MediaInfo:
         raise ProbeError("the image has too many pixels") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError):
         raise ProbeError("not a readable image (damaged or truncated header)") from None
-    ext = _PIL_EXT.get(fmt)
-    if ext is None or width <= 0 or height <= 0:
+    ext = _PIL_EXT.get(fmt) if fmt is not None else None
+    if fmt is None or ext is None or width <= 0 or height <= 0:
         raise ProbeError(f"unsupported image format {fmt}")
     return MediaInfo(kind="photo", ext=ext, duration_us=None, width=width, height=height, has_video=False,
                      has_audio=False, format_name=fmt)

@@ -61,7 +61,7 @@ class Publisher(ABC):
     name: str = ""
     uploads: bool = True
 
-    def ping(self) -> None:
+    def ping(self) -> None:  # noqa: B027 — optional: the local backend has nothing to reach
         """Raise PublishError when the destination cannot be reached (readiness check)."""
 
     @abstractmethod

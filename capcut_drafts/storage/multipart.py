@@ -23,7 +23,7 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from capcut_drafts.storage.base import MAX_URL_LIFETIME, ProgressCallback, Published, Publisher, PublishError
 
@@ -31,6 +31,7 @@ log = logging.getLogger("capcut.storage")
 
 MiB = 1024 * 1024
 MAX_PARTS = 10_000                    # both providers' limit on the parts of one upload
+T = TypeVar("T")
 
 
 def network_reason(exc: BaseException) -> str:
@@ -101,7 +102,7 @@ class FileSlice:
         self._pos = 0
         self._high = 0
         self._on_position = on_position
-        self._file = open(path, "rb")
+        self._file = open(path, "rb")  # noqa: SIM115 — the slice owns the file; close() / `with` closes it
 
     def __len__(self) -> int:
         return self.length
@@ -322,13 +323,13 @@ class ObjectStorePublisher(Publisher):
                                     thread_name_prefix=f"{self.name}-upload") as pool:
                 futures = [pool.submit(send_part, n, off, length) for n, (off, length) in enumerate(plan, 1)]
                 wait(futures, return_when=FIRST_EXCEPTION)
-                failed = [f for f in futures if f.done() and f.exception()
-                          and not isinstance(f.exception(), _Cancelled)]
+                failed = [exc for f in futures if f.done() and (exc := f.exception()) is not None
+                          and not isinstance(exc, _Cancelled)]
                 if failed:
                     stop.set()
                     for f in futures:
                         f.cancel()
-                    raise failed[0].exception()
+                    raise failed[0]
                 parts = [f.result() for f in futures]
             self._attempt(f"complete the multipart upload of {key}",
                           lambda: self._complete_multipart(key, upload_id, parts))
@@ -348,8 +349,7 @@ class ObjectStorePublisher(Publisher):
             raise PublishError("LocalFileError", f"cannot read the draft zip {path}: "
                                f"{exc.strerror or exc}") from None
 
-    def _attempt(self, what: str, action: Callable[[], Any],
-                 stop: threading.Event | None = None) -> Any:
+    def _attempt(self, what: str, action: Callable[[], T], stop: threading.Event | None = None) -> T:
         """Run `action`, retrying transient failures with exponential backoff and jitter
         (backoff × 2^n × [0.5, 1), at most 30 s a wait)."""
         tries = self.options.retries + 1

@@ -1,10 +1,16 @@
 """Draft store backends behind one interface (base.DraftStore), chosen by the `store` setting."""
+from __future__ import annotations
+
 import os
+from typing import TYPE_CHECKING
 
 from capcut_drafts.store.base import DraftExists, DraftLog, DraftNotFound, DraftStore, StoreUnavailable
 
+if TYPE_CHECKING:                 # annotations only
+    from capcut_drafts.settings import Settings
 
-def open_store(settings) -> DraftStore:
+
+def open_store(settings: Settings) -> DraftStore:
     if settings.store == "memory":
         from capcut_drafts.store.memory import MemoryStore
         return MemoryStore()

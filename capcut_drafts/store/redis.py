@@ -169,8 +169,8 @@ class RedisStore(DraftStore):
 
     def append(self, draft_id: str, seq: int, op: str) -> bool:
         now = repr(time.time())
-        result = self._call(lambda retry: self._append(
-            self._keys(draft_id), [int(seq), op, now, self._ttl, "1" if retry else "0"]))
+        result = int(self._call(lambda retry: self._append(
+            self._keys(draft_id), [int(seq), op, now, self._ttl, "1" if retry else "0"])))
         if result == -1:
             raise DraftNotFound(draft_id)
         return result == 1
@@ -183,7 +183,8 @@ class RedisStore(DraftStore):
         self._call(lambda retry: self._client.set(f"{self.prefix}task:{task_id}", record, ex=self.ttl_seconds))
 
     def get_task(self, task_id: str) -> str | None:
-        return self._call(lambda retry: self._client.get(f"{self.prefix}task:{task_id}"))
+        record = self._call(lambda retry: self._client.get(f"{self.prefix}task:{task_id}"))
+        return record.decode() if isinstance(record, bytes) else record    # str: decode_responses=True
 
     @property
     def client(self) -> redis.Redis:

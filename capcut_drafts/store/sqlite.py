@@ -35,11 +35,17 @@ CREATE TABLE IF NOT EXISTS tasks (
 BUSY_TIMEOUT_SECONDS = 30
 
 
+class _ThreadConnection(threading.local):
+    """Each thread's connection and the process that opened it (class values: a new thread's)."""
+    conn: sqlite3.Connection | None = None
+    pid: int = 0
+
+
 class SqliteStore(DraftStore):
     def __init__(self, path: str) -> None:
         self.path = path
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-        self._local = threading.local()
+        self._local = _ThreadConnection()
         self._initialise()
 
     def _initialise(self) -> None:
@@ -55,7 +61,7 @@ class SqliteStore(DraftStore):
 
     def _connect(self) -> sqlite3.Connection:
         """One connection per thread and process (a forked gunicorn worker opens its own)."""
-        conn = getattr(self._local, "conn", None)
+        conn = self._local.conn
         if conn is None or self._local.pid != os.getpid():
             try:
                 conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None,
@@ -85,7 +91,7 @@ class SqliteStore(DraftStore):
                 raise StoreUnavailable(f"draft database error ({self.path}): {exc}") from exc
             raise
 
-    def _run(self, sql: str, args: tuple = ()) -> sqlite3.Cursor:
+    def _run(self, sql: str, args: tuple[object, ...] = ()) -> sqlite3.Cursor:
         """One statement in autocommit mode: SQLite ends its implicit transaction itself."""
         try:
             return self._connect().execute(sql, args)
@@ -148,7 +154,7 @@ class SqliteStore(DraftStore):
         self._run("SELECT 1")
 
     def close(self) -> None:
-        conn = getattr(self._local, "conn", None)
+        conn = self._local.conn
         if conn is not None:
             conn.close()
             self._local.conn = None

@@ -1,7 +1,8 @@
 """The HTTP service: `create_app(settings)` builds the Flask app with upstream CapCutAPI's routes.
 
-One view per POST route of `capcut_drafts/routes/registry.py` and per catalogue route of `capcut_drafts/model/catalog.py`;
-each runs the route through `capcut_drafts/routes/dispatch.py`, as the MCP server does.
+One view per POST route of `capcut_drafts/routes/registry.py` and per catalogue route of
+`capcut_drafts/model/catalog.py`; each runs the route through `capcut_drafts/routes/dispatch.py`,
+as the MCP server does.
 
 Every reply is the envelope `{success, output, error}` (plus `code` on failures and
 `warnings` where something was adjusted), also for malformed JSON, wrong content types,
@@ -13,13 +14,16 @@ from __future__ import annotations
 import json
 import logging
 import re
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from flask import Flask, Response, abort, jsonify, request, stream_with_context
+from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import HTTPException
 
 from capcut_drafts.context import build_context
-from capcut_drafts.errors import ApiError
+from capcut_drafts.errors import ApiError, ErrorCode
 from capcut_drafts.model import catalog
 from capcut_drafts.routes import dispatch, inbound, registry
 from capcut_drafts.save import delivery
@@ -29,8 +33,13 @@ from capcut_drafts.web import surface
 log = logging.getLogger("capcut.app")
 
 
-def envelope(output: Any = "", error: str = "", code: str | None = None, status: int = 200, **extra):
+def envelope(output: Any = "", error: str = "", code: str | None = None, status: int = 200,
+             **extra: Any) -> tuple[Response, int]:
     return jsonify(dispatch.envelope_body(output, error, code, **extra)), status
+
+
+class _JSONProvider(DefaultJSONProvider):
+    ensure_ascii = False          # names and messages (JianYing's are Chinese) go out as they are
 
 
 def _safe_id(draft_id: str) -> str:
@@ -45,36 +54,36 @@ def create_app(settings: Settings | None = None) -> Flask:
     logging.basicConfig(level=settings.log_level,
                         format="%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s")
     app = Flask(__name__)
-    app.json.ensure_ascii = False
+    app.json = _JSONProvider(app)
     ctx = build_context(settings)
     ctx.base_url = lambda: surface.guards.link_base(settings)     # never an unlisted Host header
     app.extensions["capcut"] = ctx
 
-    def body_object() -> dict:
+    def body_object() -> dict[str, Any]:
         if not request.is_json:
             raise ApiError("Send the body as JSON with the header 'Content-Type: application/json'.",
-                           code="unsupported_media_type", http_status=415)
+                           code=ErrorCode.UNSUPPORTED_MEDIA_TYPE, http_status=415)
         try:
             raw = request.get_data(cache=False)
         except OSError:                 # the server's read timeout: the client stopped sending
             raise ApiError("The request body did not arrive in time; send the whole body at once.",
-                           code="request_timeout", http_status=408) from None
+                           code=ErrorCode.REQUEST_TIMEOUT, http_status=408) from None
         if request.content_length is None and len(raw) >= settings.max_body_bytes:
             abort(413)                  # a chunked body: Werkzeug stops reading at the limit
         try:
             data = json.loads(raw or b"")
         except ValueError:
             raise ApiError("The request body is not valid JSON; send a JSON object such as "
-                           "{\"draft_id\": \"...\"}.", code="malformed_json", http_status=400) from None
+                           "{\"draft_id\": \"...\"}.", code=ErrorCode.MALFORMED_JSON, http_status=400) from None
         except RecursionError:          # nesting deeper than the parser's recursion limit
             raise inbound.too_deep() from None
         if not isinstance(data, dict):
             raise ApiError(f"The request body must be a JSON object, not {type(data).__name__}.",
-                           code="malformed_json", http_status=400)
+                           code=ErrorCode.MALFORMED_JSON, http_status=400)
         return data
 
-    def make_post(path: str):
-        def view():
+    def make_post(path: str) -> Callable[[], tuple[Response, int]]:
+        def view() -> tuple[Response, int]:
             try:
                 body = body_object()
             except ApiError as exc:
@@ -87,8 +96,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     for route in registry.ROUTES:
         app.add_url_rule(route.path, route.name, make_post(route.path), methods=["POST"])
 
-    def make_listing(path: str):
-        def view():
+    def make_listing(path: str) -> Callable[[], tuple[Response, int]]:
+        def view() -> tuple[Response, int]:
             reply, status = dispatch.run_listing(settings, path, request.args.get("profile"))
             return jsonify(reply), status
         return view
@@ -96,7 +105,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     for path in catalog.ROUTES:
         app.add_url_rule(path, path.strip("/"), make_listing(path), methods=["GET"])
 
-    def saved_folder(draft_id: str):
+    def saved_folder(draft_id: str) -> Path:
         """The saved folder of a draft, or 404 (unknown id, never saved, cleaned up, or a symbolic link)."""
         folder = delivery.folder_path(settings, _safe_id(draft_id))
         if not delivery.is_saved_folder(folder):
@@ -104,13 +113,13 @@ def create_app(settings: Settings | None = None) -> Flask:
         return folder
 
     @app.get("/drafts/<draft_id>.zip")
-    def download_zip(draft_id: str):
+    def download_zip(draft_id: str) -> Response:
         folder = saved_folder(draft_id)
         return Response(stream_with_context(delivery.stream_zip(folder)), mimetype="application/zip",
                         headers={"Content-Disposition": f'attachment; filename="{draft_id}.zip"'})
 
     @app.get("/drafts/<draft_id>")
-    def download_page(draft_id: str):
+    def download_page(draft_id: str) -> tuple[str, int, dict[str, str]]:
         folder = saved_folder(draft_id)
         query = f"?{request.query_string.decode()}" if request.query_string else ""
         page = delivery.download_page(draft_id, f"{ctx.base_url()}/drafts/{draft_id}.zip{query}",
@@ -121,18 +130,20 @@ def create_app(settings: Settings | None = None) -> Flask:
     surface.install(app, ctx, registry.ROUTES, envelope)
 
     @app.errorhandler(HTTPException)
-    def http_error(exc: HTTPException):
-        code = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}.get(exc.code, "http_error")
+    def http_error(exc: HTTPException) -> tuple[Response, int]:
+        status = exc.code or 500
+        code = {404: ErrorCode.NOT_FOUND, 405: ErrorCode.METHOD_NOT_ALLOWED,
+                413: ErrorCode.PAYLOAD_TOO_LARGE}.get(status, ErrorCode.HTTP_ERROR)
         hint = {404: f"No route {request.path}; see GET /docs for the route list.",
                 405: f"{request.method} is not allowed on {request.path}.",
-                413: f"The request body is larger than {settings.max_body_bytes} bytes."}.get(exc.code, exc.description)
-        return envelope(error=hint, code=code, status=exc.code)
+                413: f"The request body is larger than {settings.max_body_bytes} bytes."}.get(status)
+        return envelope(error=hint or exc.description or exc.name, code=code, status=status)
 
     @app.errorhandler(Exception)
-    def crash(exc: Exception):
+    def crash(exc: Exception) -> tuple[Response, int]:
         log.exception("unhandled error on %s", request.path)
         return envelope(error=f"Internal error while handling {request.path}: {type(exc).__name__}. "
                               "The draft was not changed; please report this.",
-                        code="internal_error", status=500 if settings.http_error_status else 200)
+                        code=ErrorCode.INTERNAL_ERROR, status=500 if settings.http_error_status else 200)
 
     return app

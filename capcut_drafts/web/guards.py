@@ -17,25 +17,30 @@ import threading
 import time
 import traceback
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
 
 from flask import g, request
 
 from capcut_drafts.storage.local import link_ok
 
+if TYPE_CHECKING:                 # annotations only
+    from redis import Redis
+
+    from capcut_drafts.settings import Settings
+
 OPEN_PATHS = ("/healthz", "/readyz", "/openapi.json")     # and /docs/…: documentation is public
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
-def install_request_id_logging() -> None:
-    """Every log record gets `request_id` ("-" outside a request) and has the control characters
-    of its message and exception text escaped (see `escape_record`), whoever configured logging."""
-    base = logging.getLogRecordFactory()
-    if getattr(base, "adds_request_id", False):
-        return
+class _RecordFactory:
+    """The log-record factory `install_request_id_logging` puts in front of the one it found."""
 
-    def factory(*args, **kwargs) -> logging.LogRecord:
-        record = base(*args, **kwargs)
+    def __init__(self, base: Callable[..., logging.LogRecord]) -> None:
+        self.base = base
+
+    def __call__(self, *args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = self.base(*args, **kwargs)
         try:
             record.request_id = g.get("request_id", "-")
         except RuntimeError:          # outside an application context
@@ -43,8 +48,14 @@ def install_request_id_logging() -> None:
         escape_record(record)
         return record
 
-    factory.adds_request_id = True
-    logging.setLogRecordFactory(factory)
+
+def install_request_id_logging() -> None:
+    """Every log record gets `request_id` ("-" outside a request) and has the control characters
+    of its message and exception text escaped (see `escape_record`), whoever configured logging.
+    Installing it again changes nothing."""
+    base = logging.getLogRecordFactory()
+    if not isinstance(base, _RecordFactory):
+        logging.setLogRecordFactory(_RecordFactory(base))
 
 
 # C0 and C1 controls, DEL, U+2028/U+2029: each can end a log line early or rewrite a terminal.
@@ -85,7 +96,7 @@ def exception_lines(exc: traceback.TracebackException) -> Iterator[str]:
             yield from (escape_text(line) for line in frame.rstrip("\n").split("\n"))
     for part in exc.format_exception_only():
         yield escape_text(part.rstrip("\n"))
-    for member in getattr(exc, "exceptions", None) or ():       # the members of an ExceptionGroup
+    for member in exc.exceptions or ():       # the members of an ExceptionGroup
         yield from ("    " + line for line in exception_lines(member))
 
 
@@ -113,7 +124,7 @@ def host_trusted(host: str, rules: list[str]) -> bool:
     return False
 
 
-def listen_base(settings) -> str:
+def listen_base(settings: Settings) -> str:
     """`http://host:port` of the address the settings say the service listens on, or "" (links
     are then root-relative) when that is every interface (0.0.0.0, ::): no client can use it."""
     host = settings.host.strip("[]")
@@ -126,7 +137,7 @@ def listen_base(settings) -> str:
     return f"http://{f'[{host}]' if address is not None and address.version == 6 else host}:{settings.port}"
 
 
-def link_base(settings) -> str:
+def link_base(settings: Settings) -> str:
     """The base of the links in this request's reply (no trailing slash; "" = root-relative):
     `public_base_url`; else the request's host when `trusted_hosts` lists it; else the configured
     listen address. Never a Host header that the operator did not list."""
@@ -187,7 +198,8 @@ def listens_beyond_loopback(host: str) -> bool:
 class RateLimiter:
     """`limit` requests per `window` seconds per identity; returns seconds to wait or 0."""
 
-    def __init__(self, limit: int, window: int = 60, redis_client=None, prefix: str = "capcut:rate:"):
+    def __init__(self, limit: int, window: int = 60, redis_client: Redis | None = None,
+                 prefix: str = "capcut:rate:"):
         self.limit, self.window, self.redis, self.prefix = limit, window, redis_client, prefix
         self._counts: dict[tuple[str, int], int] = {}
         self._lock = threading.Lock()
@@ -198,7 +210,10 @@ class RateLimiter:
         now = time.time()
         slot = int(now // self.window)
         retry = int(self.window - now % self.window) + 1
-        count = self._redis_hit(identity, slot) if self.redis is not None else self._local_hit(identity, slot)
+        if self.redis is not None:
+            count = self._redis_hit(self.redis, identity, slot)
+        else:
+            count = self._local_hit(identity, slot)
         return retry if count > self.limit else 0
 
     def _local_hit(self, identity: str, slot: int) -> int:
@@ -208,9 +223,9 @@ class RateLimiter:
             self._counts[identity, slot] = self._counts.get((identity, slot), 0) + 1
             return self._counts[identity, slot]
 
-    def _redis_hit(self, identity: str, slot: int) -> int:
+    def _redis_hit(self, client: Redis, identity: str, slot: int) -> int:
         key = f"{self.prefix}{identity}:{slot}"
-        pipe = self.redis.pipeline()
+        pipe = client.pipeline()
         pipe.incr(key)
         pipe.expire(key, self.window * 2)
         return int(pipe.execute()[0])

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from capcut_drafts.routes.registry import Route
+from capcut_drafts.routes.schema import RequestModel
 
 ENVELOPE = {
     "type": "object",
@@ -19,9 +20,10 @@ ENVELOPE = {
         "warnings": {"type": "array", "items": {"type": "string"}},
     },
 }
+ENVELOPE_PATH = "#/components/schemas/Envelope"
 
 
-def _schema(model: type) -> tuple[dict, dict]:
+def _schema(model: type[RequestModel]) -> tuple[dict[str, Any], dict[str, Any]]:
     """The model's JSON schema with its $defs lifted into components."""
     schema = copy.deepcopy(model.model_json_schema(by_alias=True, ref_template="#/components/schemas/{model}"))
     defs = schema.pop("$defs", {})
@@ -29,7 +31,7 @@ def _schema(model: type) -> tuple[dict, dict]:
     return schema, defs
 
 
-def build_document(routes: Iterable[Route], catalogue_routes: Mapping[str, str], version: str) -> dict:
+def build_document(routes: Iterable[Route], catalogue_routes: Mapping[str, str], version: str) -> dict[str, Any]:
     """The document for these POST routes (`registry.ROUTES`) and catalogue routes (`catalog.ROUTES`)."""
     components: dict[str, Any] = {"Envelope": ENVELOPE}
     paths: dict[str, Any] = {}
@@ -38,7 +40,7 @@ def build_document(routes: Iterable[Route], catalogue_routes: Mapping[str, str],
         schema, defs = _schema(model)
         components.update(defs)
         components[model.__name__] = schema
-        required = list(getattr(model, "REQUIRED", ()))
+        required = list(model.REQUIRED)
         paths[route.path] = {"post": {
             "operationId": route.name,
             "summary": route.summary,
@@ -47,7 +49,7 @@ def build_document(routes: Iterable[Route], catalogue_routes: Mapping[str, str],
             "requestBody": {"required": True, "content": {"application/json": {
                 "schema": {"$ref": f"#/components/schemas/{model.__name__}"}, "example": example}}},
             "responses": {"200": {"description": "the envelope (also for handled errors)",
-                                  "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Envelope"}}}}},
+                                  "content": {"application/json": {"schema": {"$ref": ENVELOPE_PATH}}}}},
         }}
     for path, category in catalogue_routes.items():
         paths[path] = {"get": {
@@ -58,7 +60,7 @@ def build_document(routes: Iterable[Route], catalogue_routes: Mapping[str, str],
                             "description": "capcut, capcut_legacy, jianying or jianying_pro_10 (default: the "
                                            "service's profile)", "schema": {"type": "string"}}],
             "responses": {"200": {"description": "output: a list of {name, ...}",
-                                  "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Envelope"}}}}},
+                                  "content": {"application/json": {"schema": {"$ref": ENVELOPE_PATH}}}}},
         }}
     for path, summary in (("/healthz", "The process is alive"),
                           ("/readyz", "Store, job runner and storage are reachable (503 with reasons otherwise)")):
@@ -66,7 +68,7 @@ def build_document(routes: Iterable[Route], catalogue_routes: Mapping[str, str],
                                "security": [],
                                "responses": {"200": {"description": "ready",
                                                      "content": {"application/json": {"schema": {
-                                                         "$ref": "#/components/schemas/Envelope"}}}},
+                                                         "$ref": ENVELOPE_PATH}}}},
                                              "503": {"description": "not ready"}}}}
     return {
         "openapi": "3.1.0",

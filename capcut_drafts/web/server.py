@@ -34,8 +34,10 @@ import re
 import socket
 import ssl
 import time
+from collections.abc import Callable
 from functools import partial
 from selectors import EVENT_READ
+from typing import Any
 
 from gunicorn import util
 from gunicorn.http import errors as http_errors
@@ -55,7 +57,7 @@ CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 _HEX = re.compile(rb"[0-9A-Fa-f]{1,16}")
 
 
-def header_cap(cfg) -> int:
+def header_cap(cfg: Any) -> int:
     """Bytes of request line + headers past which gunicorn's parser refuses a request (414/431)
     without reading more: the limits as gunicorn's Message and Request normalise them, plus one."""
     line = cfg.limit_request_line
@@ -90,26 +92,28 @@ class RequestFrame:
 
     def feed(self, data: bytes) -> bool:
         self.buf += data
-        if self.head_end is None and not self._find_head_end():
+        head_end = self.head_end if self.head_end is not None else self._find_head_end()
+        if head_end is None:
             return len(self.buf) > self.head_cap
         if self.chunk_at is not None:
-            return self._scan_chunks()
+            return self._scan_chunks(head_end, self.chunk_at)
         if self.body_end is None:                 # framing gunicorn or the app refuses as it is
             return True
         self.complete = len(self.buf) >= self.body_end
         return self.complete
 
-    def _find_head_end(self) -> bool:
+    def _find_head_end(self) -> int | None:
+        """`head_end` once the blank line that ends the headers is here (and the framing read)."""
         start = max(2 if self.buf.startswith(b"\r\n") else 0, self._searched - 3)  # one CRLF may lead
         idx = self.buf.find(b"\r\n\r\n", start)
         if idx < 0:
             self._searched = len(self.buf)
-            return False
+            return None
         self.head_end = idx + 4
-        self._read_framing(bytes(self.buf[:idx]).lstrip(b"\r\n").split(b"\r\n"))
-        return True
+        self._read_framing(bytes(self.buf[:idx]).lstrip(b"\r\n").split(b"\r\n"), self.head_end)
+        return self.head_end
 
-    def _read_framing(self, lines: list[bytes]) -> None:
+    def _read_framing(self, lines: list[bytes], head_end: int) -> None:
         values: dict[bytes, list[bytes]] = {}
         for line in lines[1:]:
             name, _, value = line.partition(b":")
@@ -119,19 +123,18 @@ class RequestFrame:
         codings, lengths = values.get(b"transfer-encoding"), values.get(b"content-length")
         if codings:
             if codings[-1].rsplit(b",", 1)[-1].strip() == b"chunked" and not lengths:
-                self.chunk_at = self.head_end
+                self.chunk_at = head_end
         elif lengths:
             size = lengths[0]
             if len(set(lengths)) == 1 and size.isdigit() and int(size) <= self.body_cap:
-                self.body_end = self.head_end + int(size)
+                self.body_end = head_end + int(size)
         else:
-            self.body_end = self.head_end
+            self.body_end = head_end
 
-    def _scan_chunks(self) -> bool:
-        """Follow chunk-size lines; True at the end of the trailers, at broken framing (gunicorn's
-        reader refuses it from the bytes at hand) or past the cap (the app answers 413)."""
-        pos = self.chunk_at
-        while len(self.buf) - self.head_end <= self.body_cap:
+    def _scan_chunks(self, head_end: int, pos: int) -> bool:
+        """Follow chunk-size lines from `pos`; True at the end of the trailers, at broken framing
+        (gunicorn's reader refuses it from the bytes at hand) or past the cap (the app answers 413)."""
+        while len(self.buf) - head_end <= self.body_cap:
             line_end = self.buf.find(b"\r\n", pos)
             if line_end < 0:
                 return self._broken() if len(self.buf) - pos > DEFAULT_MAX_HEADERFIELD_SIZE else False
@@ -186,7 +189,7 @@ _PARSE_ERRORS = (
 )
 
 
-def parse_error_reply(cfg, exc: BaseException) -> bytes | None:
+def parse_error_reply(cfg: Any, exc: BaseException) -> bytes | None:
     """The envelope reply for a request gunicorn refused to parse; None if `exc` is not the client's fault."""
     for kinds, status, reason, code, message in _PARSE_ERRORS:
         if isinstance(exc, kinds):
@@ -198,7 +201,7 @@ def parse_error_reply(cfg, exc: BaseException) -> bytes | None:
     return None
 
 
-def dechunk(req) -> None:
+def dechunk(req: Any) -> None:
     """Read a chunked body now, from memory, and give the app the plain bytes.
 
     gunicorn's chunk errors (a ParseException) would otherwise surface inside the app's body read
@@ -216,7 +219,7 @@ class PrefetchedUnreader(SocketUnreader):
     (15 MB bodies took 3x as long).
     """
 
-    def __init__(self, sock):
+    def __init__(self, sock: socket.socket) -> None:
         super().__init__(sock)
         self.pending = memoryview(b"")
 
@@ -224,7 +227,7 @@ class PrefetchedUnreader(SocketUnreader):
         self.settle()
         self.pending = memoryview(data)
 
-    def chunk(self, size_hint=None):
+    def chunk(self, size_hint: int | None = None) -> bytes:
         if not self.pending:
             return super().chunk(size_hint)
         size = min(size_hint, self.max_body_chunk) if size_hint and size_hint > self.mxchunk else self.mxchunk
@@ -238,7 +241,7 @@ class PrefetchedUnreader(SocketUnreader):
             self.buf.write(self.pending)
             self.pending = memoryview(b"")
 
-    def take_buffered(self):
+    def take_buffered(self) -> bytes:
         self.settle()
         return super().take_buffered()
 
@@ -246,16 +249,18 @@ class PrefetchedUnreader(SocketUnreader):
 class BufferedConn(TConn):
     """A gthread connection plus the request the event loop is collecting for it."""
 
-    def __init__(self, cfg, sock, client, server, read_timeout: float, buffered: bool):
+    def __init__(self, cfg: Any, sock: socket.socket, client: Any, server: Any, read_timeout: float,
+                 buffered: bool):
         super().__init__(cfg, sock, client, server)
         self.read_timeout = read_timeout
         self.buffered = buffered                  # False: TLS or h2c, read by threads as in gthread
         self.frame: RequestFrame | None = None
         self.deadline = 0.0
         self.sent_continue = False
-        self.linger = None                        # set by the worker: closes without blocking the loop
+        # set by the worker: closes without blocking the loop
+        self.linger: Callable[[socket.socket], None] | None = None
 
-    def init(self):
+    def init(self) -> None:
         """In the thread, before parsing: give the parser the buffered bytes, bound socket reads."""
         super().init()
         self.sock.settimeout(self.read_timeout)
@@ -265,7 +270,7 @@ class BufferedConn(TConn):
             self.parser.unreader.prefetch(self.frame.buf)
             self.frame.buf = bytearray()
 
-    def close(self, graceful=False):
+    def close(self, graceful: bool = False) -> None:
         if graceful and self.linger is not None:
             self.linger(self.sock)
         else:
@@ -275,7 +280,7 @@ class BufferedConn(TConn):
 class BufferedThreadWorker(ThreadWorker):
     """gthread whose event loop collects each request before a thread handles it (module doc)."""
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         settings = load_settings()
         self.read_timeout = float(settings.request_read_timeout_seconds)
@@ -285,12 +290,12 @@ class BufferedThreadWorker(ThreadWorker):
         self.buffer_budget = 4 * (self.body_cap + self.head_cap)
         self.buffered_bytes = 0
         self.reading: set[BufferedConn] = set()
-        self.lingering: dict[socket.socket, list] = {}
+        self.lingering: dict[socket.socket, list[float]] = {}     # socket -> [deadline, bytes drained]
         self.next_sweep = 0.0
 
     # --- connections in, requests out ------------------------------------------------------------
 
-    def accept(self, listener):
+    def accept(self, listener: socket.socket) -> None:
         try:
             sock, addr = listener.accept()
         except OSError as e:
@@ -303,22 +308,23 @@ class BufferedThreadWorker(ThreadWorker):
         conn.linger = self.linger
         self.enqueue_req(conn)
 
-    def enqueue_req(self, conn):
+    def enqueue_req(self, conn: BufferedConn) -> None:
         """gthread calls this for a new connection, a readable kept-alive one and pipelined bytes
         left after a reply: collect the request here first (see `_hand_off`)."""
-        if not getattr(conn, "buffered", False):
-            return super().enqueue_req(conn)
+        if not conn.buffered:
+            super().enqueue_req(conn)
+            return
         leftover = conn.parser.unreader.take_buffered() if conn.parser is not None else b""
-        conn.frame = RequestFrame(self.head_cap, self.body_cap)
+        frame = conn.frame = RequestFrame(self.head_cap, self.body_cap)
         conn.deadline = time.monotonic() + self.read_timeout
         conn.sent_continue = False
         conn.sock.setblocking(False)
         self.reading.add(conn)
-        if leftover and self._feed(conn, leftover):
+        if leftover and self._feed(conn, frame, leftover):
             return
         self.poller.register(conn.sock, EVENT_READ, partial(self.on_request_bytes, conn))
 
-    def on_request_bytes(self, conn, _sock):
+    def on_request_bytes(self, conn: BufferedConn, _sock: socket.socket) -> None:
         try:
             data = conn.sock.recv(RECV_BYTES)
         except (BlockingIOError, InterruptedError):
@@ -330,12 +336,12 @@ class BufferedThreadWorker(ThreadWorker):
             self.nr_conns -= 1
             util.close(conn.sock)
             return
-        self._feed(conn, data)
+        if conn.frame is not None:                # always, while the connection is being read
+            self._feed(conn, conn.frame, data)
 
-    def _feed(self, conn, data: bytes) -> bool:
-        """Add bytes to the request; True when the connection left the event loop."""
+    def _feed(self, conn: BufferedConn, frame: RequestFrame, data: bytes) -> bool:
+        """Add bytes to the request `conn` is collecting; True when the connection left the event loop."""
         self.buffered_bytes += len(data)
-        frame = conn.frame
         ready = frame.feed(data)
         if frame.head_end is not None:            # body: the timeout is per gap between reads
             conn.deadline = time.monotonic() + self.read_timeout
@@ -349,37 +355,37 @@ class BufferedThreadWorker(ThreadWorker):
             self._send(conn.sock, CONTINUE)
         return False
 
-    def _hand_off(self, conn):
+    def _hand_off(self, conn: BufferedConn) -> None:
         self._stop_reading(conn)
         conn.data_ready = True                    # gthread's handle() must not wait for the socket
         super().enqueue_req(conn)
 
-    def _stop_reading(self, conn):
+    def _stop_reading(self, conn: BufferedConn) -> None:
         self.reading.discard(conn)
-        self.buffered_bytes -= len(conn.frame.buf)
+        self.buffered_bytes -= _buffered(conn)
         try:
             self.poller.unregister(conn.sock)
         except (KeyError, ValueError, OSError):
             pass                                  # never registered (pipelined bytes) or closed
 
-    def _refuse_largest(self):
+    def _refuse_largest(self) -> BufferedConn:
         """Over the budget: 503 for the unfinished request holding the most bytes (not the small
         request that happened to arrive last), which frees the most memory."""
-        largest = max(self.reading, key=lambda c: len(c.frame.buf))
+        largest = max(self.reading, key=_buffered)
         self._refuse(largest, envelope_reply(
             503, "Service Unavailable", "server_busy",
             "The server is receiving too many large requests at once; retry in a moment.",
             "Retry-After: 1"))
         return largest
 
-    def _refuse(self, conn, reply: bytes):
+    def _refuse(self, conn: BufferedConn, reply: bytes) -> None:
         self._stop_reading(conn)
         self.nr_conns -= 1
         self._send(conn.sock, reply)
         self.linger(conn.sock)
 
     @staticmethod
-    def _send(sock, data: bytes):
+    def _send(sock: socket.socket, data: bytes) -> None:
         """One non-blocking send: replies sent from the loop are small and the socket buffer empty."""
         try:
             sock.send(data)
@@ -388,28 +394,29 @@ class BufferedThreadWorker(ThreadWorker):
 
     # --- in the thread ---------------------------------------------------------------------------
 
-    def handle(self, conn):
+    def handle(self, conn: BufferedConn) -> Any:
         try:
             return super().handle(conn)
         finally:
-            unreader = getattr(getattr(conn, "parser", None), "unreader", None)
+            unreader = getattr(conn.parser, "unreader", None)    # None, or HTTP/2's parser: no unreader
             if isinstance(unreader, PrefetchedUnreader):
                 unreader.settle()
 
-    def handle_request(self, req, conn):
-        if getattr(conn, "sent_continue", False):
+    def handle_request(self, req: Any, conn: BufferedConn) -> Any:
+        if conn.sent_continue:
             req._expected_100_continue = False    # the loop sent it already; gunicorn would again
-        frame = getattr(conn, "frame", None)
+        frame = conn.frame
         if frame is not None and frame.dechunk:
             dechunk(req)
         if frame is not None and frame.complete:
             conn.sock.settimeout(None)            # nothing left to read; replies may take their time
         return super().handle_request(req, conn)
 
-    def handle_error(self, req, client, addr, exc):
+    def handle_error(self, req: Any, client: socket.socket, addr: Any, exc: BaseException) -> None:
         """gunicorn's error replies, as the JSON envelope instead of an HTML page."""
         if isinstance(exc, ssl.SSLError):
-            return super().handle_error(req, client, addr, exc)   # TLS only, which this service leaves to a proxy
+            super().handle_error(req, client, addr, exc)   # TLS only, which this service leaves to a proxy
+            return
         reply = parse_error_reply(self.cfg, exc)
         if reply is not None:
             self.log.warning("Invalid request from ip=%s: %s", (addr or ("",))[0], exc)
@@ -421,18 +428,17 @@ class BufferedThreadWorker(ThreadWorker):
             util.write_nonblock(client, reply)
         except Exception:                         # the client is gone; nothing to tell it
             self.log.debug("Failed to send error message.")
-        return None
 
     # --- timeouts and closing, called from gthread's loop ------------------------------------------
 
-    def murder_pending(self):
+    def murder_pending(self) -> None:
         super().murder_pending()
         now = time.monotonic()
         if now < self.next_sweep:                 # gthread calls this after every event
             return
         self.next_sweep = now + SWEEP_SECONDS
         for conn in [c for c in self.reading if self._expired(c, now)]:
-            if conn.frame.buf:
+            if _buffered(conn):
                 self._refuse(conn, envelope_reply(
                     408, "Request Timeout", "request_timeout",
                     f"The request did not arrive within {self.read_timeout:g} s (headers in total, "
@@ -445,12 +451,12 @@ class BufferedThreadWorker(ThreadWorker):
             if deadline <= now:
                 self._end_linger(sock)
 
-    def _expired(self, conn, now: float) -> bool:
-        if not self.alive and not conn.frame.buf:  # stopping: do not wait long for a next request
+    def _expired(self, conn: BufferedConn, now: float) -> bool:
+        if not self.alive and not _buffered(conn):  # stopping: do not wait long for a next request
             conn.deadline = min(conn.deadline, now + STOP_KEEPALIVE_LINGER)
         return conn.deadline <= now
 
-    def linger(self, sock):
+    def linger(self, sock: socket.socket) -> None:
         """util.close_graceful without blocking the loop: send FIN, drain what the client still
         sends (so the kernel does not reset the reply away), close at EOF or after 2 s."""
         try:
@@ -462,7 +468,7 @@ class BufferedThreadWorker(ThreadWorker):
             return
         self.lingering[sock] = [time.monotonic() + LINGER_SECONDS, 0]
 
-    def _drain_linger(self, sock):
+    def _drain_linger(self, sock: socket.socket) -> None:
         try:
             data = sock.recv(LINGER_DRAIN_BYTES)
         except (BlockingIOError, InterruptedError):
@@ -474,10 +480,15 @@ class BufferedThreadWorker(ThreadWorker):
         if not data or entry[1] >= LINGER_DRAIN_BYTES:
             self._end_linger(sock)
 
-    def _end_linger(self, sock):
+    def _end_linger(self, sock: socket.socket) -> None:
         self.lingering.pop(sock, None)
         try:
             self.poller.unregister(sock)
         except (KeyError, ValueError, OSError):
             pass
         util.close(sock)
+
+
+def _buffered(conn: BufferedConn) -> int:
+    """Bytes of the request the event loop holds for `conn`."""
+    return len(conn.frame.buf) if conn.frame is not None else 0

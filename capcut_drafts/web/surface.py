@@ -12,31 +12,37 @@ from flask_swagger_ui import get_swaggerui_blueprint
 
 from capcut_drafts import metrics
 from capcut_drafts.context import Context
+from capcut_drafts.errors import ErrorCode
 from capcut_drafts.model import catalog
 from capcut_drafts.routes.registry import Route
+from capcut_drafts.store.redis import RedisStore
 from capcut_drafts.web import guards
 from capcut_drafts.web.openapi import build_document
 
 log = logging.getLogger("capcut.http")
 VERSION = "1.0.0"
 
+Envelope = Callable[..., tuple[Response, int]]
+"""`web.app.envelope`: (output, error, code, status, **extra) -> (JSON reply, status)."""
 
-def _deny(envelope: Callable, status: int, code: str, message: str, **headers: str):
+
+def _deny(envelope: Envelope, status: int, code: ErrorCode, message: str, **headers: str) -> Response:
     body, _ = envelope(error=message, code=code, status=status)
     body.status_code = status
     body.headers.update(headers)
     return body
 
 
-def install(app: Flask, ctx: Context, routes: Iterable[Route], envelope: Callable) -> None:
+def install(app: Flask, ctx: Context, routes: Iterable[Route], envelope: Envelope) -> None:
     """The doors on `app`; `routes` (the registry's POST routes) go into the OpenAPI document."""
     settings = ctx.settings
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     if settings.cors_origins:
         CORS(app, origins=settings.cors_origins, allow_headers=["Content-Type", "Authorization", "X-API-Key",
                                                                 "X-Request-ID"], expose_headers=["X-Request-ID"])
+    store = ctx.cache.store       # with drafts in Redis, the limit is shared there by every host
     limiter = guards.RateLimiter(settings.rate_limit_per_minute,
-                                 redis_client=getattr(ctx.cache.store, "client", None))
+                                 redis_client=store.client if isinstance(store, RedisStore) else None)
     guards.install_request_id_logging()
     if guards.listens_beyond_loopback(settings.host) and not settings.api_keys:
         log.warning("listening on %s without api_keys: anyone who can reach this port can use the API",
@@ -47,7 +53,7 @@ def install(app: Flask, ctx: Context, routes: Iterable[Route], envelope: Callabl
                     settings.host)
 
     @app.before_request
-    def before():
+    def before() -> Response | None:
         g.started = time.perf_counter()
         guards.assign_request_id()
         if guards.is_open_path(request.path) or request.method == "OPTIONS":
@@ -56,14 +62,15 @@ def install(app: Flask, ctx: Context, routes: Iterable[Route], envelope: Callabl
         if settings.api_keys and guards.signed_link_ok(settings.api_keys):
             identity = f"link:{request.path}"
         elif settings.api_keys:
-            identity = guards.check_key(settings.api_keys)
-            if identity is None:
-                return _deny(envelope, 401, "unauthorized", "Missing or wrong API key: send "
+            key = guards.check_key(settings.api_keys)
+            if key is None:
+                return _deny(envelope, 401, ErrorCode.UNAUTHORIZED, "Missing or wrong API key: send "
                              "'Authorization: Bearer <key>' or 'X-API-Key: <key>'.",
                              **{"WWW-Authenticate": "Bearer"})
+            identity = key
         wait = limiter.hit(identity)
         if wait:
-            return _deny(envelope, 429, "rate_limited", f"Too many requests; retry in {wait} s.",
+            return _deny(envelope, 429, ErrorCode.RATE_LIMITED, f"Too many requests; retry in {wait} s.",
                          **{"Retry-After": str(wait)})
         return None
 
@@ -81,25 +88,25 @@ def install(app: Flask, ctx: Context, routes: Iterable[Route], envelope: Callabl
         return response
 
     @app.get("/healthz")
-    def healthz():
+    def healthz() -> tuple[Response, int]:
         return envelope({"status": "ok"})
 
     @app.get("/readyz")
-    def readyz():
+    def readyz() -> tuple[Response, int]:
         problems = readiness_problems(ctx)
         if problems:
-            return envelope(error="Not ready: " + "; ".join(problems), code="not_ready", status=503,
+            return envelope(error="Not ready: " + "; ".join(problems), code=ErrorCode.NOT_READY, status=503,
                             checks=problems)
         return envelope({"status": "ready"})
 
     @app.get("/metrics")
-    def prometheus():
+    def prometheus() -> Response:
         return Response(metrics.exposition(), content_type=metrics.CONTENT_TYPE_LATEST)
 
     document = build_document(routes, catalog.ROUTES, VERSION)
 
     @app.get("/openapi.json")
-    def openapi():
+    def openapi() -> Response:
         return jsonify(document)
 
     app.register_blueprint(get_swaggerui_blueprint("/docs", "/openapi.json",
@@ -110,10 +117,11 @@ def install(app: Flask, ctx: Context, routes: Iterable[Route], envelope: Callabl
 def readiness_problems(ctx: Context) -> list[str]:
     """Each dependency checked; an empty list means ready."""
     problems = []
-    for name, check in (("store", ctx.cache.store.ping), ("job runner", ctx.runner and ctx.runner.ping),
-                        ("storage", getattr(ctx, "publisher_ping", None))):
-        if check is None:
-            continue
+    checks: list[tuple[str, Callable[[], None]]] = [("store", ctx.cache.store.ping)]
+    if ctx.runner is not None:                  # a job worker's context has none
+        checks.append(("job runner", ctx.runner.ping))
+    checks.append(("storage", ctx.publisher_ping))
+    for name, check in checks:
         try:
             check()
         except Exception as exc:        # noqa: BLE001 — report any failure as a reason
