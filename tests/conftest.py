@@ -1,54 +1,29 @@
-"""Shared fixtures for the service tests.
+"""Fixtures shared by the whole suite (helpers that test modules import live in tests/helpers/;
+fixtures used by one folder only are in that folder's conftest.py).
 
 * `settings` / `app` / `client`: an app on the in-memory store (nothing touches the disk except
   the per-test tmp data_dir), driven through Flask's test client.
 * `sqlite_settings`: the same settings on a real SQLite file under the test's tmp dir; build
   `create_app(sqlite_settings)` twice to get two "workers" sharing one database.
-* `post(client, path, body)`: POST a JSON body, check HTTP 200 and the envelope, return the
-  decoded reply. Import it in a test module with `from conftest import post`.
+* `profile` (each catalogue family), `any_draft` (an empty draft of each profile), `draft` (an
+  empty draft).
 * `live_server`: `python app.py` as a real process on 127.0.0.1; yields its base URL.
+* `redis_url`: the test Redis (skipped without Redis, failed under CI=true); `redis_prefix`: a key
+  prefix unique to the test, every key under it deleted afterwards.
 """
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 import requests
+from helpers import PROFILES, REPO_ROOT, free_port, make_settings, new_draft, stop_process
+from helpers.redis import delete_prefix, new_prefix, require_redis
 
 from capcut_drafts.settings import Settings
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
-ENVELOPE_KEYS = {"success", "output", "error"}
-
-
-def check_envelope(data) -> dict:
-    """The reply shape every route keeps: success/output/error, plus a stable `code` on failure."""
-    assert isinstance(data, dict), f"reply is not a JSON object: {data!r}"
-    assert set(data) >= ENVELOPE_KEYS, f"envelope keys missing: {sorted(data)}"
-    assert isinstance(data["success"], bool) and isinstance(data["error"], str)
-    if data["success"]:
-        assert data["error"] == ""
-    else:
-        assert data["output"] == "" and data["error"], data
-        assert isinstance(data.get("code"), str) and data["code"], f"failure without a code: {data}"
-    return data
-
-
-def post(client, path: str, body) -> dict:
-    """POST `body` as JSON; asserts HTTP 200 and the envelope, returns the decoded reply."""
-    resp = client.post(path, json=body)
-    assert resp.status_code == 200, f"{path} answered HTTP {resp.status_code}: {resp.get_data(as_text=True)[:500]}"
-    return check_envelope(resp.get_json())
-
-
-def make_settings(data_dir, **overrides) -> Settings:
-    """Default settings with the given data_dir and overrides (never reads config.json)."""
-    return Settings().replace(data_dir=str(data_dir), **overrides)
 
 
 @pytest.fixture
@@ -74,17 +49,11 @@ def sqlite_settings(tmp_path) -> Settings:
     return make_settings(tmp_path / "data", store="sqlite")
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
 def live_server(tmp_path):
     """`python app.py` in a subprocess on a free 127.0.0.1 port, data_dir `<tmp_path>/data` and an
     empty config file (a developer's config.json is not read). Yields the base URL; stops the process."""
-    port = _free_port()
+    port = free_port()
     config = tmp_path / "config.json"
     config.write_text("{}", encoding="utf-8")
     env = {**os.environ, "CAPCUT_PORT": str(port), "CAPCUT_HOST": "127.0.0.1",
@@ -112,60 +81,7 @@ def live_server(tmp_path):
         stop_process(proc)
 
 
-def ok(client, path: str, body: dict):
-    """POST that must succeed; returns `output`."""
-    reply = post(client, path, body)
-    assert reply["success"], f"{path} failed: {reply['error']}"
-    return reply["output"]
-
-
-def fail(client, path: str, body, code: str) -> str:
-    """POST that must fail with `code`; returns the error message."""
-    reply = post(client, path, body)
-    assert reply["success"] is False, f"{path} unexpectedly succeeded: {reply['output']}"
-    assert reply["code"] == code, reply
-    return reply["error"]
-
-
-def new_draft(client, **body) -> str:
-    return ok(client, "/create_draft", body)["draft_id"]
-
-
-# -- reading the built draft JSON ------------------------------------------------------------
-
-def track(doc: dict, name: str) -> dict:
-    """The one track called `name` in a built draft."""
-    found = [t for t in doc["tracks"] if t["name"] == name]
-    assert len(found) == 1, f"track {name!r}: {[t['name'] for t in doc['tracks']]}"
-    return found[0]
-
-
-def segments(doc: dict, track_name: str) -> list[dict]:
-    return track(doc, track_name)["segments"]
-
-
-def only_segment(doc: dict, track_name: str) -> dict:
-    found = segments(doc, track_name)
-    assert len(found) == 1, found
-    return found[0]
-
-
-# -- processes started by tests --------------------------------------------------------------
-
-def stop_process(proc: subprocess.Popen, grace: float = 10) -> None:
-    """SIGTERM, then SIGKILL if it has not exited after `grace` seconds."""
-    proc.terminate()
-    try:
-        proc.wait(timeout=grace)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-
-
 # -- drafts for route tests ------------------------------------------------------------------
-
-PROFILES = ("capcut", "jianying")      # the two catalogue families
-
 
 @pytest.fixture(params=PROFILES)
 def profile(request) -> str:
@@ -181,3 +97,17 @@ def any_draft(client, profile) -> str:
 @pytest.fixture
 def draft(client) -> str:
     return new_draft(client)
+
+
+# -- Redis -----------------------------------------------------------------------------------
+
+@pytest.fixture
+def redis_url() -> str:
+    return require_redis()
+
+
+@pytest.fixture
+def redis_prefix(redis_url):
+    prefix = new_prefix()
+    yield prefix
+    delete_prefix(redis_url, prefix)

@@ -124,7 +124,7 @@ def codes_in(trees: dict[str, ast.Module]) -> dict[str, set[str]]:
                 if index is not None and index < len(node.args):
                     note(literals(node.args[index]), where)
             elif isinstance(node, ast.Dict):
-                for key, value in zip(node.keys, node.values):
+                for key, value in zip(node.keys, node.values, strict=False):
                     if isinstance(key, ast.Constant) and key.value == "code":
                         note(literals(value), where)
             elif isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
@@ -135,7 +135,7 @@ def codes_in(trees: dict[str, ast.Module]) -> dict[str, set[str]]:
                 args = node.args.args + node.args.kwonlyargs
                 defaults = [None] * (len(node.args.args) - len(node.args.defaults)) + node.args.defaults \
                     + node.args.kw_defaults
-                for arg, default in zip(args, defaults):
+                for arg, default in zip(args, defaults, strict=False):
                     if arg.arg == "code" and default is not None:
                         note(literals(default), where)
             elif isinstance(node, ast.For):

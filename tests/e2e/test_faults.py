@@ -13,303 +13,49 @@ proxy in front of Redis and media served from 127.0.0.1. No mocks.
 
 Redis: database `CAPCUT_FAULT_REDIS_DB` (default 12) of the test Redis server, emptied (FLUSHDB)
 before and after each Redis test: that database belongs to these tests. Without Redis the Redis
-cases skip, except under CI=true where they fail (tests/redis_support.py).
+cases skip, except under CI=true where they fail (helpers.redis.require_redis). The fixtures
+`gunicorns` and `redis_db` are in tests/e2e/conftest.py; Gunicorn, Consumer, Api and Ledger in
+helpers.processes.
 
 Every child process is started in its own session (so a test can kill master and workers
 together) and with PR_SET_PDEATHSIG, so nothing outlives a killed test run; every wait is bounded.
 """
 from __future__ import annotations
 
-import ctypes
 import json
-import os
-import re
-import signal
 import socket
-import subprocess
-import sys
 import threading
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import requests
-from conftest import make_settings, post
-from media_fixtures import MediaServer, make_video
-from redis_support import TcpProxy, redis_url_for_tests, require_redis
+from helpers import make_settings, post, wait_until
+from helpers.media import MediaServer, make_video
+from helpers.processes import (
+    HTTP_TIMEOUT,
+    Api,
+    Consumer,
+    Gunicorn,
+    Ledger,
+    alive,
+    caption_texts,
+    send,
+    send_add,
+    service_env,
+    text_body,
+)
+from helpers.redis import TcpProxy
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-BIN = Path(sys.executable).parent
-HTTP_TIMEOUT = (3, 30)            # connect, read: no request of these tests may hang
 OUTAGE_LIMIT_S = 10.0
-
-_libc = ctypes.CDLL(None, use_errno=True)
-_PR_SET_PDEATHSIG = 1
-
-
-def _die_with_parent() -> None:      # runs in the child between fork and exec
-    _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_until(predicate, seconds: float, what: str, interval: float = 0.05):
-    deadline = time.monotonic() + seconds
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"{what}: not within {seconds} s")
-        time.sleep(interval)
-
-
-def alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except (FileNotFoundError, ProcessLookupError, IndexError):
-        return False
-
-
-def children(pid: int) -> list[int]:
-    try:
-        with open(f"/proc/{pid}/task/{pid}/children") as f:
-            return sorted(int(p) for p in f.read().split())
-    except FileNotFoundError:
-        return []
-
-
-def group_members(pgid: int) -> list[int]:
-    """Live (not zombie) processes of process group `pgid`."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as f:
-                    fields = f.read().rsplit(")", 1)[1].split()
-            except (FileNotFoundError, ProcessLookupError):
-                continue
-            if fields[0] != "Z" and int(fields[2]) == pgid:
-                found.append(int(entry))
-    return found
-
-
-# --- Redis database of these tests ------------------------------------------------------------
-
-def fault_redis_url() -> str:
-    """The test Redis server (redis_support), database CAPCUT_FAULT_REDIS_DB (12)."""
-    parts = urlsplit(redis_url_for_tests())
-    db = os.environ.get("CAPCUT_FAULT_REDIS_DB", "12")
-    return urlunsplit((parts.scheme, parts.netloc, f"/{int(db)}", "", ""))
-
-
-def _flush(url: str) -> None:
-    import redis
-    client = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5)
-    try:
-        client.flushdb()
-    finally:
-        client.close()
-
-
-@pytest.fixture
-def redis_db():
-    """The URL of the fault tests' own Redis database, empty before and after the test."""
-    url = require_redis(fault_redis_url())
-    _flush(url)
-    yield url
-    _flush(url)
 
 
 # --- processes ----------------------------------------------------------------------------------
-
-def service_env(tmp_path: Path, **settings: str) -> dict:
-    """Environment for the service processes: an empty config file, quiet logs, no prefetch."""
-    config = tmp_path / "config.json"
-    if not config.exists():
-        config.write_text("{}", encoding="utf-8")
-    (tmp_path / "prometheus").mkdir(exist_ok=True)
-    env = {**os.environ, "CAPCUT_CONFIG": str(config), "CAPCUT_HOST": "127.0.0.1",
-           "CAPCUT_DATA_DIR": str(tmp_path / "data"), "CAPCUT_LOG_LEVEL": "WARNING",
-           "CAPCUT_PREFETCH_ON_ADD": "false", "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "prometheus")}
-    env.update({f"CAPCUT_{key.upper()}": value for key, value in settings.items()})
-    return env
-
-
-class Gunicorn:
-    """`gunicorn -c gunicorn.conf.py 'app:create_app()'` in its own process group."""
-
-    def __init__(self, tmp_path: Path, workers: int = 2, **settings: str):
-        self.port = free_port()
-        self.workers = workers
-        self.env = {**service_env(tmp_path, port=str(self.port), **settings), "GUNICORN_WORKERS": str(workers)}
-        self.log_path = tmp_path / f"gunicorn-{self.port}.log"
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.proc: subprocess.Popen | None = None
-        self.starts = 0
-
-    def start(self) -> Gunicorn:
-        self.starts += 1
-        with open(self.log_path, "ab") as log:
-            log.write(f"--- start {self.starts}\n".encode())
-            log.flush()
-            self.proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "app:create_app()"],
-                                         cwd=REPO_ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
-                                         start_new_session=True, preexec_fn=_die_with_parent)
-
-        def ready() -> bool:
-            if self.proc.poll() is not None:
-                pytest.fail(f"gunicorn exited with {self.proc.returncode}:\n{self.log()}")
-            if len(self.worker_pids()) < self.workers:
-                return False
-            try:
-                return requests.get(self.base + "/healthz", timeout=1).status_code == 200
-            except requests.RequestException:
-                return False
-        wait_until(ready, 60, f"gunicorn on {self.base} with {self.workers} workers")
-        return self
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")[-4000:]
-
-    def worker_pids(self) -> list[int]:
-        return children(self.proc.pid) if self.proc else []
-
-    def kill9(self) -> None:
-        """SIGKILL master and workers at once (the whole process group)."""
-        pgid = self.proc.pid
-        os.killpg(pgid, signal.SIGKILL)
-        self.proc.wait(timeout=10)
-
-        wait_until(lambda: not group_members(pgid), 10, "the killed gunicorn group to disappear")
-        self.proc = None
-
-    def stop(self) -> None:
-        if self.proc is None:
-            return
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                pass
-        try:
-            os.killpg(self.proc.pid, signal.SIGKILL)       # anything left of the group
-        except ProcessLookupError:
-            pass
-        self.proc.wait(timeout=10)
-        self.proc = None
-
-
-@pytest.fixture
-def gunicorns():
-    """gunicorns(tmp_path, **settings) -> a started Gunicorn; all are stopped after the test."""
-    made: list[Gunicorn] = []
-
-    def start(tmp_path: Path, workers: int = 2, **settings: str) -> Gunicorn:
-        made.append(Gunicorn(tmp_path, workers, **settings).start())
-        return made[-1]
-    yield start
-    for g in made:
-        g.stop()
-
 
 def store_settings(store: str, request) -> dict:
     if store == "redis":
         return {"store": "redis", "redis_url": request.getfixturevalue("redis_db")}
     return {"store": "sqlite"}
-
-
-# --- the HTTP client side ------------------------------------------------------------------------
-
-class Api:
-    def __init__(self, base: str):
-        self.base = base
-        self.session = requests.Session()
-
-    def post(self, path: str, body: dict) -> dict:
-        resp = self.session.post(self.base + path, json=body, timeout=HTTP_TIMEOUT)
-        assert resp.status_code == 200, f"{path}: HTTP {resp.status_code} {resp.text[:300]}"
-        return resp.json()
-
-    def ok(self, path: str, body: dict) -> dict:
-        reply = self.post(path, body)
-        assert reply["success"], f"{path} {body}: {reply}"
-        return reply["output"]
-
-    def create(self) -> str:
-        return self.ok("/create_draft", {"width": 1080, "height": 1920})["draft_id"]
-
-    def add_text(self, draft_id: str, index: int) -> dict:
-        return self.post("/add_text", text_body(draft_id, index))
-
-    def script(self, draft_id: str) -> dict:
-        return json.loads(self.ok("/query_script", {"draft_id": draft_id}))
-
-    def texts(self, draft_id: str) -> list[str]:
-        return caption_texts(self.script(draft_id))
-
-
-def text_body(draft_id: str, index: int) -> dict:
-    """One add: unique text `t<index>` on its own second of track `captions`."""
-    return {"draft_id": draft_id, "text": f"t{index}", "start": index, "end": index + 1, "track_name": "captions"}
-
-
-def caption_texts(doc: dict) -> list[str]:
-    """The text of every segment on track `captions`, in timeline order (duplicates kept)."""
-    contents = {m["id"]: json.loads(m["content"])["text"] for m in doc["materials"]["texts"]}
-    tracks = [t for t in doc["tracks"] if t["name"] == "captions"]
-    if not tracks:
-        return []
-    [track] = tracks
-    return [contents[s["material_id"]] for s in track["segments"]]
-
-
-@dataclass
-class Ledger:
-    """What the clients were told about each add: acknowledged, refused (an envelope error), or
-    unknown (no reply: the connection died)."""
-    acked: set = field(default_factory=set)
-    refused: dict = field(default_factory=dict)
-    unknown: set = field(default_factory=set)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def record(self, text: str, reply: dict | None) -> None:
-        with self.lock:
-            if reply is None:
-                self.unknown.add(text)
-            elif reply.get("success"):
-                self.acked.add(text)
-            else:
-                self.refused[text] = f"{reply.get('code')}: {reply.get('error', '')[:160]}"
-
-    def count(self) -> int:
-        with self.lock:
-            return len(self.acked)
-
-
-def send(api: Api, path: str, body: dict) -> dict | None:
-    """The reply, or None when there was none (connection refused or cut, no valid JSON)."""
-    try:
-        resp = api.session.post(api.base + path, json=body, timeout=HTTP_TIMEOUT)
-        if resp.status_code != 200:
-            return {"success": False, "code": f"HTTP {resp.status_code}", "error": resp.text[:200]}
-        return resp.json()
-    except (requests.RequestException, ValueError):
-        return None
-
-
-def send_add(api: Api, draft_id: str, index: int, ledger: Ledger) -> dict | None:
-    reply = send(api, "/add_text", text_body(draft_id, index))
-    ledger.record(f"t{index}", reply)
-    return reply
 
 
 def run_threads(targets: list, seconds: float) -> None:
@@ -387,8 +133,8 @@ def test_sigkill_of_gunicorn_mid_burst_loses_no_acknowledged_add(store, tmp_path
         restarted = Api(svc.base)
         texts = restarted.texts(d)
         present = set(texts)
-        print(f"\n[{store}, kill {round_}] so far: acknowledged {len(acked)} adds, {len(unknown)} without a reply; after "
-              f"the restart {len(present)} present ({len(present & unknown)} of those without a reply); "
+        print(f"\n[{store}, kill {round_}] so far: acknowledged {len(acked)} adds, {len(unknown)} without a reply; "
+              f"after the restart {len(present)} present ({len(present & unknown)} of those without a reply); "
               f"{len(created)} drafts created during the burst, all found")
         assert len(texts) == len(present), "an add appears twice"
         assert acked <= present, f"acknowledged adds lost: {sorted(acked - present)[:10]}"
@@ -434,45 +180,6 @@ def test_two_workers_and_8_clients_on_one_draft_keep_every_acknowledged_add(stor
 
 
 # === 3. kill -9 a huey consumer during a save ==============================================
-
-class Consumer:
-    """`huey_consumer worker.huey -k thread -w 1` with its own log file."""
-
-    def __init__(self, tmp_path: Path, name: str, env: dict):
-        self.name = name
-        self.log_path = tmp_path / f"consumer-{name}.log"
-        with open(self.log_path, "wb") as log:
-            self.proc = subprocess.Popen([str(BIN / "huey_consumer"), "worker.huey", "-k", "thread", "-w", "1"],
-                                         cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                         start_new_session=True, preexec_fn=_die_with_parent)
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-    def executed(self) -> int:
-        """How many save tasks this consumer started (huey logs `Executing <module>.save: <task id>`)."""
-        return len(re.findall(r"Executing \S*\bsave: ", self.log()))
-
-    def wait_started(self) -> None:
-        def started() -> bool:
-            if self.proc.poll() is not None:
-                pytest.fail(f"consumer {self.name} exited with {self.proc.returncode}:\n{self.log()[-3000:]}")
-            return "Huey consumer started" in self.log()
-        wait_until(started, 30, f"huey consumer {self.name} to start")
-
-    def kill9(self) -> None:
-        os.kill(self.proc.pid, signal.SIGKILL)
-        self.proc.wait(timeout=10)
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)           # huey's graceful stop
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
-
 
 class HueySetup:
     """The web app in this process with job_runner="huey" (it only enqueues) and `count` real
@@ -701,7 +408,8 @@ def test_redis_outage_answers_store_unavailable_fast_and_heals_without_restart(t
         refused = outage_round(svc, d, index, ledger)
         ready = requests.get(svc.base + "/readyz", timeout=HTTP_TIMEOUT)
         print(f"\n[outage: refused] {describe(refused)}; /readyz {ready.status_code}")
-        assert all(r and r["code"] == "store_unavailable" and unreachable in r["error"] for _, r in refused), refused[:3]
+        assert all(r and r["code"] == "store_unavailable" and unreachable in r["error"] for _, r in refused), \
+            refused[:3]
         assert max(t for t, _ in refused) < OUTAGE_LIMIT_S
         assert ready.status_code == 503 and ready.json()["code"] == "not_ready"
         assert requests.get(svc.base + "/healthz", timeout=HTTP_TIMEOUT).status_code == 200

@@ -8,11 +8,11 @@ acknowledged edit is in its draft. The traffic itself is bench/hostile_soak.py's
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
-from test_faults import Api, gunicorns  # noqa: F401  (fixture)
+from helpers import REPO_ROOT
+from helpers.processes import Api
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+sys.path.insert(0, str(REPO_ROOT / "bench"))
 from hostile_soak import percentile, report, soak  # noqa: E402
 
 SOAK_SECONDS = 15

@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 
 import pytest
 import requests
-from conftest import check_envelope
-from test_faults import Gunicorn
+from helpers import check_envelope
+from helpers.processes import Gunicorn
 
 READ_TIMEOUT_S = 2
 MAX_BODY = 1024 ** 2           # each worker then buffers at most ~5.9 MB of unfinished requests
@@ -34,7 +34,7 @@ BODY_HEAD = (b"POST /create_draft HTTP/1.1\r\nHost: test\r\nContent-Type: applic
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def gunicorn(tmp_path_factory):
     svc = Gunicorn(tmp_path_factory.mktemp("slow-clients"), workers=2, max_body_bytes=str(MAX_BODY),
                    request_read_timeout_seconds=str(READ_TIMEOUT_S)).start()
     yield svc
@@ -152,18 +152,18 @@ def healthz_failures(base: str, tries: int = 10) -> list[str]:
 # --- stalled clients ----------------------------------------------------------------------------
 
 @pytest.mark.parametrize("kind", ["body", "headers", "close"])
-def test_healthz_answers_while_16_clients_stall(server, kind):
-    with Stallers(server.port, STALLED, kind):
-        assert healthz_failures(server.base) == []
+def test_healthz_answers_while_16_clients_stall(gunicorn, kind):
+    with Stallers(gunicorn.port, STALLED, kind):
+        assert healthz_failures(gunicorn.base) == []
 
 
-def test_64_stalled_bodies_do_not_stop_healthz_either(server):
-    with Stallers(server.port, 64, "body"):
-        assert healthz_failures(server.base) == []
+def test_64_stalled_bodies_do_not_stop_healthz_either(gunicorn):
+    with Stallers(gunicorn.port, 64, "body"):
+        assert healthz_failures(gunicorn.base) == []
 
 
-def test_a_stalled_body_is_answered_408_at_the_read_timeout(server):
-    conn = Raw(server.port, timeout=READ_TIMEOUT_S + 5).send(BODY_HEAD)
+def test_a_stalled_body_is_answered_408_at_the_read_timeout(gunicorn):
+    conn = Raw(gunicorn.port, timeout=READ_TIMEOUT_S + 5).send(BODY_HEAD)
     started = time.monotonic()
     try:
         reply = conn.reply()
@@ -175,9 +175,9 @@ def test_a_stalled_body_is_answered_408_at_the_read_timeout(server):
     assert READ_TIMEOUT_S - 0.5 < elapsed < READ_TIMEOUT_S + 1.5, elapsed
 
 
-def test_trickled_headers_are_cut_off_at_the_read_timeout(server):
+def test_trickled_headers_are_cut_off_at_the_read_timeout(gunicorn):
     started = time.monotonic()
-    with Stallers(server.port, 1, "headers", every=0.2) as slow:
+    with Stallers(gunicorn.port, 1, "headers", every=0.2) as slow:
         slow.conns[0].sock.settimeout(READ_TIMEOUT_S + 5)
         reply = slow.conns[0].reply()
     elapsed = time.monotonic() - started
@@ -185,11 +185,11 @@ def test_trickled_headers_are_cut_off_at_the_read_timeout(server):
     assert elapsed < READ_TIMEOUT_S + 1.5, elapsed
 
 
-def test_past_the_buffer_budget_the_largest_unfinished_request_gets_503_and_small_ones_pass(server):
+def test_past_the_buffer_budget_the_largest_unfinished_request_gets_503_and_small_ones_pass(gunicorn):
     refused, stallers = None, []
     try:
         for i in range(16):                       # <= 16 MB in all; a worker's budget is ~5.9 MB
-            conn = Raw(server.port, timeout=2).send(post_head(MAX_BODY) + b"x" * (MAX_BODY - 10_000 * (i + 1)))
+            conn = Raw(gunicorn.port, timeout=2).send(post_head(MAX_BODY) + b"x" * (MAX_BODY - 10_000 * (i + 1)))
             stallers.append(conn)
             time.sleep(0.1)
             readable, _, _ = select.select([c.sock for c in stallers], [], [], 0)
@@ -199,14 +199,14 @@ def test_past_the_buffer_budget_the_largest_unfinished_request_gets_503_and_smal
         assert refused is not None, "no request was refused"
         assert refused.status == 503 and refused.headers["retry-after"] == "1", refused
         assert refused.envelope()["code"] == "server_busy"
-        assert healthz_failures(server.base) == []
+        assert healthz_failures(gunicorn.base) == []
     finally:
         for conn in stallers:
             conn.close()
 
 
-def test_an_idle_connection_is_closed_without_a_reply(server):
-    conn = Raw(server.port, timeout=READ_TIMEOUT_S + 5)
+def test_an_idle_connection_is_closed_without_a_reply(gunicorn):
+    conn = Raw(gunicorn.port, timeout=READ_TIMEOUT_S + 5)
     try:
         assert conn.sock.recv(100) == b""                # closed, nothing sent
     finally:
@@ -220,9 +220,9 @@ def post_head(length: int, *extra: bytes) -> bytes:
             + b"".join(h + b"\r\n" for h in extra) + b"Content-Length: %d\r\n\r\n" % length)
 
 
-def test_a_body_in_slow_pieces_is_served_as_long_as_each_piece_arrives_in_time(server):
+def test_a_body_in_slow_pieces_is_served_as_long_as_each_piece_arrives_in_time(gunicorn):
     body = json.dumps({"width": 1080, "height": 1920}).encode()
-    conn = Raw(server.port).send(post_head(len(body)))
+    conn = Raw(gunicorn.port).send(post_head(len(body)))
     try:
         for i in range(0, len(body), 5):              # ~6 pieces, 0.5 s apart: longer than the timeout
             time.sleep(0.5)
@@ -233,9 +233,9 @@ def test_a_body_in_slow_pieces_is_served_as_long_as_each_piece_arrives_in_time(s
     assert reply.status == 200 and reply.envelope()["success"], reply
 
 
-def test_a_chunked_body_is_served(server):
+def test_a_chunked_body_is_served(gunicorn):
     body = json.dumps({"width": 1080}).encode()
-    conn = Raw(server.port)
+    conn = Raw(gunicorn.port)
     try:
         conn.send(b"POST /create_draft HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
                   b"Transfer-Encoding: chunked\r\n\r\n")
@@ -248,9 +248,9 @@ def test_a_chunked_body_is_served(server):
     assert reply.status == 200 and reply.envelope()["success"], reply
 
 
-def test_expect_100_continue_is_answered_once_before_the_body(server):
+def test_expect_100_continue_is_answered_once_before_the_body(gunicorn):
     body = b"{}"
-    conn = Raw(server.port, timeout=0.8)               # curl waits 1 s for the 100 before it sends anyway
+    conn = Raw(gunicorn.port, timeout=0.8)               # curl waits 1 s for the 100 before it sends anyway
     try:
         conn.send(post_head(len(body), b"Expect: 100-continue"))
         while b"\r\n\r\n" not in conn.buf:
@@ -264,9 +264,9 @@ def test_expect_100_continue_is_answered_once_before_the_body(server):
     assert reply.status == 200 and reply.interim == [] and reply.envelope()["success"], reply
 
 
-def test_pipelined_requests_are_all_answered_in_order(server):
+def test_pipelined_requests_are_all_answered_in_order(gunicorn):
     body = b'{"width": 720}'
-    conn = Raw(server.port)
+    conn = Raw(gunicorn.port)
     try:
         conn.send(b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n" + post_head(len(body)) + body
                   + b"GET /readyz HTTP/1.1\r\nHost: t\r\n\r\n")
@@ -279,8 +279,8 @@ def test_pipelined_requests_are_all_answered_in_order(server):
     assert replies[2].envelope()["output"] == {"status": "ready"}
 
 
-def test_keep_alive_serves_a_second_request_sent_later(server):
-    conn = Raw(server.port)
+def test_keep_alive_serves_a_second_request_sent_later(gunicorn):
+    conn = Raw(gunicorn.port)
     try:
         first = conn.send(b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n").reply()
         time.sleep(0.3)
@@ -315,9 +315,9 @@ MALFORMED = {
 
 
 @pytest.mark.parametrize("case", sorted(MALFORMED))
-def test_requests_gunicorn_refuses_get_the_json_envelope(server, case):
+def test_requests_gunicorn_refuses_get_the_json_envelope(gunicorn, case):
     raw, status = MALFORMED[case]
-    conn = Raw(server.port)
+    conn = Raw(gunicorn.port)
     try:
         reply = conn.send(raw).reply()
     finally:

@@ -82,7 +82,7 @@ def audio_material(name: str, duration: int) -> AudioMaterial:
 
 
 def sample_draft() -> dict:
-    """Every kind the brief names: video with transition, blur canvas, mask, intro animation and a
+    """One of each kind of element: video with transition, blur canvas, mask, intro animation and a
     keyframe; a photo; audio with an audio effect; text; sticker; scene effect track; filter track."""
     script = ScriptFile(1920, 1080, 30, True)
     v = script.append_track(TrackSpec(TrackType.video, "main"))

@@ -20,13 +20,12 @@ from pathlib import Path
 
 import anyio
 import pytest
-from conftest import check_envelope, make_settings, stop_process
+from helpers import REPO_ROOT, check_envelope, free_port, make_settings, stop_process
+from helpers.media import MediaServer, make_audio, make_video
 from mcp import ClientSession, StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
-from media_fixtures import MediaServer, make_audio, make_video
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 SERVER = str(REPO_ROOT / "mcp_server.py")
 SRT = "1\n00:00:00,000 --> 00:00:02,500\nHello\n\n2\n00:00:02,500 --> 00:00:05,000\nWorld\n"
 
@@ -63,7 +62,7 @@ def server_env(tmp_path, data_dir) -> dict:
 
 
 @pytest.fixture
-def media(tmp_path):
+def media_urls(tmp_path):
     """Two 5 s videos and an 8 s MP3 on a loopback HTTP server: yields {name: url}."""
     folder = tmp_path / "media"
     folder.mkdir()
@@ -171,7 +170,7 @@ def test_stdio_lists_one_tool_per_route_with_the_route_parameters(server_env, tm
         assert "get_font_types" in text["text_styles"]["items"]["properties"]["font"]["description"]
 
         # catalogue tools: optional profile, read-only, say which parameters use them
-        for path, category in catalog.ROUTES.items():
+        for path in catalog.ROUTES:
             tool = tools[_tool_name(path)]
             assert set(tool.input_schema["properties"]) == {"profile"}
             assert not tool.input_schema.get("required")
@@ -190,7 +189,7 @@ def test_stdio_lists_one_tool_per_route_with_the_route_parameters(server_env, tm
     run_stdio(server_env, tmp_path, body)
 
 
-def test_stdio_typical_flow_save_and_errors(server_env, tmp_path, media, data_dir):
+def test_stdio_typical_flow_save_and_errors(server_env, tmp_path, media_urls, data_dir):
     state = {}
 
     async def body(session: ClientSession):
@@ -199,15 +198,15 @@ def test_stdio_typical_flow_save_and_errors(server_env, tmp_path, media, data_di
         assert draft_id.startswith("dfd_cat_") and created["draft_url"].endswith("&is_capcut=1")
 
         for arguments in (
-            {"video_url": media["v1.mp4"], "start": 0, "end": 5, "target_start": 0, "track_name": "video_main",
+            {"video_url": media_urls["v1.mp4"], "start": 0, "end": 5, "target_start": 0, "track_name": "video_main",
              "transition": "Dissolve", "transition_duration": 1.0},
-            {"video_url": media["v2.mp4"], "start": 0, "end": 5, "target_start": 5, "track_name": "video_main",
+            {"video_url": media_urls["v2.mp4"], "start": 0, "end": 5, "target_start": 5, "track_name": "video_main",
              "volume": 0.5, "background_blur": 2},
         ):
             out = await ok(session, "add_video", {"draft_id": draft_id, **arguments})
             assert out["draft_id"] == draft_id
         steps = [
-            ("add_audio", {"audio_url": media["a.mp3"], "start": 0, "end": 8, "target_start": 0, "volume": 0.6,
+            ("add_audio", {"audio_url": media_urls["a.mp3"], "start": 0, "end": 8, "target_start": 0, "volume": 0.6,
                            "effect_type": "Big_House", "effect_params": [50]}),
             ("add_text", {"text": "My Title", "start": 0, "end": 3, "font": "思源中宋", "font_color": "#FFD700",
                           "font_size": 12, "transform_y": 0.6, "track_name": "title", "shadow_enabled": True,
@@ -246,7 +245,7 @@ def test_stdio_typical_flow_save_and_errors(server_env, tmp_path, media, data_di
         missing = await call(session, "add_video", {"draft_id": draft_id})
         assert missing["success"] is False and missing["code"] == "missing_parameter"
         assert missing["error"] == "Hi, the required parameters 'video_url' are missing."
-        unknown = await call(session, "add_video", {"draft_id": draft_id, "video_url": media["v1.mp4"],
+        unknown = await call(session, "add_video", {"draft_id": draft_id, "video_url": media_urls["v1.mp4"],
                                                     "target_start": 20, "transition": "NoSuch"})
         assert unknown["code"] == "unknown_name"
         assert unknown["error"].startswith("Error occurred while processing video: Unknown transition 'NoSuch'")
@@ -326,16 +325,10 @@ def test_bad_settings_stop_the_server_with_a_message(server_env):
 
 # -- streamable HTTP ---------------------------------------------------------------------------
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @contextmanager
 def http_server(env: dict, tmp_path: Path):
     """`mcp_server.py --http` on a free 127.0.0.1 port; yields the MCP endpoint URL."""
-    port = _free_port()
+    port = free_port()
     log_path = tmp_path / "mcp_http.log"
     with open(log_path, "wb") as log:
         proc = subprocess.Popen([sys.executable, SERVER, "--http", "--host", "127.0.0.1", "--port", str(port)],
@@ -397,11 +390,11 @@ def test_streamable_http_requires_the_api_key_when_keys_are_set(server_env, tmp_
                                        "error": "Missing or wrong API key: send 'Authorization: Bearer <key>' "
                                                 "or 'X-API-Key: <key>'."}
         for headers in ({"Authorization": "Bearer key-two"}, {"X-API-Key": "key-one"}):
-            async with httpx2.AsyncClient(headers=headers) as client:
-                async with streamable_http_client(url, http_client=client) as (read, write):
-                    async with ClientSession(read, write) as session:
-                        await session.initialize()
-                        assert await ok(session, "get_mask_types", {})
+            async with (httpx2.AsyncClient(headers=headers) as client,
+                        streamable_http_client(url, http_client=client) as (read, write),
+                        ClientSession(read, write) as session):
+                await session.initialize()
+                assert await ok(session, "get_mask_types", {})
 
     with http_server({**server_env, "CAPCUT_API_KEYS": "key-one,key-two"}, tmp_path) as url:
         anyio.run(main, url)
@@ -457,7 +450,8 @@ def test_every_catalogue_pointer_names_the_catalogue_the_route_checks(tool_table
                 checked += 1
     assert checked >= 17
 
-    bad, _ = tool_table["add_text"].run({"text": "hello", "text_styles": [{"start": 0, "end": 2, "font": "NoSuchName_zz"}]})
+    bad, _ = tool_table["add_text"].run({"text": "hello",
+                                         "text_styles": [{"start": 0, "end": 2, "font": "NoSuchName_zz"}]})
     assert bad["code"] == "unknown_name" and "GET /get_font_types" in bad["error"]
 
 

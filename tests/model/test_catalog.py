@@ -9,7 +9,7 @@ from capcut_drafts.errors import ApiError
 from capcut_drafts.model import catalog
 from capcut_drafts.model.catalog import Entry, Param, listing, lookup, map_params, names, param_names
 
-# CapCut family: equals compat spec §3 (upstream's CapCut tables), except fonts and filters,
+# CapCut family: equals upstream's CapCut tables, except fonts and filters,
 # which come from pyjianyingdraft in both families.
 CAPCUT_COUNTS = {
     "transition": 116, "intro": 43, "outro": 23, "combo": 108, "mask": 9,
@@ -17,7 +17,7 @@ CAPCUT_COUNTS = {
     "scene_effect": 345, "character_effect": 95, "filter": 1052,
 }
 # JianYing family: pyjianyingdraft 0.3.1 (metadata dated 2026-03) is newer than the library
-# upstream vendors, so most tables are larger than compat §3 says (upstream in comments).
+# upstream vendors, so most tables are larger than upstream's (upstream's counts in comments).
 JIANYING_COUNTS = {
     "transition": 453,        # upstream 362
     "intro": 155,             # 95
@@ -403,7 +403,7 @@ def test_service_reads_only_its_own_data_file():
     assert "shared" not in Path(catalog.__file__).read_text(encoding="utf-8")
 
 
-def test_data_file_is_up_to_date_with_the_facts():
+def test_data_file_is_up_to_date_with_its_source():
     import importlib.util
 
     tool = Path(__file__).resolve().parents[2] / "tools" / "build_catalog.py"
@@ -413,5 +413,5 @@ def test_data_file_is_up_to_date_with_the_facts():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     if not module.DEFAULT_SOURCE.exists():
-        pytest.skip("shared facts not available")
+        pytest.skip(f"the source of the catalogue ({module.DEFAULT_SOURCE}) is not on this machine")
     assert module.main(["--check"]) == 0

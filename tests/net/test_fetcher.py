@@ -1,4 +1,4 @@
-"""The safe fetcher against a real HTTP(S) server on 127.0.0.1 (see media_fixtures.MediaServer).
+"""The safe fetcher against a real HTTP(S) server on 127.0.0.1 (see helpers.media.MediaServer).
 
 Refused URLs never reach a socket: private ranges are literal addresses, so nothing is resolved
 outside this machine.
@@ -13,7 +13,7 @@ import threading
 import time
 
 import pytest
-from media_fixtures import MediaServer, pattern_bytes
+from helpers.media import MediaServer, pattern_bytes
 
 from capcut_drafts.net.fetcher import (
     FetchError,
@@ -39,7 +39,7 @@ def served(tmp_path_factory):
 
 
 @pytest.fixture
-def server(served):
+def media_server(served):
     with MediaServer(served) as s:
         yield s
 
@@ -86,23 +86,23 @@ def test_malformed_urls(url):
     assert refused(url, LOCAL).code == "fetch_url"
 
 
-def test_loopback_server_refused_unless_allowed(server):
-    assert refused(server.url("body.bin")).code == "fetch_forbidden"
-    assert fetch_bytes(server.url("body.bin"), LOCAL) == BODY
-    assert server.hits("/body.bin") == 1            # the refused request never connected
+def test_loopback_server_refused_unless_allowed(media_server):
+    assert refused(media_server.url("body.bin")).code == "fetch_forbidden"
+    assert fetch_bytes(media_server.url("body.bin"), LOCAL) == BODY
+    assert media_server.hits("/body.bin") == 1            # the refused request never connected
 
 
-def test_localhost_name_refused_when_its_address_is_not_allowed(server):
-    assert refused(server.url("body.bin", host="localhost")).code == "fetch_forbidden"
-    assert refused(server.url("body.bin", host="localhost"),
+def test_localhost_name_refused_when_its_address_is_not_allowed(media_server):
+    assert refused(media_server.url("body.bin", host="localhost")).code == "fetch_forbidden"
+    assert refused(media_server.url("body.bin", host="localhost"),
                    FetchPolicy(allow_hosts=("10.0.0.0/8", "127.0.0.2"))).code == "fetch_forbidden"
-    assert server.requests == []
+    assert media_server.requests == []
 
 
 @pytest.mark.parametrize("allow", [("localhost",), ("127.0.0.0/8",), ("127.0.0.1",), ("LOCALHOST.",)])
-def test_allow_list_names_hosts_addresses_or_networks(server, allow):
+def test_allow_list_names_hosts_addresses_or_networks(media_server, allow):
     policy = dataclasses.replace(LOCAL, allow_hosts=allow)
-    assert fetch_bytes(server.url("body.bin", host="localhost"), policy) == BODY
+    assert fetch_bytes(media_server.url("body.bin", host="localhost"), policy) == BODY
 
 
 def test_metadata_address_needs_an_exact_allow_entry():
@@ -221,17 +221,17 @@ def test_a_name_resolving_to_a_form_of_a_private_address_is_refused(listener, ad
 
 @pytest.mark.parametrize("form", ["::ffff:127.0.0.1", "::127.0.0.1", "::ffff:0:127.0.0.1", "64:ff9b::127.0.0.1",
                                   "2002:7f00:1::"])
-def test_allowing_an_ipv4_address_does_not_allow_ipv6_forms_of_it(server, form):
-    error = refused(server.url("body.bin", host=form), dataclasses.replace(QUICK, allow_hosts=("127.0.0.1",)))
+def test_allowing_an_ipv4_address_does_not_allow_ipv6_forms_of_it(media_server, form):
+    error = refused(media_server.url("body.bin", host=form), dataclasses.replace(QUICK, allow_hosts=("127.0.0.1",)))
     assert error.code == "fetch_forbidden"
-    assert server.requests == []
+    assert media_server.requests == []
 
 
-def test_an_ipv6_form_is_allowed_by_an_entry_naming_it(server):
-    url = server.url("body.bin", host="::ffff:127.0.0.1")
+def test_an_ipv6_form_is_allowed_by_an_entry_naming_it(media_server):
+    url = media_server.url("body.bin", host="::ffff:127.0.0.1")
     for allow in (("::ffff:127.0.0.1",), ("::ffff:127.0.0.0/104",)):
         assert fetch_bytes(url, dataclasses.replace(LOCAL, allow_hosts=allow)) == BODY
-    assert [r.local_address for r in server.requests] == [("127.0.0.1", server.port)] * 2
+    assert [r.local_address for r in media_server.requests] == [("127.0.0.1", media_server.port)] * 2
 
 
 def test_a_network_entry_never_allows_an_embedded_metadata_address():
@@ -255,24 +255,24 @@ def test_ipv6_forms_are_judged_by_the_ipv4_address_they_carry():
 
 @pytest.mark.parametrize("target", ["http://10.0.0.1/x.mp4", "http://169.254.169.254/latest/meta-data/",
                                     "http://192.168.1.20:8080/", "http://[::1]:80/"])
-def test_redirect_to_a_forbidden_host_is_refused(server, target):
-    error = refused(server.url(f"redirect?to={target}"), LOCAL)
+def test_redirect_to_a_forbidden_host_is_refused(media_server, target):
+    error = refused(media_server.url(f"redirect?to={target}"), LOCAL)
     assert error.code == "fetch_forbidden"
-    assert server.hits("/redirect") == 1            # not retried
+    assert media_server.hits("/redirect") == 1            # not retried
 
 
-def test_redirect_to_another_scheme_is_refused(server):
-    assert refused(server.url("redirect?to=file:///etc/passwd"), LOCAL).code == "fetch_scheme"
+def test_redirect_to_another_scheme_is_refused(media_server):
+    assert refused(media_server.url("redirect?to=file:///etc/passwd"), LOCAL).code == "fetch_scheme"
 
 
-def test_allowed_redirects_are_followed_and_bounded(server):
-    final_url, response = open_stream(server.url("redirect?to=/redirect%3Fto%3D/body.bin&code=307"), LOCAL)
+def test_allowed_redirects_are_followed_and_bounded(media_server):
+    final_url, response = open_stream(media_server.url("redirect?to=/redirect%3Fto%3D/body.bin&code=307"), LOCAL)
     with response:
         assert response.read() == BODY
     assert final_url.endswith("/body.bin")
-    error = refused(server.url("loop"), LOCAL)
+    error = refused(media_server.url("loop"), LOCAL)
     assert error.code == "fetch_redirects"
-    assert server.hits("/loop") == LOCAL.max_redirects + 1
+    assert media_server.hits("/loop") == LOCAL.max_redirects + 1
 
 
 def test_refusal_is_not_retried_and_resolves_once():
@@ -329,23 +329,23 @@ def test_connection_goes_to_the_checked_address_without_a_second_lookup(served):
             other.stop()
 
 
-def test_system_resolution_is_used_once_and_the_peer_is_the_checked_address(server):
-    target = checked_target(server.url("body.bin", host="localhost"), LOCAL)
-    _, response = open_stream(server.url("body.bin", host="localhost"), LOCAL)
+def test_system_resolution_is_used_once_and_the_peer_is_the_checked_address(media_server):
+    target = checked_target(media_server.url("body.bin", host="localhost"), LOCAL)
+    _, response = open_stream(media_server.url("body.bin", host="localhost"), LOCAL)
     with response:
         response.read()
     assert response.peer[0] in target.addresses
-    assert server.requests[-1].local_address == response.peer
-    assert server.requests[-1].host_header == f"localhost:{server.port}"
+    assert media_server.requests[-1].local_address == response.peer
+    assert media_server.requests[-1].host_header == f"localhost:{media_server.port}"
 
 
-def test_unreachable_first_address_falls_back_to_the_next_checked_one(server):
+def test_unreachable_first_address_falls_back_to_the_next_checked_one(media_server):
     policy = dataclasses.replace(LOCAL, allow_hosts=("127.0.0.0/8",),
                                  resolver=lambda host, port: ["127.0.0.3", "127.0.0.1"])
-    _, response = open_stream(f"http://media.test:{server.port}/body.bin", policy)
+    _, response = open_stream(f"http://media.test:{media_server.port}/body.bin", policy)
     with response:
         assert response.read() == BODY
-    assert response.peer == ("127.0.0.1", server.port)
+    assert response.peer == ("127.0.0.1", media_server.port)
 
 
 @pytest.fixture(scope="module")
@@ -362,71 +362,71 @@ def tls(tmp_path_factory):
 
 def test_https_to_a_pinned_address_keeps_sni_and_certificate_checks(served, tls):
     context, ca_file = tls
-    with MediaServer(served, ssl_context=context) as server:
+    with MediaServer(served, ssl_context=context) as media_server:
         policy = dataclasses.replace(LOCAL, ca_bundle=ca_file, resolver=lambda host, port: ["127.0.0.1"])
-        url = f"https://media.test:{server.port}/body.bin"
+        url = f"https://media.test:{media_server.port}/body.bin"
         assert fetch_bytes(url, policy) == BODY
-        assert server.requests[-1].sni == "media.test"
-        assert server.requests[-1].host_header == f"media.test:{server.port}"
+        assert media_server.requests[-1].sni == "media.test"
+        assert media_server.requests[-1].host_header == f"media.test:{media_server.port}"
 
-        wrong_name = refused(f"https://other.test:{server.port}/body.bin", policy)
+        wrong_name = refused(f"https://other.test:{media_server.port}/body.bin", policy)
         assert wrong_name.code == "fetch_tls" and not wrong_name.retryable
         untrusted = refused(url, dataclasses.replace(policy, ca_bundle=None))
         assert untrusted.code == "fetch_tls"
-        assert len(server.requests) == 1           # failed handshakes never sent a request
+        assert len(media_server.requests) == 1           # failed handshakes never sent a request
 
 
 def test_ipv6_loopback_when_allowed(served):
     try:
-        server = MediaServer(served, host="::1").start()
+        media_server = MediaServer(served, host="::1").start()
     except OSError:
         pytest.skip("no IPv6 loopback here")
     try:
-        assert refused(server.url("body.bin"), LOCAL).code == "fetch_forbidden"
+        assert refused(media_server.url("body.bin"), LOCAL).code == "fetch_forbidden"
         policy = dataclasses.replace(LOCAL, allow_hosts=("::1",))
-        _, response = open_stream(server.url("body.bin"), policy)
+        _, response = open_stream(media_server.url("body.bin"), policy)
         with response:
             assert response.read() == BODY
-        assert response.peer == ("::1", server.port)
-        assert server.requests[-1].host_header == f"[::1]:{server.port}"
+        assert response.peer == ("::1", media_server.port)
+        assert media_server.requests[-1].host_header == f"[::1]:{media_server.port}"
     finally:
-        server.stop()
+        media_server.stop()
 
 
-def test_unfollowable_3xx_is_an_error(server):
-    error = refused(server.url("status/304"), LOCAL)
+def test_unfollowable_3xx_is_an_error(media_server):
+    error = refused(media_server.url("status/304"), LOCAL)
     assert (error.code, error.status) == ("fetch_http_status", 304)
 
 
 # -- size caps ---------------------------------------------------------------------------------
 
-def test_body_over_the_cap_is_stopped_while_streaming(server):
+def test_body_over_the_cap_is_stopped_while_streaming(media_server):
     small = dataclasses.replace(LOCAL, max_bytes=1000)
     for path in ("bytes/5000?nolength=1", "lie/body.bin?length=none"):
-        error = refused(server.url(path), small)
+        error = refused(media_server.url(path), small)
         assert error.code == "fetch_too_large" and not error.retryable
-    assert server.hits("/bytes/5000") == 1
+    assert media_server.hits("/bytes/5000") == 1
 
 
-def test_content_length_over_the_cap_is_refused_before_reading(server):
+def test_content_length_over_the_cap_is_refused_before_reading(media_server):
     small = dataclasses.replace(LOCAL, max_bytes=1000)
     started = time.monotonic()
     # the slow endpoint would need ~50 s to send its body; the refusal must not wait for it
-    error = refused(server.url("slow/body.bin?chunk=100&interval=1"), small)
+    error = refused(media_server.url("slow/body.bin?chunk=100&interval=1"), small)
     assert error.code == "fetch_too_large"
     assert time.monotonic() - started < 2
 
 
-def test_content_length_smaller_than_the_body_yields_only_the_announced_bytes(server):
-    assert fetch_bytes(server.url("lie/body.bin?length=100"), LOCAL) == BODY[:100]
+def test_content_length_smaller_than_the_body_yields_only_the_announced_bytes(media_server):
+    assert fetch_bytes(media_server.url("lie/body.bin?length=100"), LOCAL) == BODY[:100]
     capped = dataclasses.replace(LOCAL, max_bytes=1000)
-    assert fetch_bytes(server.url("lie/body.bin?length=900"), capped) == BODY[:900]
+    assert fetch_bytes(media_server.url("lie/body.bin?length=900"), capped) == BODY[:900]
 
 
-def test_content_length_larger_than_the_body_is_an_incomplete_download(server):
-    error = refused(server.url("lie/body.bin?length=9000"), LOCAL)
+def test_content_length_larger_than_the_body_is_an_incomplete_download(media_server):
+    error = refused(media_server.url("lie/body.bin?length=9000"), LOCAL)
     assert error.code == "fetch_incomplete" and error.retryable
-    assert server.hits("/lie/body.bin") == LOCAL.attempts
+    assert media_server.hits("/lie/body.bin") == LOCAL.attempts
 
 
 def test_default_cap_is_two_gib():
@@ -435,56 +435,56 @@ def test_default_cap_is_two_gib():
 
 # -- time limits ---------------------------------------------------------------------------------
 
-def test_a_trickling_server_is_stopped_by_the_deadline(server):
+def test_a_trickling_server_is_stopped_by_the_deadline(media_server):
     policy = dataclasses.replace(LOCAL, deadline=1.0, read_timeout=30)
     started = time.monotonic()
-    error = refused(server.url("slow/body.bin?chunk=10&interval=0.05"), policy)
+    error = refused(media_server.url("slow/body.bin?chunk=10&interval=0.05"), policy)
     elapsed = time.monotonic() - started
     assert error.code == "fetch_timeout" and not error.retryable
     assert 0.9 < elapsed < 1.6
 
 
-def test_a_stalled_server_hits_the_read_timeout_and_is_retried(server):
+def test_a_stalled_server_hits_the_read_timeout_and_is_retried(media_server):
     policy = dataclasses.replace(LOCAL, read_timeout=0.3, deadline=10, attempts=2)
     started = time.monotonic()
-    error = refused(server.url("slow/body.bin?chunk=1&interval=5"), policy)
+    error = refused(media_server.url("slow/body.bin?chunk=1&interval=5"), policy)
     assert error.code == "fetch_timeout" and error.retryable
     assert time.monotonic() - started < 2.5
-    assert server.hits("/slow/body.bin") == 2
+    assert media_server.hits("/slow/body.bin") == 2
 
 
-def test_deadline_bounds_retries_and_backoff(server):
+def test_deadline_bounds_retries_and_backoff(media_server):
     policy = dataclasses.replace(LOCAL, attempts=10, backoff=0.4, max_backoff=5, deadline=1.0)
     started = time.monotonic()
-    error = refused(server.url("status/503"), policy)
+    error = refused(media_server.url("status/503"), policy)
     assert error.code == "fetch_http_status" and error.status == 503
     assert time.monotonic() - started < 1.2
 
 
 # -- retries ---------------------------------------------------------------------------------
 
-def test_flaky_server_succeeds_within_the_attempts(server):
-    assert fetch_bytes(server.url("flaky/body.bin?fail=2&key=ok"), LOCAL) == BODY
-    assert server.hits("/flaky/body.bin") == 3
+def test_flaky_server_succeeds_within_the_attempts(media_server):
+    assert fetch_bytes(media_server.url("flaky/body.bin?fail=2&key=ok"), LOCAL) == BODY
+    assert media_server.hits("/flaky/body.bin") == 3
 
 
-def test_flaky_server_beyond_the_attempts_fails_with_its_status(server):
-    error = refused(server.url("flaky/body.bin?fail=5&key=bad"), LOCAL)
+def test_flaky_server_beyond_the_attempts_fails_with_its_status(media_server):
+    error = refused(media_server.url("flaky/body.bin?fail=5&key=bad"), LOCAL)
     assert (error.code, error.status, error.retryable) == ("fetch_http_status", 503, True)
-    assert server.hits("/flaky/body.bin") == LOCAL.attempts
+    assert media_server.hits("/flaky/body.bin") == LOCAL.attempts
 
 
 @pytest.mark.parametrize("status", [400, 401, 403, 404, 410])
-def test_client_errors_are_not_retried(server, status):
-    error = refused(server.url(f"status/{status}"), LOCAL)
+def test_client_errors_are_not_retried(media_server, status):
+    error = refused(media_server.url(f"status/{status}"), LOCAL)
     assert (error.code, error.status, error.retryable) == ("fetch_http_status", status, False)
-    assert server.hits(f"/status/{status}") == 1
+    assert media_server.hits(f"/status/{status}") == 1
 
 
 @pytest.mark.parametrize("status", [408, 429, 500, 502, 503, 504])
-def test_transient_statuses_are_retried(server, status):
-    error = refused(server.url(f"status/{status}?retry_after=0"), LOCAL)
-    assert error.retryable and server.hits(f"/status/{status}") == LOCAL.attempts
+def test_transient_statuses_are_retried(media_server, status):
+    error = refused(media_server.url(f"status/{status}?retry_after=0"), LOCAL)
+    assert error.retryable and media_server.hits(f"/status/{status}") == LOCAL.attempts
 
 
 def test_connection_refused_is_retried_then_reported():
@@ -498,34 +498,34 @@ def test_connection_refused_is_retried_then_reported():
     assert time.monotonic() - started >= 0.1 + 0.2 - 0.05      # two backoff waits: three attempts
 
 
-def test_error_messages_never_contain_the_body(server):
+def test_error_messages_never_contain_the_body(media_server):
     for status in (403, 500):
-        error = refused(server.url(f"status/{status}"), LOCAL)
+        error = refused(media_server.url(f"status/{status}"), LOCAL)
         assert "SECRET" not in str(error) and str(status) in str(error)
 
 
 # -- the API ---------------------------------------------------------------------------------
 
-def test_download_to_writes_the_file_with_hash_and_type(server, served, tmp_path):
+def test_download_to_writes_the_file_with_hash_and_type(media_server, served, tmp_path):
     dest = tmp_path / "out.bin"
-    got = download_to(server.url("flaky/body.bin?fail=1&key=dl"), str(dest), LOCAL)
+    got = download_to(media_server.url("flaky/body.bin?fail=1&key=dl"), str(dest), LOCAL)
     assert dest.read_bytes() == BODY
     assert got.size == len(BODY) and got.sha256 == hashlib.sha256(BODY).hexdigest()
     assert got.content_type == "application/octet-stream" and got.peer[0] == "127.0.0.1"
 
 
-def test_paths_with_spaces_and_unicode_are_encoded(server):
-    assert fetch_bytes(server.url("name with space é.txt"), LOCAL) == b"spaced"
-    raw = f"http://127.0.0.1:{server.port}/name with space é.txt"
+def test_paths_with_spaces_and_unicode_are_encoded(media_server):
+    assert fetch_bytes(media_server.url("name with space é.txt"), LOCAL) == b"spaced"
+    raw = f"http://127.0.0.1:{media_server.port}/name with space é.txt"
     assert fetch_bytes(raw, LOCAL) == b"spaced"
 
 
-def test_keep_alive_connections_are_reused_and_parallel_fetches_work(server):
+def test_keep_alive_connections_are_reused_and_parallel_fetches_work(media_server):
     results = []
 
     def work():
         for _ in range(5):
-            results.append(fetch_bytes(server.url("body.bin"), LOCAL))
+            results.append(fetch_bytes(media_server.url("body.bin"), LOCAL))
 
     threads = [threading.Thread(target=work) for _ in range(8)]
     for t in threads:
@@ -533,12 +533,12 @@ def test_keep_alive_connections_are_reused_and_parallel_fetches_work(server):
     for t in threads:
         t.join()
     assert results == [BODY] * 40
-    clients = {r.client_address for r in server.requests}
+    clients = {r.client_address for r in media_server.requests}
     assert len(clients) < 40                       # pooled connections served several requests
 
 
 def test_policy_from_settings(tmp_path):
-    from conftest import make_settings
+    from helpers import make_settings
     settings = make_settings(tmp_path, fetch_allow_hosts=["127.0.0.1", "10.0.0.0/8"], max_download_bytes=1234,
                              download_deadline_seconds=42)
     policy = policy_from(settings)

@@ -11,13 +11,13 @@ import re
 import sqlite3
 
 import pytest
-from conftest import check_envelope, fail, new_draft, ok, only_segment, post, track
+from helpers import check_envelope, fail, new_draft, ok, only_segment, post, track
 from pyJianYingDraft import ScriptFile
 
 from capcut_drafts.model import catalog
 
 HOST = "http://127.0.0.1:8765"
-V1, V2, A, I = f"{HOST}/v1.mp4", f"{HOST}/v2.mp4", f"{HOST}/a.mp3", f"{HOST}/i.png"
+V1, V2, A, I = f"{HOST}/v1.mp4", f"{HOST}/v2.mp4", f"{HOST}/a.mp3", f"{HOST}/i.png"  # noqa: E741 (I: image)
 DRAFT_ID = re.compile(r"^dfd_cat_\d+_[0-9a-f]{8}$")
 S = 1_000_000   # µs per second
 
@@ -58,7 +58,7 @@ def timing(segment: dict) -> tuple:
     return (src["start"], src["duration"]) if src else None, (dst["start"], dst["duration"])
 
 
-# --- compat §11.1 replay (steps 1-5 and 9) ------------------------------------------------------
+# --- the typical upstream client session: create, two clips, audio, a title, query ---------------
 
 def test_upstream_typical_flow_replay(client):
     created = ok(client, "/create_draft", {"width": 1080, "height": 1920})
@@ -86,7 +86,7 @@ def test_upstream_typical_flow_replay(client):
     raw = script(client, d, force_update=False)
     doc = json.loads(raw)
     assert (doc["canvas_config"]["width"], doc["canvas_config"]["height"]) == (1080, 1920)
-    # Upstream also writes an empty implicit "video" track first (bug W17, fixed here).
+    # Upstream also writes an empty implicit "video" track first (a bug this service does not repeat).
     assert [(t["type"], t["name"]) for t in doc["tracks"]] == \
         [("video", "video_main"), ("audio", "audio_main"), ("text", "title")]
     video = track(doc, "video_main")["segments"]
@@ -112,7 +112,7 @@ def test_query_script_output_is_a_json_string(client):
     assert isinstance(json.loads(raw), dict)
 
 
-# --- compat §11.2 timing cases (no probing needed) ------------------------------------------------
+# --- start, end, duration, speed and target_start (no probing needed) -----------------------------
 
 def test_video_start_end_speed_target_start(client):
     d = new_draft(client)
@@ -217,7 +217,7 @@ def test_overlap_is_found_behind_eight_open_clips(client):
     fail(client, "/add_video", {"draft_id": d, "video_url": V2, "end": 1, "target_start": 50}, "segment_overlap")
 
 
-# --- compat §11.3 error shapes -------------------------------------------------------------------
+# --- error shapes --------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("path,body,message", [
     ("/add_video", {}, "Hi, the required parameters 'video_url' are missing."),
@@ -233,11 +233,12 @@ def test_missing_parameter_messages_match_upstream(client, path, body, message):
 
 
 def test_query_script_unknown_draft_message_matches_upstream(client):
-    assert fail(client, "/query_script", {"draft_id": "nope"}, "draft_not_found") == "Draft nope does not exist in cache."
+    error = fail(client, "/query_script", {"draft_id": "nope"}, "draft_not_found")
+    assert error == "Draft nope does not exist in cache."
 
 
 @pytest.fixture
-def draft(client) -> str:
+def filled_draft(client) -> str:
     """A draft with a 0-5 s clip on video_main, 0-8 s audio, a 0-3 s title and a 0-3 s image."""
     d = new_draft(client)
     ok(client, "/add_video", {"draft_id": d, "video_url": V1, "end": 5})
@@ -247,41 +248,43 @@ def draft(client) -> str:
     return d
 
 
-def test_overlap_names_the_existing_segment(client, draft):
-    error = fail(client, "/add_video", {"draft_id": draft, "video_url": V2, "start": 0, "end": 3, "target_start": 2},
+def test_overlap_names_the_existing_segment(client, filled_draft):
+    error = fail(client, "/add_video",
+                 {"draft_id": filled_draft, "video_url": V2, "start": 0, "end": 3, "target_start": 2},
                  "segment_overlap")
     assert error.startswith("Error occurred while processing video: New segment overlaps with existing segment "
                             "[start: 0, end: 5000000]")
 
 
-def test_unknown_transition_fails_with_a_suggestion_not_the_list(client, draft):
-    error = fail(client, "/add_video", {"draft_id": draft, "video_url": V2, "end": 1, "target_start": 10,
+def test_unknown_transition_fails_with_a_suggestion_not_the_list(client, filled_draft):
+    error = fail(client, "/add_video", {"draft_id": filled_draft, "video_url": V2, "end": 1, "target_start": 10,
                                         "transition": "Disolve"}, "unknown_name")
     assert error.startswith("Error occurred while processing video: ")
     assert "Disolve" in error and "Dissolve" in error
     listed = [n for n in catalog.names("capcut", "transition") if re.search(rf"\b{re.escape(n)}\b", error)]
     assert len(listed) <= 5, f"the message lists {len(listed)} transitions"
-    error = fail(client, "/add_video", {"draft_id": draft, "video_url": V2, "end": 1, "target_start": 10,
+    error = fail(client, "/add_video", {"draft_id": filled_draft, "video_url": V2, "end": 1, "target_start": 10,
                                         "transition": "NoSuch"}, "unknown_name")
     assert "NoSuch" in error and "/get_transition_types" in error
 
 
 @pytest.mark.parametrize("path,media", [("/add_video", {"video_url": V2, "end": 1, "target_start": 10}),
                                         ("/add_image", {"image_url": I, "start": 10, "end": 11})])
-def test_background_blur_level_5_is_rejected(client, draft, path, media):
-    error = fail(client, path, {"draft_id": draft, **media, "background_blur": 5}, "invalid_parameter")
+def test_background_blur_level_5_is_rejected(client, filled_draft, path, media):
+    error = fail(client, path, {"draft_id": filled_draft, **media, "background_blur": 5}, "invalid_parameter")
     assert "Invalid background blur level: 5, valid values are: 1, 2, 3, 4" in error
 
 
-def test_unknown_font_is_rejected_without_the_font_list(client, draft):
-    error = fail(client, "/add_text", {"draft_id": draft, "text": "x", "start": 5, "end": 6, "font": "NoSuchFont"},
+def test_unknown_font_is_rejected_without_the_font_list(client, filled_draft):
+    error = fail(client, "/add_text",
+                 {"draft_id": filled_draft, "text": "x", "start": 5, "end": 6, "font": "NoSuchFont"},
                  "unknown_name")
     assert error.startswith("Error occurred while processing text: ")
     assert "NoSuchFont" in error and len(error) < 400
 
 
-def test_alpha_above_one_is_rejected(client, draft):
-    error = fail(client, "/add_text", {"draft_id": draft, "text": "x", "start": 5, "end": 6, "alpha": 2},
+def test_alpha_above_one_is_rejected(client, filled_draft):
+    error = fail(client, "/add_text", {"draft_id": filled_draft, "text": "x", "start": 5, "end": 6, "alpha": 2},
                  "invalid_parameter")
     assert "alpha value must be between 0.0 and 1.0" in error
 
@@ -423,17 +426,17 @@ def test_unknown_draft_id_creates_a_new_draft_when_configured(compat_client):
     ("/add_text", {"text": "x", "start": 5, "end": 6, "track_name": "new", "intro_animation": "Nope"},
      "unknown_name"),
 ])
-def test_a_failing_request_changes_nothing(client, draft, path, body, code):
-    before = script(client, draft)
-    fail(client, path, {"draft_id": draft, **body}, code)
-    assert script(client, draft) == before
+def test_a_failing_request_changes_nothing(client, filled_draft, path, body, code):
+    before = script(client, filled_draft)
+    fail(client, path, {"draft_id": filled_draft, **body}, code)
+    assert script(client, filled_draft) == before
 
 
 @pytest.mark.parametrize("data,content_type", [("{not json", "application/json"), ("{}", "text/plain")])
-def test_a_malformed_request_changes_nothing(client, draft, data, content_type):
-    before = script(client, draft)
+def test_a_malformed_request_changes_nothing(client, filled_draft, data, content_type):
+    before = script(client, filled_draft)
     client.post("/add_video", data=data, content_type=content_type)
-    assert script(client, draft) == before
+    assert script(client, filled_draft) == before
 
 
 def _draft_count(sqlite_settings) -> int:
@@ -489,7 +492,7 @@ def test_unknown_body_keys_are_ignored(client):
     ok(client, "/add_video", {"draft_id": d, "video_url": V1, "end": 1, "license_key": "x", "prompt": "p"})
 
 
-# --- W17: track names ---------------------------------------------------------------------------
+# --- track names: "video" is an ordinary name, no implicit empty track ----------------------------
 
 def test_track_named_video_works_for_several_clips(client):
     d = new_draft(client)
@@ -691,12 +694,12 @@ def test_jianying_audio_effect(client):
 
 # --- /query_script is a pure read ---------------------------------------------------------------
 
-def test_query_script_is_repeatable_and_force_update_changes_nothing(client, draft):
-    first = script(client, draft)
-    assert script(client, draft) == first
-    assert script(client, draft, force_update=True) == first
-    assert script(client, draft, force_update=False) == first
-    assert script(client, draft) == first
+def test_query_script_is_repeatable_and_force_update_changes_nothing(client, filled_draft):
+    first = script(client, filled_draft)
+    assert script(client, filled_draft) == first
+    assert script(client, filled_draft, force_update=True) == first
+    assert script(client, filled_draft, force_update=False) == first
+    assert script(client, filled_draft) == first
 
 
 # --- the output parses back with pyjianyingdraft -------------------------------------------------
@@ -725,7 +728,8 @@ def build_full_draft(client, profile: str) -> str:
                               "track_name": "main"})      # open-ended: runs to the declared 4 s
     ok(client, "/add_audio", {"draft_id": d, "audio_url": A, "start": 0.5, "end": 6.5, "duration": 8,
                               "target_start": 1, "speed": 1.5, "volume": 0.7, "track_name": "bgm",
-                              "effect_type": audio_effect_with_params(profile), "effect_params": [40], "draft_folder": "/Users/me/Movies/CapCut"})
+                              "effect_type": audio_effect_with_params(profile), "effect_params": [40],
+                              "draft_folder": "/Users/me/Movies/CapCut"})
     ok(client, "/add_image", {"draft_id": d, "image_url": I, "start": 1, "end": 4, "transform_x": -0.3,
                               "transform_y": 0.3, "scale_x": 1.2, "scale_y": 1.2, "track_name": "overlay",
                               "relative_index": 2, "intro_animation": n["intro"], "intro_animation_duration": 0.6,

@@ -9,13 +9,13 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import PROFILES, check_envelope, fail, new_draft, ok, only_segment, post, segments, track
+from helpers import PROFILES, check_envelope, fail, new_draft, ok, only_segment, post, segments, track
 
 from capcut_drafts.model import catalog, operations
 from capcut_drafts.model.timeline import Track
 
 HOST = "http://127.0.0.1:8765"
-V1, V2, A, I, I2 = (f"{HOST}/{n}" for n in ("v1.mp4", "v2.mp4", "a.mp3", "i.png", "i2.png"))
+V1, V2, A, I, I2 = (f"{HOST}/{n}" for n in ("v1.mp4", "v2.mp4", "a.mp3", "i.png", "i2.png"))  # noqa: E741 (I: image)
 S = 1_000_000   # µs per second
 MISSING_EFFECT = "Hi, the required parameters 'effect_type' are missing. Please add them and try again."
 MISSING_STICKER = "Hi, the required parameter 'sticker_id' is missing. Please add it and try again. "
@@ -162,7 +162,7 @@ def test_effect_params_map_0_100_onto_each_range_in_the_listed_order(client, any
     effect = by_id(doc, "video_effects", only_segment(doc, "effect_01")["material_id"])
     exported = {p["name"]: p for p in effect["adjust_params"]}
     ranges = {p.name: (p.min, p.max) for p in entry.params}
-    for param_name, value in zip(listed, sent):
+    for param_name, value in zip(listed, sent, strict=False):
         low, high = ranges[param_name]
         assert exported[param_name]["value"] == pytest.approx(low + (high - low) * value / 100), param_name
         assert (exported[param_name]["min_value"], exported[param_name]["max_value"]) == (low, high)
@@ -420,7 +420,7 @@ def test_tracks_are_ordered_by_render_index_across_kinds(client, draft):
 
 @pytest.fixture
 def two_clips(client) -> str:
-    """§11.1 steps 1-3: two 5 s clips back to back on video_main."""
+    """The start of the typical client session: two 5 s clips back to back on video_main."""
     d = new_draft(client, width=1080, height=1920)
     ok(client, "/add_video", {"draft_id": d, "video_url": V1, "start": 0, "end": 5, "target_start": 0,
                               "track_name": "video_main", "transition": "Dissolve", "transition_duration": 1.0})
@@ -853,7 +853,7 @@ def test_catalogue_samples_cover_every_category_of_both_profiles():
     assert len(SAMPLES) == 2 * 13 * 3
 
 
-# --- §11.3 errors for these routes ------------------------------------------------------------
+# --- errors for these routes ------------------------------------------------------------------
 
 @pytest.mark.parametrize("path,request_body,message", [
     ("/add_effect", {}, MISSING_EFFECT),
@@ -933,7 +933,7 @@ def test_errors_use_the_upstream_templates(client, full, path, request_body, pre
     assert reply["success"] is False and reply["error"].startswith(prefix)
 
 
-# --- §11.4 client-style sequences -----------------------------------------------------------------
+# --- client-style sequences (as upstream's example scripts send them) -------------------------------
 
 def test_example_keyframe_02_batch_fade_in_bounce_and_position(client):
     d = new_draft(client)

@@ -17,7 +17,7 @@ import time
 import uuid
 
 import pytest
-from conftest import check_envelope, fail, make_settings, new_draft, ok
+from helpers import check_envelope, fail, make_settings, new_draft, ok
 
 from capcut_drafts.routes.inbound import MAX_DEPTH
 from capcut_drafts.routes.registry import BY_PATH as ROUTES

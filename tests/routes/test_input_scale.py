@@ -15,7 +15,7 @@ import json
 import time
 from collections.abc import Callable
 
-from conftest import fail, new_draft, ok, post
+from helpers import fail, new_draft, ok, post
 
 from capcut_drafts.model.timeline import MAX_KEYFRAMES_PER_TRACK, MAX_SUBTITLE_CUES, MAX_TEXT_STYLES
 

@@ -17,7 +17,7 @@ import sys
 
 import anyio
 import pytest
-from conftest import REPO_ROOT, make_settings
+from helpers import REPO_ROOT, make_settings
 
 PACKAGE = REPO_ROOT / "capcut_drafts"
 
@@ -101,9 +101,11 @@ def test_mcp_server_and_worker_start_without_the_flask_app(tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
 
 
-@pytest.mark.parametrize("module", ["capcut_drafts.context", "capcut_drafts.routes.registry", "capcut_drafts.routes.dispatch",
-                                    "capcut_drafts.routes.drafts", "capcut_drafts.routes.save", "capcut_drafts.routes.query", "capcut_drafts.routes.video",
-                                    "capcut_drafts.routes.text", "capcut_drafts.routes.keyframe", "capcut_drafts.web.openapi", "mcp_server", "app"])
+@pytest.mark.parametrize("module", ["capcut_drafts.context", "capcut_drafts.routes.registry",
+                                    "capcut_drafts.routes.dispatch", "capcut_drafts.routes.drafts",
+                                    "capcut_drafts.routes.save", "capcut_drafts.routes.query",
+                                    "capcut_drafts.routes.video", "capcut_drafts.routes.text",
+                                    "capcut_drafts.routes.keyframe", "capcut_drafts.web.openapi", "mcp_server", "app"])
 def test_each_module_imports_on_its_own(module, tmp_path):
     result = _isolated(f"import {module}", tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]

@@ -12,7 +12,7 @@ import json
 import threading
 
 import pytest
-from conftest import fail, make_settings, new_draft, ok, only_segment, post, segments
+from helpers import fail, make_settings, new_draft, ok, only_segment, post, segments
 
 from capcut_drafts.model import catalog
 
@@ -558,7 +558,7 @@ def test_add_text_relative_index_sets_the_render_index_when_the_track_is_created
     assert [t["name"] for t in doc["tracks"]] == ["low", "top"]
 
 
-# --- §11.4 client-style sequences ------------------------------------------------------------
+# --- client-style sequences (as upstream's example scripts send them) --------------------------
 
 def test_example_py_test_text_sequence(client):
     """example.py test_text: six add_text calls on main_text with border, background, shadow, text_styles."""
@@ -623,7 +623,7 @@ def test_karaoke_captions_sequence(client):
     segs = segments(doc, "karaoke")
     assert [(s["target_timerange"]["start"], s["target_timerange"]["duration"]) for s in segs] == \
         [(0, 1_600_000), (1_600_000, 1_400_000), (3 * S, 1_200_000)]
-    for seg, (text, _, _), ranges in zip(segs, lines, expected_ranges):
+    for seg, (text, _, _), ranges in zip(segs, lines, expected_ranges, strict=False):
         assert seg["clip"]["transform"]["y"] == -0.45
         mat = material(doc, seg)
         assert mat["fixed_width"] == 648                      # 0.6 · 1080

@@ -13,12 +13,11 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import post
+from helpers import post
+from helpers.lint import lint
 from pyJianYingDraft import ScriptFile
 
 from capcut_drafts.export import app_schema, builder
@@ -32,7 +31,6 @@ MODIFIED_US = 1_700_000_321_654_321
 WIN_FOLDER = r"C:\Users\me\AppData\Local\CapCut\User Data\Projects\com.lveditor.draft"
 MAC_FOLDER = "/Users/me/Movies/CapCut/User Data/Projects/com.lveditor.draft"
 REFERENCE = Path(os.environ.get("CAPCUT_REFERENCE_DIR", "/work/shared/reference"))
-LINT = ["npx", "-y", "capcut-cli@0.23.0"]
 WIN_GUID = re.compile(r"[0-9A-F]{8}-[0-9A-F]{4}-4[0-9a-f]{3}-[89AB][0-9A-F]{3}-[0-9A-F]{12}\Z")
 LOWER_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z")
 CONTENT_FILES = {"draft_content.json", "draft_info.json", "draft_content.json.bak", "draft_info.json.bak",
@@ -92,7 +90,7 @@ def ok(client, path: str, body: dict) -> dict:
 
 
 def make_draft(app, client, profile: str):
-    """Every kind the brief names: video (twice from one file, transition, mask), image, audio (twice
+    """One of each kind of element: video (twice from one file, transition, mask), image, audio (twice
     from one file), text, subtitles, scene effect, filter, sticker and keyframes."""
     jianying = profile.startswith("jianying")
     d = ok(client, "/create_draft", {"width": 1080, "height": 1920, "profile": profile})["draft_id"]
@@ -159,18 +157,6 @@ def written_draft(app, client, tmp_path: Path, profile: str, draft_folder, *, lo
 def layout_of(folder: Path, content_id: str) -> set[str]:
     files = {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()}
     return {f.replace(f"Timelines/{content_id}/", "<TL>/") for f in files if not f.startswith("assets/")}
-
-
-def lint(folder: Path, *extra: str) -> tuple[int, dict]:
-    if shutil.which("npx") is None:
-        pytest.skip("npx (Node.js) is not installed, so capcut-cli cannot lint the folder here")
-    result = subprocess.run([*LINT, "lint", str(folder), *extra], capture_output=True, text=True, timeout=600)
-    try:
-        report = json.loads(result.stdout)
-    except ValueError:
-        pytest.fail(f"capcut-cli lint printed no JSON (exit {result.returncode}): {result.stdout[:500]} "
-                    f"{result.stderr[:500]}")
-    return result.returncode, report
 
 
 # --- the folder per profile -----------------------------------------------------------------------

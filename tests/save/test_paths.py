@@ -37,7 +37,7 @@ def test_material_path_keeps_the_client_style(folder, expected):
 
 
 def test_windows_backslash_style_matches_upstream():
-    # upstream: C:\...\com.lveditor.draft\<id>\assets\video\video_<h>.mp4 (compat spec 4.4)
+    # upstream: C:\...\com.lveditor.draft\<id>\assets\video\video_<h>.mp4
     got = paths.material_path(WIN, "dfd_cat_1_ab", "video", FILE)
     assert got == WIN + "\\dfd_cat_1_ab\\assets\\video\\" + FILE
     assert "/" not in got

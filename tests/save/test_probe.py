@@ -1,10 +1,10 @@
-"""probe() on real media made at test time with PyAV and Pillow (media_fixtures)."""
+"""probe() on real media made at test time with PyAV and Pillow (helpers.media)."""
 from __future__ import annotations
 
 import shutil
 
 import pytest
-from media_fixtures import make_audio, make_image, make_video, truncated_copy
+from helpers.media import make_audio, make_image, make_video, truncated_copy
 
 from capcut_drafts.save.probe import MediaInfo, ProbeError, probe
 
@@ -13,7 +13,7 @@ MP3_FRAME_US = 1152 / 44100 * 1e6
 
 
 @pytest.fixture(scope="module")
-def media(tmp_path_factory):
+def media_files(tmp_path_factory):
     d = tmp_path_factory.mktemp("media")
     return {
         "mp4": make_video(d / "clip.mp4", seconds=3),
@@ -38,22 +38,22 @@ def media(tmp_path_factory):
     }
 
 
-def test_mp4_with_audio_is_video(media):
-    info = probe(media["mp4"])
+def test_mp4_with_audio_is_video(media_files):
+    info = probe(media_files["mp4"])
     assert isinstance(info, MediaInfo)
     assert (info.kind, info.ext, info.width, info.height) == ("video", "mp4", 320, 240)
     assert info.has_video and info.has_audio and info.video_codec == "h264" and info.audio_codec == "aac"
     assert abs(info.duration_us - 3_000_000) <= 40_000 and info.fps == 25.0
 
 
-def test_mp4_without_audio(media):
-    info = probe(media["mp4_silent"])
+def test_mp4_without_audio(media_files):
+    info = probe(media_files["mp4_silent"])
     assert (info.kind, info.has_video, info.has_audio) == ("video", True, False)
     assert abs(info.duration_us - 2_000_000) <= 40_000
 
 
-def test_audio_only_mp4_is_audio(media):
-    info = probe(media["audio_mp4"])
+def test_audio_only_mp4_is_audio(media_files):
+    info = probe(media_files["audio_mp4"])
     assert (info.kind, info.ext, info.has_video, info.has_audio) == ("audio", "m4a", False, True)
     assert info.width is None and info.height is None
     assert abs(info.duration_us - 4_000_000) <= AAC_FRAME_US
@@ -61,22 +61,22 @@ def test_audio_only_mp4_is_audio(media):
 
 @pytest.mark.parametrize("name,ext,size", [("mov", "mov", (160, 120)), ("webm", "webm", (160, 96)),
                                            ("mkv", "mkv", (320, 240))])
-def test_other_video_containers(media, name, ext, size):
-    info = probe(media[name])
+def test_other_video_containers(media_files, name, ext, size):
+    info = probe(media_files[name])
     assert (info.kind, info.ext, (info.width, info.height)) == ("video", ext, size)
     assert abs(info.duration_us - 2_000_000) <= 40_000
 
 
 @pytest.mark.parametrize("name,tolerance", [("mp3", MP3_FRAME_US), ("wav", 1), ("m4a", AAC_FRAME_US)])
-def test_audio_durations_within_a_frame(media, name, tolerance):
-    info = probe(media[name])
+def test_audio_durations_within_a_frame(media_files, name, tolerance):
+    info = probe(media_files[name])
     assert (info.kind, info.ext, info.has_audio, info.has_video) == ("audio", name, True, False)
     assert abs(info.duration_us - 8_000_000) <= tolerance, info.duration_us
 
 
 @pytest.mark.parametrize("name", ["aac", "ogg", "flac"])
-def test_more_audio_formats(media, name):
-    info = probe(media[name])
+def test_more_audio_formats(media_files, name):
+    info = probe(media_files[name])
     assert (info.kind, info.ext) == ("audio", name)
     # raw ADTS AAC has no length field: the priming frame and last-frame padding are real samples
     assert abs(info.duration_us - 3_000_000) <= 2 * AAC_FRAME_US
@@ -84,20 +84,20 @@ def test_more_audio_formats(media, name):
 
 @pytest.mark.parametrize("name,ext,size", [("png", "png", (64, 48)), ("jpg", "jpg", (120, 80)),
                                            ("webp", "webp", (33, 17)), ("bmp", "bmp", (10, 20))])
-def test_photos(media, name, ext, size):
-    info = probe(media[name])
+def test_photos(media_files, name, ext, size):
+    info = probe(media_files[name])
     assert (info.kind, info.ext, (info.width, info.height), info.duration_us) == ("photo", ext, size, None)
     assert not info.has_video and not info.has_audio and info.duration is None
 
 
-def test_animated_gif_duration_is_the_sum_of_its_frame_delays(media):
-    info = probe(media["gif"])
+def test_animated_gif_duration_is_the_sum_of_its_frame_delays(media_files):
+    info = probe(media_files["gif"])
     assert (info.kind, info.ext, info.width, info.height, info.frames) == ("gif", "gif", 40, 30, 7)
     assert info.duration_us == 7 * 120_000 and info.duration == 0.84
 
 
-def test_single_frame_gif_is_a_still_photo(media):
-    info = probe(media["gif1"])
+def test_single_frame_gif_is_a_still_photo(media_files):
+    info = probe(media_files["gif1"])
     assert (info.kind, info.ext, info.duration_us, info.frames) == ("photo", "gif", None, 1)
 
 
@@ -106,25 +106,25 @@ def test_zero_delay_gif_frames_count_as_100ms(tmp_path):
     assert info.kind == "gif" and info.duration_us == 400_000
 
 
-def test_extension_comes_from_the_content_not_the_name(media, tmp_path):
-    fake_png = shutil.copyfile(media["jpg"], tmp_path / "photo.png")
+def test_extension_comes_from_the_content_not_the_name(media_files, tmp_path):
+    fake_png = shutil.copyfile(media_files["jpg"], tmp_path / "photo.png")
     assert probe(fake_png).ext == "jpg"
-    no_name = shutil.copyfile(media["mp3"], tmp_path / "download")
+    no_name = shutil.copyfile(media_files["mp3"], tmp_path / "download")
     assert (probe(no_name).kind, probe(no_name).ext) == ("audio", "mp3")
-    video_as_mp3 = shutil.copyfile(media["mp4"], tmp_path / "song.mp3")
+    video_as_mp3 = shutil.copyfile(media_files["mp4"], tmp_path / "song.mp3")
     assert (probe(video_as_mp3).kind, probe(video_as_mp3).ext) == ("video", "mp4")
 
 
 @pytest.mark.parametrize("keep", [0, 10, 600])
-def test_truncated_video_header_is_an_error(media, tmp_path, keep):
-    broken = truncated_copy(media["mp4"], tmp_path / "broken.mp4", keep)
+def test_truncated_video_header_is_an_error(media_files, tmp_path, keep):
+    broken = truncated_copy(media_files["mp4"], tmp_path / "broken.mp4", keep)
     with pytest.raises(ProbeError):
         probe(broken)
 
 
 @pytest.mark.parametrize("name,keep", [("png", 20), ("jpg", 8), ("gif", 12), ("webp", 14), ("mp3", 0)])
-def test_truncated_image_and_audio_headers_are_errors(media, tmp_path, name, keep):
-    broken = truncated_copy(media[name], tmp_path / f"broken.{name}", keep)
+def test_truncated_image_and_audio_headers_are_errors(media_files, tmp_path, name, keep):
+    broken = truncated_copy(media_files[name], tmp_path / f"broken.{name}", keep)
     with pytest.raises(ProbeError):
         probe(broken)
 

@@ -1,152 +1,35 @@
-"""POST /save_draft and /query_draft_status end to end: real media made with media_fixtures, served by
+"""POST /save_draft and /query_draft_status end to end: real media made with helpers.media, served by
 MediaServer on 127.0.0.1, the SQLite store, the thread job runner, the media cache, probing, the folder
 writer and the zip. Nothing is mocked.
 
-This file: the upstream replay (spec §11.1), the folder per app profile (with capcut-cli lint), timing
-resolution (§11.2) and how failures are reported. tests/test_save_jobs.py: waiting and polling,
-caching, concurrency, client path styles, retention and installing into a drafts folder; it imports the
-helpers below.
+This file: the typical upstream client session replayed call by call (create, two clips, audio,
+title, subtitles, an effect, keyframes, query, save, status, the folder), the folder per app profile
+(with capcut-cli lint), how open clip times are resolved from the probed media, and how failures
+are reported. test_save_jobs.py: waiting and polling, caching, concurrency, client path styles,
+retention and installing into a drafts folder. Both use the fixtures of tests/save/conftest.py and
+the Service of helpers.save.
 """
 from __future__ import annotations
 
 import io
 import json
 import re
-import time
 import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import make_settings, post
-from media_fixtures import MediaServer, make_audio, make_image, make_video, pattern_bytes
-from test_folder_writer import lint
+from helpers.lint import lint
+from helpers.save import WIN, Service, files_of, media_materials, saved_track
 
 from capcut_drafts.save.probe import probe
 
 S = 1_000_000
-WIN = r"C:\Users\me\AppData\Local\CapCut\User Data\Projects\com.lveditor.draft"
 MISSING_DRAFT_ID = "Hi, the required parameter 'draft_id' is missing. Please add it and try again."
 MISSING_TASK_ID = "Hi, the required parameter 'task_id' is missing. Please add it and try again."
 PROFILE_NAMES = ["capcut", "capcut_legacy", "jianying", "jianying_pro_10"]
-CONTENT_NAMES = ("draft_content.json", "draft_info.json")
 
 
-# --- media, server and service ----------------------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def media(tmp_path_factory) -> Path:
-    """The files every test serves (small: the whole set takes well under a second to make)."""
-    d = tmp_path_factory.mktemp("media")
-    make_video(d / "v1.mp4", seconds=5, size=(64, 48))            # V1, V2 of the replay: 5 s with audio
-    make_video(d / "v2.mp4", seconds=5, size=(48, 64))
-    make_audio(d / "a.mp3", seconds=8.05)                         # A: the 8.05 s MP3
-    make_image(d / "i.png", size=(640, 360))                      # I: a 640x360 PNG
-    make_video(d / "short.mp4", seconds=2, size=(32, 32))
-    make_video(d / "clip.mov", seconds=1, size=(32, 32))          # QuickTime
-    make_video(d / "mute.mp4", seconds=1, size=(32, 32), audio=False)
-    make_image(d / "photo.png", fmt="jpg", size=(48, 32))         # a JPEG behind a .png name
-    (d / "noise.mp4").write_bytes(pattern_bytes(30_000, seed=7))  # not media at all
-    return d
-
-
-@pytest.fixture
-def server(media):
-    with MediaServer(media) as s:
-        yield s
-
-
-class Service:
-    """One app (a "worker") on its own SQLite data_dir, driven through Flask's test client."""
-
-    def __init__(self, settings):
-        from capcut_drafts.web.app import create_app
-        self.settings = settings
-        self.data_dir = Path(settings.data_dir)
-        self.app = create_app(settings)
-        self.client = self.app.test_client()
-        self.ctx = self.app.extensions["capcut"]
-
-    def post(self, path: str, body: dict) -> dict:
-        return post(self.client, path, body)
-
-    def ok(self, path: str, body: dict) -> dict:
-        reply = self.post(path, body)
-        assert reply["success"], f"{path} {body} failed: {reply}"
-        return reply["output"]
-
-    def draft(self, profile: str = "capcut", **size) -> str:
-        return self.ok("/create_draft", {"width": 1080, "height": 1920, "profile": profile, **size})["draft_id"]
-
-    def add(self, route: str, draft_id: str, **body) -> dict:
-        return self.ok(f"/add_{route}", {"draft_id": draft_id, **body})
-
-    def save(self, draft_id: str, **body) -> dict:
-        return self.post("/save_draft", {"draft_id": draft_id, **body})
-
-    def status(self, task_id: str) -> dict:
-        return self.ok("/query_draft_status", {"task_id": task_id})
-
-    def wait(self, task_id: str, timeout: float = 30) -> dict:
-        deadline = time.monotonic() + timeout
-        while True:
-            status = self.status(task_id)
-            if status["status"] not in ("initialized", "processing"):
-                return status
-            assert time.monotonic() < deadline, f"save of {task_id} still running after {timeout}s: {status}"
-            time.sleep(0.02)
-
-    def saved(self, draft_id: str, **body) -> dict:
-        """Save, check it completed, return the reply."""
-        reply = self.save(draft_id, **body)
-        assert reply["success"] and reply["output"]["status"] == "completed", (reply, self.status(draft_id))
-        return reply
-
-    def folder(self, draft_id: str) -> Path:
-        return self.data_dir / "drafts" / draft_id
-
-    def content(self, draft_id: str) -> dict:
-        folder = self.folder(draft_id)
-        name = next(n for n in CONTENT_NAMES if (folder / n).is_file())
-        return json.loads((folder / name).read_bytes())
-
-    def script(self, draft_id: str) -> tuple[dict, list[str]]:
-        reply = self.post("/query_script", {"draft_id": draft_id})
-        assert reply["success"], reply
-        return json.loads(reply["output"]), reply.get("warnings", [])
-
-    def close(self) -> None:
-        self.ctx.runner.shutdown(wait=True)
-        self.ctx.media.close(wait=True)
-
-
-@pytest.fixture
-def service(tmp_path):
-    """service(**overrides) -> a Service on a fresh SQLite data_dir; 127.0.0.1 may be fetched unless
-    the overrides say otherwise."""
-    made = []
-
-    def build(**overrides) -> Service:
-        overrides.setdefault("fetch_allow_hosts", ["127.0.0.1"])
-        svc = Service(make_settings(tmp_path / f"data{len(made)}", store="sqlite", **overrides))
-        made.append(svc)
-        return svc
-
-    yield build
-    for svc in made:
-        svc.close()
-
-
-def files_of(folder: Path) -> set[str]:
-    return {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()}
-
-
-def media_materials(content: dict) -> list[dict]:
-    return content["materials"]["videos"] + content["materials"]["audios"]
-
-
-def track(content: dict, name: str) -> dict:
-    return next(t for t in content["tracks"] if t.get("name") == name)
-
+# --- reading saved content ---------------------------------------------------------------------------
 
 def timing(segment: dict) -> tuple:
     src = segment.get("source_timerange") or {}
@@ -158,11 +41,11 @@ def material_of(content: dict, segment: dict) -> dict:
     return next(m for m in media_materials(content) if m["id"] == segment["material_id"])
 
 
-# --- 1. the upstream replay (§11.1 steps 1-12) --------------------------------------------------------
+# --- 1. the upstream client session, steps 1-12 -------------------------------------------------------
 
-def test_upstream_replay_saves_a_complete_windows_draft_with_zip_and_page(service, server, media):
+def test_upstream_replay_saves_a_complete_windows_draft_with_zip_and_page(service, media_server, media_dir):
     svc = service()
-    v1, v2, a = server.url("v1.mp4"), server.url("v2.mp4"), server.url("a.mp3")
+    v1, v2, a = media_server.url("v1.mp4"), media_server.url("v2.mp4"), media_server.url("a.mp3")
     created = svc.ok("/create_draft", {"width": 1080, "height": 1920})                                  # 1
     d = created["draft_id"]
     assert re.fullmatch(r"dfd_cat_\d+_[0-9a-f]{8}", d) and created["draft_url"].endswith("&is_capcut=1")
@@ -191,7 +74,7 @@ def test_upstream_replay_saves_a_complete_windows_draft_with_zip_and_page(servic
     assert kf["added_keyframes_count"] == 4
     doc, _ = svc.script(d)                                                                                # 9
     assert doc["canvas_config"]["width"] == 1080 and doc["canvas_config"]["height"] == 1920
-    assert [timing(s)[1] for s in track(doc, "video_main")["segments"]] == [(0, 5 * S), (5 * S, 5 * S)]
+    assert [timing(s)[1] for s in saved_track(doc, "video_main")["segments"]] == [(0, 5 * S), (5 * S, 5 * S)]
 
     reply = svc.save(d, draft_folder=WIN)                                                                 # 10
     assert reply["success"] and reply["error"] == ""
@@ -217,11 +100,11 @@ def test_upstream_replay_saves_a_complete_windows_draft_with_zip_and_page(servic
         name = material.get("material_name") or material["name"]
         assert material["path"] == "\\".join([WIN, d, "assets", kind, name])
         assert (folder / "assets" / kind / name).is_file()
-    main = track(content, "video_main")["segments"]
-    expected = {v1: probe(media / "v1.mp4").duration_us, v2: probe(media / "v2.mp4").duration_us}
+    main = saved_track(content, "video_main")["segments"]
+    expected = {v1: probe(media_dir / "v1.mp4").duration_us, v2: probe(media_dir / "v2.mp4").duration_us}
     assert [material_of(content, s)["duration"] for s in main] == [expected[v1], expected[v2]] == [5 * S, 5 * S]
     [song] = m["audios"]
-    assert song["duration"] == probe(media / "a.mp3").duration_us
+    assert song["duration"] == probe(media_dir / "a.mp3").duration_us
     assert abs(song["duration"] - 8_050_000) < 30_000
     first, second = main
     assert [(k["property_type"], [x["time_offset"] for x in k["keyframe_list"]])
@@ -234,12 +117,12 @@ def test_upstream_replay_saves_a_complete_windows_draft_with_zip_and_page(servic
     assert len(m["transitions"]) == 1 and m["transitions"][0]["id"] in first["extra_material_refs"]
     [blur] = [c for c in m["canvases"] if c["type"] == "canvas_blur"]
     assert blur["blur"] == 0.375 and blur["id"] in second["extra_material_refs"]
-    [title] = track(content, "title")["segments"]
+    [title] = saved_track(content, "title")["segments"]
     animated = [x for x in m["material_animations"] if x["animations"]]
     assert len(animated) == 1 and animated[0]["id"] in title["extra_material_refs"]
     assert sorted(x["type"] for x in animated[0]["animations"]) == ["in", "out"]
     assert len(m["audio_effects"]) == 1 and len(m["video_effects"]) == 1
-    [bgm] = track(content, "audio_main")["segments"]
+    [bgm] = saved_track(content, "audio_main")["segments"]
     assert timing(bgm) == ((0, 8 * S), (0, 8 * S))                # end 8 s lies inside the 8.05 s file
 
     # the zip holds exactly the folder, at the archive root
@@ -264,11 +147,11 @@ PROFILE_NAMES_OF = {
 }
 
 
-def every_route_draft(svc: Service, server, profile: str) -> tuple[str, dict]:
+def every_route_draft(svc: Service, media_server, profile: str) -> tuple[str, dict]:
     n = PROFILE_NAMES_OF[profile.startswith("jianying")]
     d = svc.draft(profile)
-    urls = {"mp4": server.url("v1.mp4"), "mov": server.url("clip.mov"), "jpg": server.url("photo.png"),
-            "mp3": server.url("a.mp3")}
+    urls = {"mp4": media_server.url("v1.mp4"), "mov": media_server.url("clip.mov"),
+            "jpg": media_server.url("photo.png"), "mp3": media_server.url("a.mp3")}
     svc.add("video", d, video_url=urls["mp4"], start=0, end=2, track_name="video_main",
             transition=n["transition"], transition_duration=0.5, mask_type=n["mask"])
     svc.add("video", d, video_url=urls["mov"], target_start=2, track_name="video_main")     # open: 1 s
@@ -289,9 +172,9 @@ def every_route_draft(svc: Service, server, profile: str) -> tuple[str, dict]:
 
 
 @pytest.mark.parametrize("profile", PROFILE_NAMES)
-def test_every_profile_saves_a_lint_clean_folder_with_real_extensions(service, server, profile):
+def test_every_profile_saves_a_lint_clean_folder_with_real_extensions(service, media_server, profile):
     svc = service()
-    d, urls = every_route_draft(svc, server, profile)
+    d, urls = every_route_draft(svc, media_server, profile)
     reply = svc.saved(d, draft_folder=WIN)
     assert not [w for w in reply.get("warnings", []) if "overlap" in w or "beyond" in w], reply
     folder = svc.folder(d)
@@ -308,7 +191,8 @@ def test_every_profile_saves_a_lint_clean_folder_with_real_extensions(service, s
     assert set(by_ext) == {"mp4", "mov", "jpg", "mp3"}
     assert by_ext["jpg"]["type"] == "photo" and (by_ext["jpg"]["width"], by_ext["jpg"]["height"]) == (48, 32)
     assert by_ext["mov"]["duration"] == probe(folder / next(f for f in assets if f.endswith(".mov"))).duration_us
-    [mov_segment] = [s for s in track(content, "video_main")["segments"] if s["material_id"] == by_ext["mov"]["id"]]
+    [mov_segment] = [s for s in saved_track(content, "video_main")["segments"]
+                     if s["material_id"] == by_ext["mov"]["id"]]
     assert timing(mov_segment)[1] == (2 * S, by_ext["mov"]["duration"])            # the open clip, resolved
 
     # draft_meta_info.json registers each file under the content's local_material_id
@@ -334,11 +218,11 @@ def test_every_profile_saves_a_lint_clean_folder_with_real_extensions(service, s
     print(f"lint {profile}: {report['summary']}")
 
 
-# --- 3. timing resolution (§11.2) ---------------------------------------------------------------------
+# --- 3. open clip times resolved from the probed length ---------------------------------------------
 
-def test_open_clips_are_resolved_from_the_probed_length(service, server):
+def test_open_clips_are_resolved_from_the_probed_length(service, media_server):
     svc = service()
-    v1 = server.url("v1.mp4")                          # 5 s
+    v1 = media_server.url("v1.mp4")                          # 5 s
     d = svc.draft()
     svc.add("video", d, video_url=v1, track_name="whole")                       # no end: to the media end
     svc.add("video", d, video_url=v1, start=2, track_name="tail")              # length - 2
@@ -348,7 +232,8 @@ def test_open_clips_are_resolved_from_the_probed_length(service, server):
     svc.add("video", d, video_url=v1, start=7, track_name="past")              # in-point beyond the 5 s end
     svc.add("video", d, video_url=v1, start=1, speed=2, track_name="fast")     # 4 s of source in 2 s
     before, warned = svc.script(d)
-    assert all(timing(s)[1][1] == 0 for s in track(before, "whole")["segments"] + track(before, "tail")["segments"])
+    assert all(timing(s)[1][1] == 0
+               for s in saved_track(before, "whole")["segments"] + saved_track(before, "tail")["segments"])
     assert any("not known yet" in w for w in warned)
 
     reply = svc.saved(d)
@@ -360,37 +245,37 @@ def test_open_clips_are_resolved_from_the_probed_length(service, server):
     assert task["status"] == "completed" and dropped[0] in task["warnings"] and beyond[0] in task["warnings"]
 
     content = svc.content(d)
-    assert [timing(s) for s in track(content, "whole")["segments"]] == [((0, 5 * S), (0, 5 * S))]
-    assert [timing(s) for s in track(content, "tail")["segments"]] == [((2 * S, 3 * S), (0, 3 * S))]
-    assert [timing(s)[1] for s in track(content, "race")["segments"]] == [(0, 3 * S), (3 * S, 5 * S)]
-    assert [timing(s) for s in track(content, "fast")["segments"]] == [((1 * S, 4 * S), (0, 2 * S))]
-    past = track(content, "past")["segments"]
+    assert [timing(s) for s in saved_track(content, "whole")["segments"]] == [((0, 5 * S), (0, 5 * S))]
+    assert [timing(s) for s in saved_track(content, "tail")["segments"]] == [((2 * S, 3 * S), (0, 3 * S))]
+    assert [timing(s)[1] for s in saved_track(content, "race")["segments"]] == [(0, 3 * S), (3 * S, 5 * S)]
+    assert [timing(s) for s in saved_track(content, "fast")["segments"]] == [((1 * S, 4 * S), (0, 2 * S))]
+    past = saved_track(content, "past")["segments"]
     assert all(timing(s)[0][1] >= 0 and timing(s)[1][1] == 0 for s in past)    # length 0, never negative
 
     # what probing learned is kept in the draft: a later query_script shows the resolved clips
     doc, warned = svc.script(d)
-    assert [timing(s) for s in track(doc, "whole")["segments"]] == [((0, 5 * S), (0, 5 * S))]
-    assert [timing(s) for s in track(doc, "tail")["segments"]] == [((2 * S, 3 * S), (0, 3 * S))]
+    assert [timing(s) for s in saved_track(doc, "whole")["segments"]] == [((0, 5 * S), (0, 5 * S))]
+    assert [timing(s) for s in saved_track(doc, "tail")["segments"]] == [((2 * S, 3 * S), (0, 3 * S))]
     assert not any("not known yet" in w for w in warned)
     assert any("overlaps" in w for w in warned) and any("beyond the media end" in w for w in warned)
 
 
-def test_image_size_and_audio_from_a_video_file_come_from_probing(service, server, media):
+def test_image_size_and_audio_from_a_video_file_come_from_probing(service, media_server, media_dir):
     svc = service()
     d = svc.draft()
-    svc.add("image", d, image_url=server.url("i.png"), start=10, end=12, track_name="img", relative_index=2)
+    svc.add("image", d, image_url=media_server.url("i.png"), start=10, end=12, track_name="img", relative_index=2)
     # save.py `_kind_problem` only asks that an audio_url has an audio stream: an MP4 with picture and
     # sound is used as audio (upstream skipped such files and left the clip at length 0).
-    svc.add("audio", d, audio_url=server.url("v1.mp4"), track_name="bgm")
+    svc.add("audio", d, audio_url=media_server.url("v1.mp4"), track_name="bgm")
     svc.saved(d)
     content = svc.content(d)
-    [img] = track(content, "img")["segments"]
+    [img] = saved_track(content, "img")["segments"]
     photo = material_of(content, img)
     assert (photo["type"], photo["width"], photo["height"]) == ("photo", 640, 360)
     assert timing(img) == ((0, 2 * S), (10 * S, 2 * S)) and img["render_index"] == 2
-    [bgm] = track(content, "bgm")["segments"]
+    [bgm] = saved_track(content, "bgm")["segments"]
     sound = material_of(content, bgm)
-    assert sound["duration"] == probe(media / "v1.mp4").duration_us == 5 * S
+    assert sound["duration"] == probe(media_dir / "v1.mp4").duration_us == 5 * S
     assert timing(bgm) == ((0, 5 * S), (0, 5 * S))
     name = sound["path"].rsplit("/", 1)[-1]
     assert name.endswith(".mp4") and (svc.folder(d) / "assets" / "audio" / name).is_file()
@@ -401,10 +286,10 @@ def test_image_size_and_audio_from_a_video_file_come_from_probing(service, serve
     ("video", "video_url", "a.mp3", "video_url has no video stream"),
     ("image", "image_url", "short.mp4", "image_url points at video, not an image"),
 ])
-def test_media_of_the_wrong_kind_fails_the_save(service, server, route, key, name, problem):
+def test_media_of_the_wrong_kind_fails_the_save(service, media_server, route, key, name, problem):
     svc = service()
     d = svc.draft()
-    url = server.url(name)
+    url = media_server.url(name)
     svc.add(route, d, **{key: url, "end": 1})
     reply = svc.save(d)
     assert not reply["success"] and reply["code"] == "save_failed"
@@ -441,9 +326,9 @@ def failing_save(svc: Service, url: str) -> tuple[str, dict, dict]:
     ("v1.mp4", {"max_download_bytes": 1000}, "fetch_too_large"),
     ("slow/v1.mp4?chunk=256&interval=0.2", {"download_deadline_seconds": 1}, "fetch_timeout"),
 ])
-def test_a_file_that_cannot_be_used_fails_the_save_with_its_reason(service, server, case, settings, code):
+def test_a_file_that_cannot_be_used_fails_the_save_with_its_reason(service, media_server, case, settings, code):
     svc = service(**settings)
-    url = server.url(case.format(port=server.port))
+    url = media_server.url(case.format(port=media_server.port))
     d, reply, task = failing_save(svc, url)
     assert reply["success"] is False and reply["code"] == "save_failed"
     assert reply["error"].startswith("Failed to save draft: 1 of 1 media files could not be used"), reply
@@ -454,15 +339,15 @@ def test_a_file_that_cannot_be_used_fails_the_save_with_its_reason(service, serv
     assert "SECRET-BODY" not in json.dumps(task)
     assert not svc.folder(d).exists() and svc.client.get(f"/drafts/{d}.zip").status_code == 404
     if code == "fetch_forbidden":
-        assert server.hits("/v1.mp4") == 0          # the refused address was never contacted
+        assert media_server.hits("/v1.mp4") == 0          # the refused address was never contacted
 
 
-def test_the_message_counts_the_failed_files(service, server):
+def test_the_message_counts_the_failed_files(service, media_server):
     svc = service()
     d = svc.draft()
-    svc.add("video", d, video_url=server.url("missing.mp4"), end=1)
-    svc.add("video", d, video_url=server.url("gone.mp4"), end=1, target_start=1)
-    svc.add("audio", d, audio_url=server.url("a.mp3"), end=1)
+    svc.add("video", d, video_url=media_server.url("missing.mp4"), end=1)
+    svc.add("video", d, video_url=media_server.url("gone.mp4"), end=1, target_start=1)
+    svc.add("audio", d, audio_url=media_server.url("a.mp3"), end=1)
     reply = svc.save(d)
     assert reply["error"].startswith("Failed to save draft: 2 of 3 media files could not be used")
     task = svc.status(d)
@@ -471,9 +356,9 @@ def test_the_message_counts_the_failed_files(service, server):
     assert {e["code"] for e in task["errors"]} == {"fetch_http_status"}
 
 
-def test_upstream_save_success_keeps_the_envelope_true_but_the_task_says_failed(service, server):
+def test_upstream_save_success_keeps_the_envelope_true_but_the_task_says_failed(service, media_server):
     svc = service(upstream_save_success=True)
-    d, reply, task = failing_save(svc, server.url("missing.mp4"))
+    d, reply, task = failing_save(svc, media_server.url("missing.mp4"))
     assert reply["success"] is True and reply["output"]["success"] is True and reply["output"]["draft_url"] == ""
     assert reply["output"].get("status", "failed") == "failed"
     assert task["status"] == "failed" and task["errors"][0]["code"] == "fetch_http_status"

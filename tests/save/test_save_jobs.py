@@ -1,8 +1,8 @@
 """The save job around the folder: answering before the job ends and polling, the media cache,
 concurrent saves, client path styles, retention of outputs and installing into a local drafts folder.
 
-Same setup as tests/test_save.py (real media over MediaServer on 127.0.0.1, SQLite, the thread job
-runner; no mocks), whose fixtures and helpers are imported here.
+Same setup as test_save.py (real media over MediaServer on 127.0.0.1, SQLite, the thread job
+runner; no mocks): the fixtures of tests/save/conftest.py and the Service of helpers.save.
 """
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ import time
 from pathlib import Path
 
 import pytest
-from test_folder_writer import lint
-from test_save import WIN, Service, files_of, media, media_materials, server, service, track  # noqa: F401
+from helpers.lint import lint
+from helpers.save import WIN, Service, files_of, media_materials, saved_track
 
 from capcut_drafts.save import delivery, paths
 from capcut_drafts.save.tasks import Task, TaskBook
@@ -31,9 +31,9 @@ def open_clip_draft(svc: Service, url: str, **add) -> str:
 
 # --- 5. answering before the job ends, and polling ---------------------------------------------------
 
-def test_async_answers_at_once_and_polling_reaches_completed(service, server):
+def test_async_answers_at_once_and_polling_reaches_completed(service, media_server):
     svc = service(prefetch_on_add=False)
-    d = open_clip_draft(svc, server.url(SLOW_SHORT))
+    d = open_clip_draft(svc, media_server.url(SLOW_SHORT))
     started = time.monotonic()
     reply = svc.save(d, **{"async": True})
     assert time.monotonic() - started < 1.0            # the slow download alone takes ~0.6 s
@@ -48,9 +48,9 @@ def test_async_answers_at_once_and_polling_reaches_completed(service, server):
     assert svc.client.get(f"/drafts/{d}.zip").status_code == 200
 
 
-def test_save_wait_seconds_zero_answers_like_async(service, server):
+def test_save_wait_seconds_zero_answers_like_async(service, media_server):
     svc = service(prefetch_on_add=False, save_wait_seconds=0)
-    d = open_clip_draft(svc, server.url(SLOW_SHORT))
+    d = open_clip_draft(svc, media_server.url(SLOW_SHORT))
     reply = svc.save(d)
     assert reply["success"] and reply["output"]["status"] in ("initialized", "processing")
     assert any("poll" in w for w in reply["warnings"])
@@ -59,11 +59,11 @@ def test_save_wait_seconds_zero_answers_like_async(service, server):
     assert again["output"]["status"] in ("initialized", "processing", "completed")
 
 
-def test_a_poll_during_a_slow_download_shows_the_progress(service, server):
+def test_a_poll_during_a_slow_download_shows_the_progress(service, media_server):
     svc = service(prefetch_on_add=False)
     d = svc.draft()
-    svc.add("audio", d, audio_url=server.url("a.mp3"), end=1)
-    svc.add("video", d, video_url=server.url(SLOW_V1), end=1)
+    svc.add("audio", d, audio_url=media_server.url("a.mp3"), end=1)
+    svc.add("video", d, video_url=media_server.url(SLOW_V1), end=1)
     svc.save(d, **{"async": True})
     seen = []
     deadline = time.monotonic() + 20
@@ -81,38 +81,38 @@ def test_a_poll_during_a_slow_download_shows_the_progress(service, server):
 
 # --- 6. the media cache ---------------------------------------------------------------------------
 
-def test_a_url_is_downloaded_once_for_two_drafts_and_a_resave_downloads_nothing(service, server):
+def test_a_url_is_downloaded_once_for_two_drafts_and_a_resave_downloads_nothing(service, media_server):
     svc = service()
-    url = server.url("v1.mp4")
+    url = media_server.url("v1.mp4")
     d1, d2 = open_clip_draft(svc, url), open_clip_draft(svc, url, track_name="other")
     svc.add("audio", d2, audio_url=url, end=1)          # the same file as a video and as an audio material
     svc.saved(d1)
     svc.saved(d2)
-    assert server.hits("/v1.mp4") == 1
+    assert media_server.hits("/v1.mp4") == 1
     assert sorted(f.split("/")[1] for f in files_of(svc.folder(d2)) if f.startswith("assets/")) == ["audio", "video"]
     folder = svc.folder(d1)
     before = files_of(folder)
     (folder / "stale.txt").write_text("left over")
     old_inode = folder.stat().st_ino
     svc.saved(d1)
-    assert server.hits("/v1.mp4") == 1
+    assert media_server.hits("/v1.mp4") == 1
     assert files_of(folder) == before and folder.stat().st_ino != old_inode     # a new folder replaced it
     assert svc.status(d1)["completed_files"] == 1
 
 
 @pytest.mark.parametrize("prefetch", [True, False])
-def test_prefetch_on_add_fills_the_cache_before_any_save(service, server, prefetch):
+def test_prefetch_on_add_fills_the_cache_before_any_save(service, media_server, prefetch):
     svc = service(prefetch_on_add=prefetch)
-    url = server.url("short.mp4")
+    url = media_server.url("short.mp4")
     d = open_clip_draft(svc, url)
     deadline = time.monotonic() + (5 if prefetch else 0.5)
     while svc.ctx.media.peek(url) is None and time.monotonic() < deadline:
         time.sleep(0.02)
     assert (svc.ctx.media.peek(url) is not None) is prefetch
-    assert server.hits("/short.mp4") == int(prefetch)
+    assert media_server.hits("/short.mp4") == int(prefetch)
     assert svc.post("/query_draft_status", {"task_id": d})["code"] == "task_not_found"    # no save yet
     svc.saved(d)
-    assert server.hits("/short.mp4") == 1
+    assert media_server.hits("/short.mp4") == 1
 
 
 # --- 7. concurrency ----------------------------------------------------------------------------------
@@ -165,11 +165,11 @@ def watched(svc: Service, d: str, run) -> Watcher:
     return watcher
 
 
-def test_two_saves_of_one_draft_at_once_both_complete_one_after_the_other(service, server):
+def test_two_saves_of_one_draft_at_once_both_complete_one_after_the_other(service, media_server):
     svc = service()
     d = svc.draft()
-    svc.add("video", d, video_url=server.url("v1.mp4"), end=2)
-    svc.add("audio", d, audio_url=server.url("a.mp3"), end=2)
+    svc.add("video", d, video_url=media_server.url("v1.mp4"), end=2)
+    svc.add("audio", d, audio_url=media_server.url("a.mp3"), end=2)
     svc.add("text", d, text="t", start=0, end=2)
     svc.saved(d, draft_folder=WIN)
     replies: list[dict] = []
@@ -199,15 +199,15 @@ def test_two_saves_of_one_draft_at_once_both_complete_one_after_the_other(servic
     assert svc.status(d)["status"] == "completed"
 
 
-def test_two_save_jobs_of_one_draft_take_turns(service, server):
+def test_two_save_jobs_of_one_draft_take_turns(service, media_server):
     """The job function itself, twice at once on one draft (as two workers would): the per-draft
     lock makes the second start only after the first finished."""
     from capcut_drafts.save.job import run_save_job
     svc = service(prefetch_on_add=False)
     d = svc.draft()
-    svc.add("video", d, video_url=server.url(SLOW_SHORT), end=1)
+    svc.add("video", d, video_url=media_server.url(SLOW_SHORT), end=1)
     svc.saved(d)
-    svc.ctx.media.discard(server.url(SLOW_SHORT))     # so the first job is slow again
+    svc.ctx.media.discard(media_server.url(SLOW_SHORT))     # so the first job is slow again
     finished = []
 
     def job():
@@ -233,9 +233,9 @@ def test_two_save_jobs_of_one_draft_take_turns(service, server):
     assert svc.status(d)["status"] == "completed"
 
 
-def test_a_save_waits_for_the_draft_lock(service, server):
+def test_a_save_waits_for_the_draft_lock(service, media_server):
     svc = service()
-    d = open_clip_draft(svc, server.url("short.mp4"))
+    d = open_clip_draft(svc, media_server.url("short.mp4"))
     with delivery.draft_lock(svc.settings, d):
         reply = svc.save(d, **{"async": True})
         assert reply["output"]["status"] == "initialized"
@@ -244,9 +244,9 @@ def test_a_save_waits_for_the_draft_lock(service, server):
     assert svc.wait(d)["status"] == "completed"
 
 
-def test_saves_of_three_drafts_in_parallel_all_complete(service, server):
+def test_saves_of_three_drafts_in_parallel_all_complete(service, media_server):
     svc = service()
-    drafts = [open_clip_draft(svc, server.url(name)) for name in ("v1.mp4", "v2.mp4", "short.mp4")]
+    drafts = [open_clip_draft(svc, media_server.url(name)) for name in ("v1.mp4", "v2.mp4", "short.mp4")]
     replies = {}
 
     def one_save(d):
@@ -264,9 +264,9 @@ def test_saves_of_three_drafts_in_parallel_all_complete(service, server):
 
 
 @pytest.mark.parametrize("state, says", [("processing", "stopped responding"), ("initialized", "no worker started it")])
-def test_a_task_abandoned_by_a_dead_worker_ends_failed_and_does_not_block_saves(service, server, state, says):
+def test_a_task_abandoned_by_a_dead_worker_ends_failed_and_does_not_block_saves(service, media_server, state, says):
     svc = service(save_wait_seconds=10)
-    d = open_clip_draft(svc, server.url("short.mp4"))
+    d = open_clip_draft(svc, media_server.url("short.mp4"))
     day_ago = time.time() - 86400
     stale = Task(task_id=d, status=state, message="Downloaded 0/1 files", progress=10, started_at=day_ago,
                  heartbeat_at=day_ago).model_dump_json()
@@ -278,22 +278,22 @@ def test_a_task_abandoned_by_a_dead_worker_ends_failed_and_does_not_block_saves(
     assert reply["output"]["status"] == "completed", reply
 
 
-def test_a_clip_added_while_the_save_downloads_does_not_break_it(service, server):
+def test_a_clip_added_while_the_save_downloads_does_not_break_it(service, media_server):
     svc = service(prefetch_on_add=False)
-    d = open_clip_draft(svc, server.url(SLOW_SHORT))
+    d = open_clip_draft(svc, media_server.url(SLOW_SHORT))
     svc.save(d, **{"async": True})
     time.sleep(0.2)
     assert svc.status(d)["status"] == "processing"
-    svc.add("video", d, video_url=server.url("v2.mp4"), end=1, target_start=1)
+    svc.add("video", d, video_url=media_server.url("v2.mp4"), end=1, target_start=1)
     first = svc.wait(d)
     assert first["status"] == "completed", first["message"]
     svc.saved(d)                                        # the next save has both clips
     assert len(svc.content(d)["materials"]["videos"]) == 2
 
 
-def test_a_save_sent_during_another_save_gets_its_own_draft_folder(service, server):
+def test_a_save_sent_during_another_save_gets_its_own_draft_folder(service, media_server):
     svc = service(prefetch_on_add=False)
-    d = open_clip_draft(svc, server.url(SLOW_SHORT))
+    d = open_clip_draft(svc, media_server.url(SLOW_SHORT))
     mac = "/Users/me/Movies/CapCut/User Data/Projects/com.lveditor.draft"
     svc.save(d, draft_folder=WIN, **{"async": True})
     reply = svc.saved(d, draft_folder=mac)
@@ -311,12 +311,12 @@ def test_a_save_sent_during_another_save_gets_its_own_draft_folder(service, serv
     (r"\\nas\share\drafts", "\\"),
     ("C:/CapCut Drafts", "/"),
 ])
-def test_material_paths_follow_the_draft_folder_style(service, server, folder, sep):
+def test_material_paths_follow_the_draft_folder_style(service, media_server, folder, sep):
     svc = service()
     d = svc.draft()
-    svc.add("video", d, video_url=server.url("v1.mp4"), end=1)
-    svc.add("audio", d, audio_url=server.url("a.mp3"), end=1)
-    svc.add("image", d, image_url=server.url("i.png"), start=1, end=2, track_name="img")
+    svc.add("video", d, video_url=media_server.url("v1.mp4"), end=1)
+    svc.add("audio", d, audio_url=media_server.url("a.mp3"), end=1)
+    svc.add("image", d, image_url=media_server.url("i.png"), start=1, end=2, track_name="img")
     svc.saved(d, draft_folder=folder)
     content = svc.content(d)
     for material in media_materials(content):
@@ -327,18 +327,18 @@ def test_material_paths_follow_the_draft_folder_style(service, server, folder, s
     assert all(other not in m["path"].replace(folder, "") for m in media_materials(content))
 
 
-def test_the_folder_sent_with_an_add_is_used_when_the_save_sends_none(service, server):
+def test_the_folder_sent_with_an_add_is_used_when_the_save_sends_none(service, media_server):
     svc = service()
     mac = "/Users/me/Movies/CapCut/User Data/Projects/com.lveditor.draft"
-    d = open_clip_draft(svc, server.url("v1.mp4"), draft_folder=mac)
+    d = open_clip_draft(svc, media_server.url("v1.mp4"), draft_folder=mac)
     svc.saved(d)
     [video] = svc.content(d)["materials"]["videos"]
     assert video["path"].startswith(f"{mac}/{d}/assets/video/")
 
 
-def test_without_any_draft_folder_paths_use_the_apps_draft_folder_token(service, server):
+def test_without_any_draft_folder_paths_use_the_apps_draft_folder_token(service, media_server):
     svc = service()
-    d = open_clip_draft(svc, server.url("v1.mp4"))
+    d = open_clip_draft(svc, media_server.url("v1.mp4"))
     svc.saved(d)
     [video] = svc.content(d)["materials"]["videos"]
     assert video["path"] == f"{paths.DRAFT_PATH_PLACEHOLDER}/assets/video/{paths.base_name(video['path'])}"
@@ -346,26 +346,26 @@ def test_without_any_draft_folder_paths_use_the_apps_draft_folder_token(service,
 
 
 @pytest.mark.parametrize("folder", ["../drafts", "drafts/mine", r"C:\drafts\..\other", "/srv/../etc", "~/Movies"])
-def test_an_invalid_draft_folder_is_refused_at_save_and_at_add(service, server, folder):
+def test_an_invalid_draft_folder_is_refused_at_save_and_at_add(service, media_server, folder):
     svc = service()
-    d = open_clip_draft(svc, server.url("v1.mp4"))
+    d = open_clip_draft(svc, media_server.url("v1.mp4"))
     reply = svc.save(d, draft_folder=folder)
     assert reply["success"] is False and reply["code"] == "invalid_parameter"
     assert reply["error"].startswith("Invalid parameter 'draft_folder'")
     assert svc.post("/query_draft_status", {"task_id": d})["code"] == "task_not_found"   # nothing started
-    reply = svc.post("/add_video", {"draft_id": d, "video_url": server.url("v2.mp4"), "end": 1,
+    reply = svc.post("/add_video", {"draft_id": d, "video_url": media_server.url("v2.mp4"), "end": 1,
                                     "target_start": 2, "draft_folder": folder})
     assert reply["success"] is False and reply["code"] == "invalid_parameter" and "draft_folder" in reply["error"]
     doc, _ = svc.script(d)
-    assert len(track(doc, "video_main")["segments"]) == 1
+    assert len(saved_track(doc, "video_main")["segments"]) == 1
 
 
 # --- 9. retention ------------------------------------------------------------------------------------
 
-def test_outputs_older_than_the_retention_are_removed_by_the_next_save(service, server):
+def test_outputs_older_than_the_retention_are_removed_by_the_next_save(service, media_server):
     svc = service(output_retention_hours=2)
-    old_draft = open_clip_draft(svc, server.url("v1.mp4"))
-    kept_draft = open_clip_draft(svc, server.url("v2.mp4"))
+    old_draft = open_clip_draft(svc, media_server.url("v1.mp4"))
+    kept_draft = open_clip_draft(svc, media_server.url("v2.mp4"))
     svc.saved(old_draft)
     svc.saved(kept_draft)
     drafts = svc.data_dir / "drafts"
@@ -377,7 +377,7 @@ def test_outputs_older_than_the_retention_are_removed_by_the_next_save(service, 
     os.utime(drafts / kept_draft, (now - 3600, now - 3600))
     os.utime(drafts / ".locks", (now - 9 * 3600, now - 9 * 3600))
 
-    new_draft = open_clip_draft(svc, server.url("short.mp4"))
+    new_draft = open_clip_draft(svc, media_server.url("short.mp4"))
     svc.saved(new_draft)
     left = set(os.listdir(drafts))
     assert not left & {old_draft, "stray_old", "stray_old.zip"}
@@ -386,26 +386,26 @@ def test_outputs_older_than_the_retention_are_removed_by_the_next_save(service, 
     assert svc.client.get(f"/drafts/{kept_draft}.zip").status_code == 200
 
 
-def test_cached_media_unused_for_longer_than_the_retention_is_evicted_by_the_next_save(service, server):
+def test_cached_media_unused_for_longer_than_the_retention_is_evicted_by_the_next_save(service, media_server):
     svc = service(output_retention_hours=2)
-    svc.saved(open_clip_draft(svc, server.url("v1.mp4")))
+    svc.saved(open_clip_draft(svc, media_server.url("v1.mp4")))
     media = svc.app.extensions["capcut"].media
-    old = media.peek(server.url("v1.mp4"))
+    old = media.peek(media_server.url("v1.mp4"))
     now = time.time()
     os.utime(old.path, (now - 3 * 3600, now - 3 * 3600))
-    svc.saved(open_clip_draft(svc, server.url("v2.mp4")))
-    assert media.peek(server.url("v1.mp4")) is None and media.peek(server.url("v2.mp4")) is not None
+    svc.saved(open_clip_draft(svc, media_server.url("v2.mp4")))
+    assert media.peek(media_server.url("v1.mp4")) is None and media.peek(media_server.url("v2.mp4")) is not None
 
 
 # --- 10. installing into a drafts folder on this machine ---------------------------------------------------
 
-def test_install_copies_and_registers_the_draft_in_an_allowed_drafts_folder(service, server, tmp_path):
+def test_install_copies_and_registers_the_draft_in_an_allowed_drafts_folder(service, media_server, tmp_path):
     root = tmp_path / "CapCut Drafts"
     root.mkdir()
     svc = service(draft_install_dirs=[str(root)])
     d = svc.draft()
-    svc.add("video", d, video_url=server.url("v1.mp4"), end=2)
-    svc.add("audio", d, audio_url=server.url("a.mp3"), end=2)
+    svc.add("video", d, video_url=media_server.url("v1.mp4"), end=2)
+    svc.add("audio", d, audio_url=media_server.url("a.mp3"), end=2)
     reply = svc.saved(d, draft_folder=str(root))
     installed = root / d
     assert any(w.startswith("Installed into") and str(installed) in w for w in reply["warnings"]), reply
@@ -423,13 +423,13 @@ def test_install_copies_and_registers_the_draft_in_an_allowed_drafts_folder(serv
 
 
 @pytest.mark.parametrize("allowed", [[], ["other"]])
-def test_without_an_allow_listed_folder_nothing_is_written_outside_data_dir(service, server, tmp_path, allowed):
+def test_without_an_allow_listed_folder_nothing_is_written_outside_data_dir(service, media_server, tmp_path, allowed):
     root = tmp_path / "CapCut Drafts"
     root.mkdir()
     svc = service(draft_install_dirs=[str(tmp_path / a) for a in allowed])
     for a in allowed:
         (tmp_path / a).mkdir()
-    d = open_clip_draft(svc, server.url("v1.mp4"))
+    d = open_clip_draft(svc, media_server.url("v1.mp4"))
     reply = svc.saved(d, draft_folder=str(root))
     assert not any(w.startswith("Installed") for w in reply.get("warnings", []))
     assert list(root.iterdir()) == []

@@ -9,15 +9,15 @@ from pathlib import Path
 
 import pytest
 import requests
-from conftest import make_settings, post
-from media_fixtures import MediaServer, make_audio, make_image, make_video
-from oss_server import TEST_KEY_ID, TEST_REGION, TEST_SECRET, OssTestServer
+from helpers import make_settings, post
+from helpers.media import MediaServer, make_audio, make_image, make_video
+from helpers.oss_server import TEST_KEY_ID, TEST_REGION, TEST_SECRET, OssTestServer
 
 from capcut_drafts.save import delivery
 
 
 @pytest.fixture(scope="module")
-def media(tmp_path_factory):
+def media_server(tmp_path_factory):
     folder = tmp_path_factory.mktemp("media")
     make_video(folder / "v.mp4", seconds=1)
     make_audio(folder / "a.mp3", seconds=1)
@@ -42,19 +42,20 @@ def oss_app(tmp_path: Path, oss: OssTestServer, secret: str = TEST_SECRET):
     return create_app(settings), settings
 
 
-def build_draft(client, media) -> str:
+def build_draft(client, media_server) -> str:
     draft = post(client, "/create_draft", {})["output"]["draft_id"]
-    for path, body in (("/add_video", {"video_url": media.url("v.mp4"), "end": 1}),
-                       ("/add_audio", {"audio_url": media.url("a.mp3")}),
-                       ("/add_image", {"image_url": media.url("i.png"), "start": 1, "end": 2, "track_name": "img"})):
+    for path, body in (("/add_video", {"video_url": media_server.url("v.mp4"), "end": 1}),
+                       ("/add_audio", {"audio_url": media_server.url("a.mp3")}),
+                       ("/add_image", {"image_url": media_server.url("i.png"), "start": 1, "end": 2,
+                                       "track_name": "img"})):
         assert post(client, path, {"draft_id": draft, **body})["success"]
     return draft
 
 
-def test_save_uploads_the_zip_and_draft_url_downloads_it(tmp_path, media, oss):
+def test_save_uploads_the_zip_and_draft_url_downloads_it(tmp_path, media_server, oss):
     app, settings = oss_app(tmp_path, oss)
     client = app.test_client()
-    draft = build_draft(client, media)
+    draft = build_draft(client, media_server)
     reply = post(client, "/save_draft", {"draft_id": draft})
     assert reply["success"], reply
     url = reply["output"]["draft_url"]
@@ -69,10 +70,10 @@ def test_save_uploads_the_zip_and_draft_url_downloads_it(tmp_path, media, oss):
     assert archive.read("draft_content.json") == (folder / "draft_content.json").read_bytes()
 
 
-def test_a_wrong_secret_fails_the_save_with_the_provider_code_and_keeps_the_folder(tmp_path, media, oss):
+def test_a_wrong_secret_fails_the_save_with_the_provider_code_and_keeps_the_folder(tmp_path, media_server, oss):
     app, settings = oss_app(tmp_path, oss, secret="not-the-secret")
     client = app.test_client()
-    draft = build_draft(client, media)
+    draft = build_draft(client, media_server)
     reply = post(client, "/save_draft", {"draft_id": draft})
     assert reply["success"] is False and reply["code"] == "save_failed"
     assert "SignatureDoesNotMatch" in reply["error"]
@@ -90,13 +91,13 @@ def test_readiness_reports_unreachable_storage(tmp_path, oss):
     assert reply.status_code == 503 and "storage" in reply.get_json()["error"]
 
 
-def test_with_api_keys_the_download_links_are_signed_and_open_without_a_key(tmp_path, media):
+def test_with_api_keys_the_download_links_are_signed_and_open_without_a_key(tmp_path, media_server):
     from capcut_drafts.web.app import create_app
     app = create_app(make_settings(tmp_path, store="sqlite", fetch_allow_hosts=["127.0.0.1"], api_keys=["k-1"]))
     client = app.test_client()
     key = {"X-API-Key": "k-1"}
     draft = client.post("/create_draft", json={}, headers=key).get_json()["output"]["draft_id"]
-    assert client.post("/add_video", json={"draft_id": draft, "video_url": media.url("v.mp4"), "end": 1},
+    assert client.post("/add_video", json={"draft_id": draft, "video_url": media_server.url("v.mp4"), "end": 1},
                        headers=key).get_json()["success"]
     output = client.post("/save_draft", json={"draft_id": draft}, headers=key).get_json()["output"]
     zip_url, page_url = output["draft_url"], output["download_page"]

@@ -8,17 +8,13 @@ import zipfile
 from types import SimpleNamespace
 
 import pytest
-from conftest import make_settings
+from helpers import make_settings
 
 from capcut_drafts.save import delivery
 from capcut_drafts.storage import Published, PublishError, backend_name, open_publisher
 from capcut_drafts.storage.local import LocalPublisher, link_ok, sign_link
 
-
-@pytest.fixture(autouse=True)
-def no_instance_metadata(monkeypatch):
-    """Never let botocore's credential chain look for an EC2 metadata service (off-host)."""
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+pytestmark = pytest.mark.usefixtures("no_instance_metadata")      # tests/storage/conftest.py
 
 
 def write_draft(settings, draft_id: str) -> None:

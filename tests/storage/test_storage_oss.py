@@ -1,4 +1,4 @@
-"""The OSS publisher over real HTTP against tests/oss_server.py, which verifies V4 and V1
+"""The OSS publisher over real HTTP against tests/helpers/oss_server.py, which verifies V4 and V1
 signatures with its own key table: uploads (single PUT and multipart), signed-URL downloads,
 provider errors, network failures, retries, progress, key prefix, URL lifetime, clean-up."""
 from __future__ import annotations
@@ -10,9 +10,9 @@ from urllib.parse import parse_qs, urlparse
 import oss2
 import pytest
 import requests
-from conftest import make_settings
-from oss_server import TEST_KEY_ID, TEST_REGION, TEST_SECRET, HungServer, OssTestServer, closed_port
-from storage_support import draft_zip, fetch, publish
+from helpers import make_settings
+from helpers.oss_server import TEST_KEY_ID, TEST_REGION, TEST_SECRET, HungServer, OssTestServer, closed_port
+from helpers.storage import draft_zip, fetch, publish
 
 from capcut_drafts.storage import MAX_URL_LIFETIME, PublishError, open_publisher
 from capcut_drafts.storage.local import LocalPublisher
@@ -86,7 +86,7 @@ def test_large_zip_goes_multipart_with_checksummed_parts(oss, tmp_path, version)
     assert not oss.uploads
     # progress: monotonic, several steps, ends at the total
     assert calls[-1] == (size, size) and len(calls) > 2
-    assert all(a[0] <= b[0] for a, b in zip(calls, calls[1:])) and all(t == size for _, t in calls)
+    assert all(a[0] <= b[0] for a, b in zip(calls, calls[1:], strict=False)) and all(t == size for _, t in calls)
 
 
 def test_head_and_get_of_the_published_object_through_oss2(oss, tmp_path):
@@ -311,8 +311,8 @@ def test_region_is_read_from_an_aliyun_endpoint_and_bucket_domains_are_accepted(
      "access_key_id, access_key_secret"),
     ({"bucket_name": "drafts", "access_key_id": "i", "access_key_secret": "s", "endpoint": "https://files.example.com"},
      "region"),
-    ({"bucket_name": "drafts", "access_key_id": "i", "access_key_secret": "s", "endpoint": "oss-cn-hangzhou.aliyuncs.com",
-      "signature_version": "v2"}, "signature_version"),
+    ({"bucket_name": "drafts", "access_key_id": "i", "access_key_secret": "s",
+      "endpoint": "oss-cn-hangzhou.aliyuncs.com", "signature_version": "v2"}, "signature_version"),
 ])
 def test_incomplete_config_is_refused_before_anything_is_sent(config, words):
     with pytest.raises(PublishError) as caught:

@@ -14,7 +14,6 @@ import base64
 import hashlib
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -27,9 +26,9 @@ import boto3
 import pytest
 import requests
 from botocore.config import Config
-from conftest import make_settings, stop_process
-from oss_server import HungServer, closed_port
-from storage_support import draft_zip, fetch, publish
+from helpers import free_port, make_settings, stop_process
+from helpers.oss_server import HungServer, closed_port
+from helpers.storage import draft_zip, fetch, publish
 
 from capcut_drafts.storage import MAX_URL_LIFETIME, PublishError, open_publisher
 from capcut_drafts.storage.local import LocalPublisher
@@ -40,20 +39,11 @@ BUCKET = "drafts"
 ANY_KEYS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 
 
-@pytest.fixture(autouse=True)
-def no_instance_metadata(monkeypatch):
-    """Never let botocore's credential chain look for an EC2 metadata service (off-host)."""
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+pytestmark = pytest.mark.usefixtures("no_instance_metadata")      # tests/storage/conftest.py
 
 
 def _start_moto(tmp_path_factory) -> tuple[subprocess.Popen, str]:
-    port = _free_port()
+    port = free_port()
     log_path = tmp_path_factory.mktemp("moto") / "moto.log"
     with open(log_path, "wb") as log:
         proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
@@ -126,7 +116,8 @@ class FlakyProxy:
                 proxy.seen.append((time.monotonic(), self.command, self.path))
                 if len(proxy.seen) <= proxy.fail:
                     payload = (b"<?xml version='1.0' encoding='UTF-8'?><Error><Code>SlowDown</Code>"
-                               b"<Message>Please reduce your request rate.</Message><RequestId>FLAKY</RequestId></Error>")
+                               b"<Message>Please reduce your request rate.</Message>"
+                               b"<RequestId>FLAKY</RequestId></Error>")
                     status, headers = 503, {"Content-Type": "application/xml"}
                 else:
                     answer = requests.request(self.command, proxy.target + self.path, data=body, timeout=10,
@@ -206,7 +197,7 @@ def test_large_zip_goes_multipart_with_a_verified_composite_checksum(open_s3, tm
     digests = b"".join(hashlib.sha256(data[i:i + 5 * MiB]).digest() for i in range(0, len(data), 5 * MiB))
     assert stored["ChecksumSHA256"] == f"{b64sha256(digests)}-3"
     assert calls[-1] == (len(data), len(data)) and len(calls) >= 3
-    assert all(a[0] <= b[0] for a, b in zip(calls, calls[1:]))
+    assert all(a[0] <= b[0] for a, b in zip(calls, calls[1:], strict=False))
 
 
 def _report_composite(value):

@@ -1,22 +1,21 @@
-"""RedisStore against a real Redis (db 13, a key prefix per test): the same store and DraftCache
-contract as memory/SQLite (tests/test_store.py), several caches = processes on one Redis, restarts,
-the app on store="redis", TTL, and outages (a closed port, a silent server, and a TCP proxy that is
-stopped and started again) that must surface as `store_unavailable` within seconds and heal by
-themselves. Skipped without Redis, except under CI=true where that is a failure."""
+"""RedisStore against a real Redis (db 13, a key prefix per test): the key layout, several caches =
+processes on one Redis, restarts, the app on store="redis", TTL, and outages (a closed port, a
+silent server, and a TCP proxy that is stopped and started again) that must surface as
+`store_unavailable` within seconds and heal by themselves. Skipped without Redis, except under
+CI=true where that is a failure. The store and DraftCache contract that memory and SQLite keep
+too runs on Redis in test_store.py."""
 from __future__ import annotations
 
 import functools
-import inspect
 import json
 import socket
 import threading
 import time
 
 import pytest
-import test_store
-from conftest import fail, make_settings, ok, post
-from redis_support import TcpProxy, delete_prefix, redis_prefix, redis_url  # noqa: F401  (fixtures)
-from test_store import S, add_clip, build_draft, dump, new_doc, query, starts
+from helpers import fail, make_settings, ok, post
+from helpers.redis import TcpProxy, delete_prefix
+from helpers.store import S, add_clip, build_draft, dump, hammer, new_doc, query, starts
 
 import capcut_drafts.store.redis as redis_backend
 from capcut_drafts.store import DraftExists, DraftNotFound, StoreUnavailable
@@ -28,22 +27,9 @@ OUTAGE_LIMIT_S = 10.0
 
 
 @pytest.fixture
-def open_store(redis_url, redis_prefix):
-    """Like test_store's fixture: each call is a new RedisStore (a new process) on the same data."""
-    opened = []
-
-    def factory(**kwargs):
-        store = RedisStore(redis_url, prefix=redis_prefix, **kwargs)
-        opened.append(store)
-        return store
-    yield factory
-    for store in opened:
-        store.close()
-
-
-@pytest.fixture
 def redis_settings(tmp_path, redis_url, redis_prefix, monkeypatch):
-    """App settings on store="redis"; open_store's RedisStore gets this test's key prefix."""
+    """App settings on store="redis"; the RedisStore that capcut_drafts.store.open_store builds gets
+    this test's key prefix."""
     monkeypatch.setattr(redis_backend, "RedisStore", functools.partial(RedisStore, prefix=redis_prefix))
     return make_settings(tmp_path / "data", store="redis", redis_url=redis_url)
 
@@ -52,28 +38,10 @@ def raw(store: RedisStore):
     return store._client
 
 
-# --- the contract tests of tests/test_store.py, on Redis --------------------------------------
-
-CONTRACT = sorted(name for name, fn in vars(test_store).items()
-                  if name.startswith("test_") and callable(fn)
-                  and list(inspect.signature(fn).parameters) == ["open_store"])
-
-
-def test_the_shared_contract_was_found():
-    assert len(CONTRACT) >= 15, CONTRACT
-    assert "test_append_at_a_taken_seq_returns_false" in CONTRACT
-    assert "test_a_lost_race_replans_on_the_caught_up_document" in CONTRACT
-
-
-@pytest.mark.parametrize("name", CONTRACT)
-def test_store_contract(name, open_store):
-    getattr(test_store, name)(open_store)
-
-
 # --- Redis specifics ------------------------------------------------------------------------
 
-def test_key_layout(open_store, redis_prefix):
-    store = open_store()
+def test_key_layout(open_redis_store, redis_prefix):
+    store = open_redis_store()
     store.create("d1", "snap0")
     store.append("d1", 1, "op1")
     store.append("d1", 2, "op2")
@@ -90,8 +58,8 @@ def test_key_layout(open_store, redis_prefix):
     assert r.ttl(f"{redis_prefix}draft:d1") == -1          # no TTL unless asked for
 
 
-def test_unicode_and_large_payloads_round_trip(open_store):
-    store = open_store()
+def test_unicode_and_large_payloads_round_trip(open_redis_store):
+    store = open_redis_store()
     big = json.dumps({"text": "思源中宋 ✓ " * 20_000}, ensure_ascii=False)
     store.create("d1", big)
     assert store.append("d1", 1, "字幕")
@@ -99,16 +67,16 @@ def test_unicode_and_large_payloads_round_trip(open_store):
     assert log.snapshot == big and log.ops == [(1, "字幕")]
 
 
-def test_save_snapshot_of_an_unknown_draft_creates_nothing(open_store):
-    store = open_store()
+def test_save_snapshot_of_an_unknown_draft_creates_nothing(open_redis_store):
+    store = open_redis_store()
     store.save_snapshot("nope", 3, "snap")                # as SqliteStore: a no-op
     assert store.load("nope") is None
 
 
-def test_racing_appends_at_one_seq_have_exactly_one_winner(open_store):
-    store = open_store()
+def test_racing_appends_at_one_seq_have_exactly_one_winner(open_redis_store):
+    store = open_redis_store()
     store.create("d1", "snap0")
-    stores = [open_store() for _ in range(8)]
+    stores = [open_redis_store() for _ in range(8)]
     barrier = threading.Barrier(len(stores))
     results = [None] * len(stores)
 
@@ -126,8 +94,8 @@ def test_racing_appends_at_one_seq_have_exactly_one_winner(open_store):
     assert (seq, op) == (1, f"op-from-{results.index(True)}")
 
 
-def test_catch_up_reads_only_the_new_tail(open_store):
-    store = open_store()
+def test_catch_up_reads_only_the_new_tail(open_redis_store):
+    store = open_redis_store()
     store.create("d1", "snap0")
     for seq in range(1, 1001):
         assert store.append("d1", seq, f"op{seq}")
@@ -136,33 +104,33 @@ def test_catch_up_reads_only_the_new_tail(open_store):
     assert store.load("d1", after_seq=5000).ops == []
 
 
-def test_a_draft_survives_a_new_store_on_the_same_url_and_prefix(open_store):
-    first = open_store()
+def test_a_draft_survives_a_new_store_on_the_same_url_and_prefix(open_redis_store):
+    first = open_redis_store()
     cache = DraftCache(first, snapshot_every=3)
     cache.create(new_doc())
     for k in range(7):
         cache.update("d1", add_clip(k))
     before = dump(cache)
     first.close()                                         # the "process" ends
-    second = open_store()
+    second = open_redis_store()
     assert second.load("d1").snapshot_seq == 6
     assert dump(DraftCache(second)) == before
     assert starts(DraftCache(second)) == list(range(7))
 
 
-def test_other_prefixes_do_not_see_the_draft(open_store, redis_url, redis_prefix):
-    open_store().create("d1", "snap0")
+def test_other_prefixes_do_not_see_the_draft(open_redis_store, redis_url, redis_prefix):
+    open_redis_store().create("d1", "snap0")
     other = RedisStore(redis_url, prefix=redis_prefix + "other:")
     try:
         assert other.load("d1") is None
         other.create("d1", "mine")                        # no clash
-        assert open_store().load("d1").snapshot == "snap0"
+        assert open_redis_store().load("d1").snapshot == "snap0"
     finally:
         other.close()
 
 
-def test_ttl_is_set_and_refreshed_by_every_write(open_store, redis_prefix):
-    store = open_store(ttl_seconds=100)
+def test_ttl_is_set_and_refreshed_by_every_write(open_redis_store, redis_prefix):
+    store = open_redis_store(ttl_seconds=100)
     r = raw(store)
     draft_key, ops_key, task_key = (f"{redis_prefix}draft:d1", f"{redis_prefix}ops:d1", f"{redis_prefix}task:t1")
     store.create("d1", "snap0")
@@ -181,8 +149,8 @@ def test_ttl_is_set_and_refreshed_by_every_write(open_store, redis_prefix):
     assert 0 < r.ttl(task_key) <= 100
 
 
-def test_an_expired_draft_is_gone_and_its_id_starts_fresh(open_store):
-    store = open_store(ttl_seconds=1)
+def test_an_expired_draft_is_gone_and_its_id_starts_fresh(open_redis_store):
+    store = open_redis_store(ttl_seconds=1)
     store.create("d1", "snap0")
     assert store.append("d1", 1, "op1")
     time.sleep(1.3)
@@ -213,9 +181,9 @@ def test_open_store_builds_a_redis_store_from_settings(tmp_path, redis_url):
 # --- DraftCache: two caches = two processes or hosts on one Redis -----------------------------
 
 @pytest.mark.parametrize("snapshot_every", [200, 7])
-def test_8_threads_x_25_appends_through_two_caches_lose_nothing(open_store, snapshot_every):
-    caches = [DraftCache(open_store(), snapshot_every=snapshot_every),
-              DraftCache(open_store(), snapshot_every=snapshot_every)]
+def test_8_threads_x_25_appends_through_two_caches_lose_nothing(open_redis_store, snapshot_every):
+    caches = [DraftCache(open_redis_store(), snapshot_every=snapshot_every),
+              DraftCache(open_redis_store(), snapshot_every=snapshot_every)]
     caches[0].create(new_doc())
     assert starts(caches[1]) == []
     threads, calls = 8, 25
@@ -237,10 +205,10 @@ def test_8_threads_x_25_appends_through_two_caches_lose_nothing(open_store, snap
     for thread in pool:
         thread.join()
     assert errors == []
-    store = open_store()
+    store = open_redis_store()
     assert [seq for seq, _ in store.load("d1", after_seq=0).ops] == list(range(1, 201))
     assert starts(caches[0]) == starts(caches[1]) == list(range(200))
-    fresh = DraftCache(open_store())
+    fresh = DraftCache(open_redis_store())
     assert dump(fresh) == dump(caches[0]) == dump(caches[1])
     if snapshot_every == 7:     # whoever appended seq 200 had snapshotted within its last 7 ops
         log = store.load("d1")
@@ -288,7 +256,7 @@ def test_concurrent_adds_through_two_app_workers_on_redis(redis_settings, redis_
     apps = [create_app(redis_settings), create_app(redis_settings)]
     clients = [a.test_client() for a in apps]
     d = post(clients[0], "/create_draft", {})["output"]["draft_id"]
-    assert test_store._hammer(clients, d) == []
+    assert hammer(clients, d) == []
     for client in clients:
         [text_track] = json.loads(query(client, d))["tracks"]
         assert sorted(s["target_timerange"]["start"] for s in text_track["segments"]) == [k * S for k in range(200)]
@@ -324,7 +292,7 @@ def test_redis_on_a_closed_port_answers_store_unavailable_at_once(tmp_path):
     for path, body in [("/create_draft", {}),
                        ("/add_text", {"draft_id": "abc", "text": "x", "start": 0, "end": 1}),
                        ("/query_draft_status", {"task_id": "abc"})]:
-        reply, elapsed = timed(lambda: post(client, path, body))
+        reply, elapsed = timed(lambda path=path, body=body: post(client, path, body))
         assert reply["success"] is False and reply["code"] == "store_unavailable", reply
         assert "Redis at 127.0.0.1:1 is unreachable" in reply["error"]
         assert elapsed < OUTAGE_LIMIT_S, f"{path} took {elapsed:.1f} s"

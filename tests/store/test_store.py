@@ -1,71 +1,19 @@
-"""Draft stores (memory, SQLite) and the DraftCache in front of them: the log contract, restarts,
-several workers on one SQLite file, and concurrent writers that must not lose an update."""
+"""Draft stores and the DraftCache in front of them: the log contract, run against every store
+(memory, SQLite, and Redis through the parametrised `open_store` fixture of tests/store/conftest.py),
+restarts, several workers on one SQLite file, and concurrent writers that must not lose an update.
+Redis's own behaviour (key layout, TTL, outages) is in test_redis_store.py."""
 from __future__ import annotations
 
 import json
 import sqlite3
-import threading
 
 import pytest
-from conftest import post
+from helpers import post
+from helpers.store import HOST, S, add_clip, build_draft, dump, hammer, new_doc, query, starts
 
-from capcut_drafts.model import operations
-from capcut_drafts.model.timeline import Draft, Segment
+from capcut_drafts.model.timeline import Draft
 from capcut_drafts.store import DraftExists, DraftNotFound
 from capcut_drafts.store.cache import DraftCache
-from capcut_drafts.store.memory import MemoryStore
-from capcut_drafts.store.sqlite import SqliteStore
-
-S = 1_000_000
-HOST = "http://127.0.0.1:8765"
-
-
-@pytest.fixture(params=["memory", "sqlite"])
-def open_store(request, tmp_path):
-    """Factory that opens the store again on the same data, as a second process would
-    (SQLite: a new SqliteStore on the same file; memory: the one shared instance)."""
-    opened = []
-    if request.param == "memory":
-        shared = MemoryStore()
-
-        def factory():
-            return shared
-    else:
-        path = str(tmp_path / "drafts.sqlite3")
-
-        def factory():
-            store = SqliteStore(path)
-            opened.append(store)
-            return store
-    yield factory
-    for store in opened:
-        store.close()
-
-
-def new_doc(draft_id: str = "d1") -> Draft:
-    return Draft(id=draft_id, profile="capcut", name=draft_id, created_at=0.0)
-
-
-def add_clip(start_s: int, track: str = "t"):
-    """A plan that puts a 1 s segment at `start_s` on text track `track` (fails on overlap)."""
-    def plan(draft: Draft):
-        target = operations.placement(draft, track, "text", 0, "text")
-        operations.check_free(target, start_s * S, (start_s + 1) * S)
-        segment = Segment(id=f"seg-{track}-{start_s}", target_start_us=start_s * S, target_duration_us=S)
-        return operations.add_segment(target, segment), start_s
-    return plan
-
-
-def starts(cache: DraftCache, draft_id: str = "d1", track: str = "t") -> list[int]:
-    def read(draft: Draft):
-        found = draft.track(track)
-        return [s.target_start_us // S for s in found.segments] if found else []
-    return cache.read(draft_id, read)
-
-
-def dump(cache: DraftCache, draft_id: str = "d1") -> str:
-    return cache.read(draft_id, lambda d: d.model_dump_json())
-
 
 # --- the store contract -----------------------------------------------------------------------
 
@@ -278,26 +226,6 @@ def test_evicted_drafts_reload_from_the_store(open_store):
 
 # --- through the app: restarts and workers ----------------------------------------------------
 
-def build_draft(client) -> str:
-    d = post(client, "/create_draft", {"width": 1280, "height": 720})["output"]["draft_id"]
-    for path, body in [
-        ("/add_video", {"video_url": f"{HOST}/v.mp4", "start": 1, "end": 4, "speed": 2, "transition": "Dissolve",
-                        "background_blur": 2, "mask_type": "Circle"}),
-        ("/add_audio", {"audio_url": f"{HOST}/a.mp3", "end": 5, "effect_type": "Big_House", "effect_params": [30]}),
-        ("/add_image", {"image_url": f"{HOST}/i.png", "start": 2, "end": 4, "intro_animation": "Fade_In"}),
-        ("/add_text", {"text": "Hello", "start": 0, "end": 2, "font": "思源中宋", "shadow_enabled": True}),
-    ]:
-        reply = post(client, path, {"draft_id": d, **body})
-        assert reply["success"], reply["error"]
-    return d
-
-
-def query(client, draft_id: str) -> str:
-    reply = post(client, "/query_script", {"draft_id": draft_id})
-    assert reply["success"], reply["error"]
-    return reply["output"]
-
-
 @pytest.mark.parametrize("snapshot_every", [200, 2])
 def test_a_draft_survives_a_restart(sqlite_settings, snapshot_every):
     from capcut_drafts.web.app import create_app
@@ -323,36 +251,12 @@ def test_two_workers_share_drafts(sqlite_settings):
     assert sorted(t["name"] for t in tracks) == ["text_main", "video_main"]
 
 
-def _hammer(clients, draft_id: str, threads: int = 8, calls: int = 25) -> list[str]:
-    """`threads` threads each add `calls` 1 s texts at distinct times; returns the failures."""
-    failures: list[str] = []
-    barrier = threading.Barrier(threads)
-
-    def worker(t: int):
-        client = clients[t % len(clients)]
-        barrier.wait()
-        for k in range(calls):
-            start = t * calls + k
-            resp = client.post("/add_text", json={"draft_id": draft_id, "text": f"{t}-{k}", "start": start,
-                                                  "end": start + 1})
-            body = resp.get_json()
-            if resp.status_code != 200 or not body["success"]:
-                failures.append(f"{t}-{k}: {resp.status_code} {body}")
-
-    pool = [threading.Thread(target=worker, args=(t,)) for t in range(threads)]
-    for thread in pool:
-        thread.start()
-    for thread in pool:
-        thread.join()
-    return failures
-
-
 def test_concurrent_adds_through_two_workers_lose_nothing(sqlite_settings):
     from capcut_drafts.web.app import create_app
     apps = [create_app(sqlite_settings), create_app(sqlite_settings)]
     clients = [app.test_client() for app in apps]
     d = post(clients[0], "/create_draft", {})["output"]["draft_id"]
-    assert _hammer(clients, d) == []
+    assert hammer(clients, d) == []
     for client in clients:
         [text_track] = json.loads(query(client, d))["tracks"]
         assert len(text_track["segments"]) == 200
@@ -365,6 +269,6 @@ def test_concurrent_adds_through_two_workers_lose_nothing(sqlite_settings):
 def test_concurrent_adds_in_one_process_lose_nothing(app):
     client = app.test_client()
     d = post(client, "/create_draft", {})["output"]["draft_id"]
-    assert _hammer([app.test_client() for _ in range(8)], d) == []
+    assert hammer([app.test_client() for _ in range(8)], d) == []
     [text_track] = json.loads(query(client, d))["tracks"]
     assert len(text_track["segments"]) == 200

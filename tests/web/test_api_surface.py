@@ -1,23 +1,19 @@
-"""The doors around the routes (capcut_drafts/web/surface.py, capcut_drafts/web/guards.py, capcut_drafts/web/openapi.py, capcut_drafts/metrics.py):
-the OpenAPI 3.1 document and offline Swagger UI, health and readiness, API keys, body size,
-rate limits (per key, shared through Redis), CORS, request ids, Prometheus metrics.
+"""The doors around the routes (capcut_drafts/web/surface.py, capcut_drafts/web/guards.py,
+capcut_drafts/web/openapi.py, capcut_drafts/metrics.py): the OpenAPI 3.1 document and offline
+Swagger UI, health and readiness, API keys, body size, rate limits (per key, shared through
+Redis), CORS, request ids, Prometheus metrics.
 
 Most tests drive apps through Flask's test client; the last section runs real gunicorn with two
 workers (multiprocess metrics, request ids in the server's log lines, keys never logged, 413 over
-a real socket). Nothing is mocked; media comes from tests/media_fixtures.py on 127.0.0.1.
+a real socket). Nothing is mocked; media comes from helpers.media on 127.0.0.1.
 """
 from __future__ import annotations
 
-import contextlib
 import copy
 import html.parser
 import json
 import logging
-import os
 import re
-import signal
-import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
@@ -25,9 +21,10 @@ from urllib.parse import urlsplit
 
 import pytest
 import requests
-from conftest import REPO_ROOT, _free_port, check_envelope, make_settings, post
-from media_fixtures import MediaServer, make_video
-from redis_support import redis_url_for_tests, require_redis
+from helpers import check_envelope, make_settings, post
+from helpers.media import MediaServer, make_video
+from helpers.processes import running_gunicorn, worker_pids
+from helpers.redis import redis_url_for_tests, require_redis
 
 EXAMPLE_ROUTES = ["/create_draft", "/add_video", "/add_audio", "/add_image", "/add_text", "/add_subtitle",
                   "/add_effect", "/add_filter", "/add_sticker", "/add_video_keyframe", "/query_script",
@@ -110,7 +107,7 @@ def test_openapi_document_is_valid_openapi_3_1(client):
     with pytest.raises(jsonschema_rs.ValidationError):
         schemathesis.openapi.from_dict(broken).validate()
     # every schema is a valid JSON Schema 2020-12, every $ref resolves, operation ids are unique
-    for name, schema in document["components"]["schemas"].items():
+    for schema in document["components"]["schemas"].values():
         jsonschema_rs.meta.validate({"$schema": "https://json-schema.org/draft/2020-12/schema", **schema})
     refs = re.findall(r'"\$ref": "#/components/(\w+)/(\w+)"', json.dumps(document))
     assert refs and all(name in document["components"][kind] for kind, name in refs)
@@ -180,7 +177,8 @@ def test_every_example_is_accepted_by_its_route(make_app, path):
     if path == "/query_draft_status":          # a save task to ask about
         assert post(client, "/save_draft", {"draft_id": draft_id})["output"]["status"] == "completed"
     if path == "/add_video_keyframe":          # keyframes go on a clip of the example's track
-        assert post(client, "/add_video", with_draft(example_of(document_of(client), "/add_video"), draft_id))["success"]
+        clip = with_draft(example_of(document_of(client), "/add_video"), draft_id)
+        assert post(client, "/add_video", clip)["success"]
     reply = post(client, path, with_draft(example, draft_id))
     assert reply["success"], f"{path} rejects its own example: {reply}"
     if "draft_id" in example and path != "/create_draft":
@@ -212,7 +210,7 @@ def test_docs_serves_swagger_ui_with_local_assets(client):
     assert {"script", "link"} <= kinds
     for url in re.findall(r"https?://[^\s\"'<>)]+", page):
         assert urlsplit(url).hostname == "localhost", f"the page refers to another host: {url}"
-    for tag, url in parser.urls:
+    for _tag, url in parser.urls:
         parts = urlsplit(url)
         assert not parts.scheme and not parts.netloc, f"asset {url} is not served locally"
         asset = client.get(parts.path)
@@ -429,7 +427,7 @@ def test_cors_is_closed_by_default(client):
     resp = client.post("/create_draft", json={}, headers={"Origin": ORIGIN})
     assert resp.status_code == 200 and "Access-Control-Allow-Origin" not in resp.headers
     pre = client.options("/create_draft", headers={"Origin": ORIGIN, "Access-Control-Request-Method": "POST"})
-    assert not any(h.lower().startswith("access-control-") for h in pre.headers.keys())
+    assert not any(h.lower().startswith("access-control-") for h in pre.headers.keys())  # noqa: SIM118 (iterating Headers gives pairs)
 
 
 def test_cors_allow_list(make_app):
@@ -449,7 +447,8 @@ def test_cors_allow_list(make_app):
     assert "POST" in pre.headers["Access-Control-Allow-Methods"]
     allowed_headers = {h.strip().lower() for h in pre.headers["Access-Control-Allow-Headers"].split(",")}
     assert {"content-type", "x-api-key"} <= allowed_headers
-    bad = client.options("/add_video", headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"})
+    bad = client.options("/add_video", headers={"Origin": "https://evil.example",
+                                                "Access-Control-Request-Method": "POST"})
     assert "Access-Control-Allow-Origin" not in bad.headers
 
 
@@ -587,60 +586,15 @@ def test_metrics_show_queued_jobs(make_app, clip):
 
 # -- a real gunicorn -----------------------------------------------------------------------
 
-def worker_pids(master: int) -> set[int]:
-    found: set[int] = set()
-    for task in Path(f"/proc/{master}/task").glob("*"):
-        with contextlib.suppress(OSError):
-            found.update(int(child) for child in (task / "children").read_text().split())
-    return found
-
-
-@contextlib.contextmanager
-def gunicorn(tmp: Path, workers: int = 2, **settings: str):
-    """`gunicorn -c gunicorn.conf.py 'app:create_app()'` on a free loopback port with an empty config
-    file; `settings` become CAPCUT_<NAME> variables. Yields (base URL, process, log path, metrics dir)."""
-    port = _free_port()
-    config = tmp / "config.json"
-    config.write_text("{}", encoding="utf-8")
-    metrics_dir = tmp / "metrics"
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("CAPCUT_", "GUNICORN_")) and k != "PROMETHEUS_MULTIPROC_DIR"}
-    env.update({"CAPCUT_PORT": str(port), "CAPCUT_HOST": "127.0.0.1", "CAPCUT_DATA_DIR": str(tmp / "data"),
-                "CAPCUT_CONFIG": str(config), "GUNICORN_WORKERS": str(workers),
-                "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)})
-    env.update({f"CAPCUT_{name.upper()}": value for name, value in settings.items()})
-    log_path = tmp / "gunicorn.log"
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "--max-requests", "0",
-                                 "app:create_app()"], cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"gunicorn exited with {proc.returncode}:\n{log_path.read_text(errors='replace')}")
-            with contextlib.suppress(requests.RequestException):      # a booting worker may not answer in time
-                if len(worker_pids(proc.pid)) == workers and requests.get(base + "/healthz", timeout=2).ok:
-                    break
-            if time.monotonic() > deadline:
-                pytest.fail(f"gunicorn did not answer within 60 s:\n{log_path.read_text(errors='replace')}")
-            time.sleep(0.1)
-        yield base, proc, log_path, metrics_dir
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
 GUNICORN_KEY = "gk-" + uuid.uuid4().hex
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory):
-    with gunicorn(tmp_path_factory.mktemp("gunicorn"), api_keys=GUNICORN_KEY, max_body_bytes="4096") as server:
+def keyed_gunicorn(tmp_path_factory):
+    """gunicorn with 2 workers, an API key and max_body_bytes=4096: (base URL, process, log path,
+    metrics dir)."""
+    with running_gunicorn(tmp_path_factory.mktemp("gunicorn"), api_keys=GUNICORN_KEY,
+                          max_body_bytes="4096") as server:
         yield server
 
 
@@ -656,8 +610,8 @@ def served_by(metrics_dir: Path, route: str) -> dict[int, float]:
     return counts
 
 
-def test_multiprocess_metrics_add_up_every_worker(served):
-    base, proc, _log, metrics_dir = served
+def test_multiprocess_metrics_add_up_every_worker(keyed_gunicorn):
+    base, proc, _log, metrics_dir = keyed_gunicorn
     headers = {"X-API-Key": GUNICORN_KEY}
     sent = 0
     while sent < 20 or (len(served_by(metrics_dir, "/get_filter_types")) < 2 and sent < 400):
@@ -674,8 +628,8 @@ def test_multiprocess_metrics_add_up_every_worker(served):
     assert metric(samples, "capcut_request_seconds_count", route="/get_filter_types") == sent
 
 
-def test_real_server_request_ids_in_log_lines_and_keys_never_logged(served):
-    base, _proc, log_path, _metrics = served
+def test_real_server_request_ids_in_log_lines_and_keys_never_logged(keyed_gunicorn):
+    base, _proc, log_path, _metrics = keyed_gunicorn
     trace = "trace-" + uuid.uuid4().hex[:12]
     resp = requests.post(base + "/create_draft", json={}, headers={"X-API-Key": GUNICORN_KEY, "X-Request-ID": trace},
                          timeout=10)
@@ -693,8 +647,8 @@ def test_real_server_request_ids_in_log_lines_and_keys_never_logged(served):
     assert access and all(re.search(r" \[[A-Za-z0-9._-]{1,64}\] ", line) for line in access)
 
 
-def test_real_server_limits_and_health(served):
-    base, _proc, _log, _metrics = served
+def test_real_server_limits_and_health(keyed_gunicorn):
+    base, _proc, _log, _metrics = keyed_gunicorn
     headers = {"X-API-Key": GUNICORN_KEY}
     big = requests.post(base + "/add_text", data=json.dumps({"text": "x" * 5000}),
                         headers={**headers, "Content-Type": "application/json"}, timeout=10)
@@ -704,8 +658,8 @@ def test_real_server_limits_and_health(served):
     assert requests.get(base + "/readyz", timeout=10).json()["output"] == {"status": "ready"}
 
 
-def test_real_server_chunked_body_over_the_limit_is_413(served):
-    base, _proc, _log, _metrics = served
+def test_real_server_chunked_body_over_the_limit_is_413(keyed_gunicorn):
+    base, _proc, _log, _metrics = keyed_gunicorn
     chunked = requests.post(base + "/add_text", data=iter([b'{"text": "', b"x" * 5000, b'"}']),
                             headers={"X-API-Key": GUNICORN_KEY, "Content-Type": "application/json"}, timeout=10)
     assert chunked.status_code == 413 and check_envelope(chunked.json())["code"] == "payload_too_large"

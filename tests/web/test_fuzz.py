@@ -37,8 +37,8 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 import schemathesis
-from conftest import check_envelope
-from test_api_surface import gunicorn, worker_pids
+from helpers import check_envelope, post
+from helpers.processes import running_gunicorn, worker_pids
 
 SEED = 1152026
 MAX_EXAMPLES = 25                  # per operation and phase
@@ -162,7 +162,7 @@ class Server:
 def fuzz_server(tmp_path_factory):
     """`gunicorn -c gunicorn.conf.py 'app:create_app()'`, 2 workers, a free loopback port, an empty
     config file: default settings (no keys, empty `fetch_allow_hosts`)."""
-    with gunicorn(tmp_path_factory.mktemp("fuzz"), workers=2) as (base, proc, log_path, _metrics):
+    with running_gunicorn(tmp_path_factory.mktemp("fuzz"), workers=2) as (base, proc, log_path, _metrics):
         yield Server(base, proc, log_path)
 
 
@@ -247,7 +247,6 @@ TIME_OVERFLOW = {                  # test id -> (route, body)
 
 @pytest.mark.parametrize("path,body", TIME_OVERFLOW.values(), ids=TIME_OVERFLOW.keys())
 def test_huge_times_are_invalid_parameters(client, path, body):
-    from conftest import post
     draft_id = post(client, "/create_draft", {})["output"]["draft_id"]
     assert post(client, "/add_video", {"draft_id": draft_id, "video_url": LOCAL_URL, "end": 2})["success"]
     reply = post(client, path, {"draft_id": draft_id, **body})
@@ -257,6 +256,5 @@ def test_huge_times_are_invalid_parameters(client, path, body):
 @pytest.mark.parametrize("field,path", [("video_url", "/add_video"), ("audio_url", "/add_audio"),
                                         ("image_url", "/add_image")])
 def test_unparseable_media_url_is_invalid_url(client, field, path):
-    from conftest import post
     reply = post(client, path, {field: "http://[::1/clip", "end": 2})
     assert (reply["success"], reply["code"]) == (False, "invalid_url"), reply

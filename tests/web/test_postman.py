@@ -1,7 +1,7 @@
 """The Postman collection (postman/capcut-api.postman_collection.json, made by tools/make_postman.py).
 
 It must equal a fresh generation from the OpenAPI document the app serves, hold the typical flow
-of spec §11.1 in order and every catalogue route, and its typical flow must really run: the
+of a typical client session in order and every catalogue route, and its typical flow must really run: the
 requests, variables and test scripts are replayed against an app (Flask test client) with small
 real media served on 127.0.0.1.
 """
@@ -14,15 +14,15 @@ import sys
 import uuid
 
 import pytest
-from conftest import REPO_ROOT, check_envelope, make_settings
-from media_fixtures import MediaServer, make_audio, make_video
+from helpers import REPO_ROOT, check_envelope, make_settings
+from helpers.media import MediaServer, make_audio, make_video
 
 sys.path.insert(0, str(REPO_ROOT / "tools"))
 import make_postman  # noqa: E402
 
 COLLECTION_PATH = REPO_ROOT / "postman" / "capcut-api.postman_collection.json"
 FLOW_ROUTES = ["/create_draft", "/add_video", "/add_video", "/add_audio", "/add_text", "/add_subtitle", "/add_effect",
-               "/add_video_keyframe", "/query_script", "/save_draft", "/query_draft_status"]     # spec §11.1
+               "/add_video_keyframe", "/query_script", "/save_draft", "/query_draft_status"]     # a typical session
 
 
 @pytest.fixture(scope="module")

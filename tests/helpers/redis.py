@@ -4,9 +4,9 @@
   tests use their own database number and never flush it.
 * `require_redis()`: the URL when Redis answers; otherwise the test is skipped on a developer
   laptop, but fails when `CI=true` (CI must never pass Redis tests silently).
-* Fixtures (import them into a test module: `from redis_support import redis_url, redis_prefix`):
-  `redis_url` = `require_redis()`; `redis_prefix` = a key prefix unique to the test
-  ("capcut-test:<hex>:"); every key under it is deleted after the test, and nothing else.
+* `new_prefix()`: a key prefix unique to a test ("capcut-test:<hex>:"); `delete_prefix(url, prefix)`
+  deletes every key under it, and nothing else. (The fixtures `redis_url` and `redis_prefix` in
+  tests/conftest.py are built from these.)
 * `TcpProxy`: a TCP forwarder to Redis that a test can stop and start again, a real network
   outage between a client and Redis (and it can swallow one reply after Redis executed the command).
 """
@@ -83,18 +83,6 @@ def delete_prefix(url: str, prefix: str) -> int:
     finally:
         client.close()
     return deleted
-
-
-@pytest.fixture
-def redis_url() -> str:
-    return require_redis()
-
-
-@pytest.fixture
-def redis_prefix(redis_url):
-    prefix = new_prefix()
-    yield prefix
-    delete_prefix(redis_url, prefix)
 
 
 class TcpProxy:

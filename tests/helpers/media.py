@@ -43,8 +43,9 @@ Inspecting: ``server.hits(path)`` counts requests to a path (without query);
 client_address, sni)``: ``local_address`` is the server address the client connected to (to prove
 which address a client really used), ``sni`` the TLS server name it sent (with ``ssl_context``).
 ``server.max_concurrent`` is the most requests handled at once (as the server sees it: a handler
-may still be finishing when the client already has the whole body). ``server.reset()`` clears them. ``MediaServer(..., host="127.0.0.2")`` listens on another
-loopback address (all of 127.0.0.0/8 is local on Linux); ``host="::1"`` on IPv6 loopback.
+may still be finishing when the client already has the whole body). ``server.reset()`` clears them.
+``MediaServer(..., host="127.0.0.2")`` listens on another loopback address (all of 127.0.0.0/8 is
+local on Linux); ``host="::1"`` on IPv6 loopback.
 """
 from __future__ import annotations
 

@@ -14,7 +14,7 @@ def draft_zip(tmp_path: Path, media_bytes: int, name: str = "dfd_test_1") -> Pat
     """A real draft-shaped zip made by the service's own zipper: JSON files plus random media."""
     folder = tmp_path / name
     (folder / "assets" / "video").mkdir(parents=True)
-    (folder / "draft_meta_info.json").write_text('{"draft_name": "%s"}' % name)
+    (folder / "draft_meta_info.json").write_text(f'{{"draft_name": "{name}"}}')
     (folder / "draft_info.json").write_text('{"tracks": []}' * 50)
     (folder / "assets" / "video" / "clip.mp4").write_bytes(os.urandom(media_bytes))
     target = tmp_path / f"{name}.zip"
