@@ -105,6 +105,12 @@ Strings = Annotated[list[str], BeforeValidator(_as_list)]
 Object = Annotated[dict, BeforeValidator(_empty_list_as_dict)]
 
 
+def _key_prefix(value: str) -> str:
+    if not re.fullmatch(r"[A-Za-z0-9_.:-]{1,64}", value):
+        raise ValueError(f"must be 1 to 64 letters, digits or _ . : -, got {_show(value)}")
+    return value
+
+
 class Settings(BaseModel):
     """Every setting, its type, default and limits (config.json.example explains each key)."""
     model_config = ConfigDict(frozen=True, strict=True, extra="forbid", hide_input_in_errors=True)
@@ -114,6 +120,7 @@ class Settings(BaseModel):
     data_dir: Annotated[str, AfterValidator(_abs_data_dir)] = str(REPO_ROOT / "data")
     store: Literal["memory", "sqlite", "redis"] = "sqlite"
     redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_key_prefix: Annotated[str, AfterValidator(_key_prefix)] = "capcut:"
     job_runner: Literal["thread", "huey"] = "thread"
     fetch_allow_hosts: Strings = []
     api_keys: Strings = Field(default_factory=list, repr=False)

@@ -132,6 +132,7 @@ def test_wrong_type_names_line_and_key(tmp_path):
     ('{draft_cache_size: 0}', "setting 'draft_cache_size' must be at least 1, got 0"),
     ('{snapshot_every: -3}', "setting 'snapshot_every' must be at least 1, got -3"),
     ('{public_base_url: "example.com"}', "setting 'public_base_url' must be an absolute http"),
+    ('{redis_key_prefix: "a b"}', "setting 'redis_key_prefix' must be 1 to 64 letters, digits or _ . : -"),
 ])
 def test_bad_values_in_file(tmp_path, text, expected):
     assert f"config.json line 1: {expected}" in error(tmp_path, text)

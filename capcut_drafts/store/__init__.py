@@ -19,7 +19,7 @@ def open_store(settings: Settings) -> DraftStore:
         return SqliteStore(os.path.join(settings.data_dir, "drafts.sqlite3"))
     if settings.store == "redis":
         from capcut_drafts.store.redis import RedisStore  # imported here: redis-py is only needed for this backend
-        return RedisStore(settings.redis_url)
+        return RedisStore(settings.redis_url, prefix=settings.redis_key_prefix)
     raise ValueError(f"store '{settings.store}' is not available in this build")
 
 

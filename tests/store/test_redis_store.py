@@ -6,7 +6,6 @@ CI=true where that is a failure. The store and DraftCache contract that memory a
 too runs on Redis in test_store.py."""
 from __future__ import annotations
 
-import functools
 import json
 import socket
 import threading
@@ -17,7 +16,6 @@ from helpers import fail, make_settings, ok, post
 from helpers.redis import TcpProxy, delete_prefix
 from helpers.store import S, add_clip, build_draft, dump, hammer, new_doc, query, starts
 
-import capcut_drafts.store.redis as redis_backend
 from capcut_drafts.store import DraftExists, DraftNotFound, StoreUnavailable
 from capcut_drafts.store import open_store as open_configured_store
 from capcut_drafts.store.cache import DraftCache
@@ -27,11 +25,9 @@ OUTAGE_LIMIT_S = 10.0
 
 
 @pytest.fixture
-def redis_settings(tmp_path, redis_url, redis_prefix, monkeypatch):
-    """App settings on store="redis"; the RedisStore that capcut_drafts.store.open_store builds gets
-    this test's key prefix."""
-    monkeypatch.setattr(redis_backend, "RedisStore", functools.partial(RedisStore, prefix=redis_prefix))
-    return make_settings(tmp_path / "data", store="redis", redis_url=redis_url)
+def redis_settings(tmp_path, redis_url, redis_prefix):
+    """App settings on store="redis" with this test's key prefix."""
+    return make_settings(tmp_path / "data", store="redis", redis_url=redis_url, redis_key_prefix=redis_prefix)
 
 
 def raw(store: RedisStore):
