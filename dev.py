@@ -1,6 +1,7 @@
-"""Developer entry point: `python3 dev.py serve` or `python3 dev.py test [pytest args]`.
+"""Developer entry point: `python3 dev.py serve`, `python3 dev.py test [pytest args]` or
+`python3 dev.py lint` (ruff, then mypy, as configured in pyproject.toml).
 
-Both commands create `.venv` beside this file on first use and reinstall only when a
+The commands create `.venv` beside this file on first use and reinstall only when a
 requirements file changed, so the quick start works on a machine with nothing but Python 3.11.
 """
 import hashlib
@@ -37,6 +38,10 @@ def main(argv: list[str]) -> int:
     if command == "test":
         _ensure_venv("requirements-dev.txt")
         return subprocess.call([str(PYTHON), "-m", "pytest", *argv[1:]], cwd=ROOT)
+    if command == "lint":
+        _ensure_venv("requirements-dev.txt")
+        return (subprocess.call([str(PYTHON), "-m", "ruff", "check", "."], cwd=ROOT)
+                or subprocess.call([str(PYTHON), "-m", "mypy"], cwd=ROOT))
     print(__doc__, file=sys.stderr)
     return 2
 

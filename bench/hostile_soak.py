@@ -13,7 +13,7 @@ fresh SQLite data_dir. For `--seconds`, at the same time:
   close them, and they are opened again;
 * one thread probes GET /healthz every 100 ms (1 s timeout; a failure counts as 1 000 ms).
 
-`soak()` is also what tests/test_hostile_soak.py runs (shorter), followed by a kill -9 and a
+`soak()` is also what tests/e2e/test_hostile_soak.py runs (shorter), followed by a kill -9 and a
 restart that must keep every acknowledged edit. Client and server share this machine's cores.
 """
 from __future__ import annotations
