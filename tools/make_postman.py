@@ -14,6 +14,8 @@ The document is the one `/openapi.json` serves (capcut_drafts/web/openapi.py, bu
   video clips, music, a title, subtitles, an effect, keyframes, query, save, save status), each
   with its route's example body. The create step's test script stores the new draft's id in the
   collection variable `draft_id`; later bodies send `{{draft_id}}` (also as the save's `task_id`).
+  Every request's test script checks the envelope's `success`; the last one also checks that the
+  save task is `completed` with a `draft_url` (a failed save answers the envelope too).
 * "More routes": the other POST routes with their examples.
 * "Catalogue": every GET catalogue route (the optional `profile` query parameter is listed,
   disabled).
@@ -60,6 +62,16 @@ CHECK_SUCCESS = [
     'pm.test("answers the envelope with success", function () {',
     "    const reply = pm.response.json();",
     "    pm.expect(reply.success, reply.error).to.equal(true);",
+    "});",
+]
+# "11 Query the save" also checks that the save really finished: a task that failed or still runs
+# answers the envelope with success too. The save step waits for the task (up to save_wait_seconds),
+# so by then it is "completed" unless the save failed (e.g. media URLs still the placeholders).
+CHECK_SAVE_COMPLETED = [
+    'pm.test("the save completed and has a download link", function () {',
+    "    const reply = pm.response.json();",
+    '    pm.expect(reply.output.status, reply.output.message).to.equal("completed");',
+    "    pm.expect(reply.output.draft_url).to.match(/^https?:\\/\\/\\S+/);",
     "});",
 ]
 CAPTURE_DRAFT_ID = [
@@ -149,7 +161,8 @@ def build_collection(document: dict) -> dict:
         body = _example(document, path)
         if variant == "second_clip":
             body = _second_clip(body)
-        tests = CHECK_SUCCESS + (CAPTURE_DRAFT_ID if path == "/create_draft" else [])
+        tests = CHECK_SUCCESS + (CAPTURE_DRAFT_ID if path == "/create_draft" else []) \
+            + (CHECK_SAVE_COMPLETED if path == "/query_draft_status" else [])
         flow_items.append(_item("Typical flow", name, "POST", path, operation, document,
                                 body=_with_draft_variable(body), tests=tests))
 
@@ -158,7 +171,7 @@ def build_collection(document: dict) -> dict:
                   body=_with_draft_variable(_example(document, path)), tests=CHECK_SUCCESS)
             for path in sorted(paths) if "post" in paths[path] and path not in in_flow]
 
-    gets = {"catalogue": [], "operations": []}
+    gets: dict[str, list[dict]] = {"catalogue": [], "operations": []}
     for path in sorted(paths):
         operation = paths[path].get("get")
         if operation is None:
@@ -184,7 +197,8 @@ def build_collection(document: dict) -> dict:
             _folder("Typical flow", "Spec §11.1: a draft with two clips, music, a title, subtitles, an effect "
                                     "and keyframes, then query and save it. Run in order; the first request "
                                     "stores draft_id. The example media URLs are placeholders: put your own "
-                                    "before saving.", flow_items),
+                                    "before saving (the save fails on them, and the last request checks "
+                                    "that the save completed).", flow_items),
             _folder("More routes", "The other POST routes with their examples (they use {{draft_id}}).", more),
             _folder("Catalogue", "Names accepted by the name parameters (transitions, animations, masks, effects, "
                                  "fonts, filters); enable the profile parameter for another app profile.",

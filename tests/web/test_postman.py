@@ -150,23 +150,78 @@ def substitute(text: str, variables: dict) -> str:
     return re.sub(r"\{\{(\w+)\}\}", lambda m: variables[m.group(1)], text)
 
 
+# The test scripts are run by a small interpreter of the statements the generator writes; a
+# `pm.*` statement it does not know fails the test, so no check in the collection goes unrun.
+BIND = re.compile(r"const (\w+) = pm\.response\.json\(\);")
+EXPECT = re.compile(r"pm\.expect\(([\w.]+)(?:, [\w.]+)?\)\.to\.(equal|match)\((.+)\);")
+CAPTURE = re.compile(r'pm\.collectionVariables\.set\("(\w+)", ([\w.]+)\);')
+GUARD = re.compile(r"if \(([\w.]+)\) \{")
+
+
+def lookup(expression: str, bound: dict) -> object:
+    """`reply.output.status` with `reply` bound to the reply; None where a key is missing (JS undefined)."""
+    name, *keys = expression.split(".")
+    value = bound[name]
+    for key in keys:
+        value = value.get(key) if isinstance(value, dict) else None
+    return value
+
+
+def run_script(lines: list[str], reply: dict, variables: dict) -> list[str]:
+    """Run a test script on a reply as Postman would: returns the failed `pm.expect`s, in order
+    (a failure ends its `pm.test` block), and applies `pm.collectionVariables.set` to `variables`."""
+    bound: dict = {}
+    failures: list[str] = []
+    skipping = False              # inside an `if` whose condition is false
+    failed_test = False           # inside a `pm.test` block that already failed
+    for raw in lines:
+        line = raw.strip()
+        if skipping:
+            skipping = line != "}"
+            continue
+        if failed_test:
+            failed_test = line != "});"
+            continue
+        if (m := BIND.fullmatch(line)):
+            bound[m.group(1)] = reply
+        elif (m := EXPECT.fullmatch(line)):
+            actual, matcher, argument = lookup(m.group(1), bound), m.group(2), m.group(3)
+            if matcher == "equal":
+                passed = actual == json.loads(argument)
+            else:
+                assert argument.startswith("/") and argument.endswith("/"), line
+                pattern = argument[1:-1].replace("\\/", "/")
+                passed = isinstance(actual, str) and re.search(pattern, actual) is not None
+            if not passed:
+                failures.append(f"{line} (got {actual!r})")
+                failed_test = True
+        elif (m := CAPTURE.fullmatch(line)):
+            variables[m.group(1)] = lookup(m.group(2), bound)
+        elif (m := GUARD.fullmatch(line)):
+            skipping = not lookup(m.group(1), bound)
+        else:
+            assert line.startswith(("pm.test(", "}")), f"the test runner does not know {line!r}"
+    return failures
+
+
 def run_item(client, item: dict, variables: dict):
-    """Send one request as Postman would (variables substituted) and run what its test script does."""
+    """Send one request as Postman would (variables substituted) and run its test script; returns
+    the response, the reply and the failed checks of the script."""
     request = item["request"]
     headers = {h["key"]: substitute(h["value"], variables) for h in request["header"]}
     path = substitute(request["url"]["raw"], variables).removeprefix(variables["baseUrl"])
     body = substitute(request["body"]["raw"], variables).encode() if "body" in request else None
     resp = client.open(path, method=request["method"], data=body, headers=headers)
     reply = check_envelope(resp.get_json())
-    script = "\n".join(item.get("event", [{}])[0].get("script", {}).get("exec", []))
-    if 'pm.collectionVariables.set("draft_id"' in script and reply["success"]:
-        variables["draft_id"] = reply["output"]["draft_id"]
-    return resp, reply
+    script = item.get("event", [{}])[0].get("script", {}).get("exec", [])
+    return resp, reply, run_script(script, reply, variables)
 
 
-def test_typical_flow_runs_against_the_service(collection, tmp_path):
-    """Every request of the flow succeeds in order, with an API key, the save included (the
-    example media URLs are pointed at real files on 127.0.0.1)."""
+def run_flow(collection: dict, tmp_path, missing: str = "") -> list[tuple[str, dict, list[str]]]:
+    """Run "Typical flow" in order against an app with an API key, the example media URLs pointed
+    at real files on 127.0.0.1 (`missing`: that one at a file the server does not have). Returns
+    (item name, reply, failed checks of its script) per request, then of the Catalogue and Health
+    requests; the variables end in the last tuple's reply under "variables"."""
     from capcut_drafts.web.app import create_app
     media = tmp_path / "media"
     media.mkdir()
@@ -177,23 +232,70 @@ def test_typical_flow_runs_against_the_service(collection, tmp_path):
                                    fetch_allow_hosts=["127.0.0.1"]))
     client = app.test_client()
     ctx = app.extensions["capcut"]
+    results = []
     try:
         with MediaServer(media) as server:
             variables = {"baseUrl": "http://127.0.0.1:9001", "apiKey": "flow-key", "draft_id": ""}
             for item in folder(collection, "Typical flow"):
                 raw = item["request"]["body"]["raw"]
                 for name in ("clip2.mp4", "clip.mp4", "music.mp3"):
-                    raw = raw.replace(f"https://example.com/{name}", server.url(name))
+                    served = "absent-" + name if name == missing else name
+                    raw = raw.replace(f"https://example.com/{name}", server.url(served))
                 assert "example.com" not in raw
-                resp, reply = run_item(client, {**item, "request": {**item["request"], "body": {"raw": raw}}},
-                                       variables)
-                assert resp.status_code == 200 and reply["success"], (item["name"], reply)
-            assert re.fullmatch(r"dfd_cat_\d+_[0-9a-f]{8}", variables["draft_id"])
-            assert reply["output"]["status"] == "completed" and reply["output"]["progress"] == 100, reply
-            assert reply["output"]["completed_files"] == reply["output"]["total_files"] == 3
-            for item in folder(collection, "Catalogue") + folder(collection, "Health"):
-                resp, reply = run_item(client, item, variables)
-                assert resp.status_code == 200 and reply["success"], (item["name"], reply)
+                resp, reply, failures = run_item(client, {**item, "request": {**item["request"], "body": {"raw": raw}}},
+                                                 variables)
+                results.append((item["name"], reply, failures))
+            if not missing:
+                link = results[-1][1]["output"]["draft_url"].removeprefix(variables["baseUrl"])
+                download = client.get(link)          # signed link: no key header needed
+                assert download.status_code == 200 and download.data[:2] == b"PK", link
+                for item in folder(collection, "Catalogue") + folder(collection, "Health"):
+                    resp, reply, failures = run_item(client, item, variables)
+                    assert resp.status_code == 200, item["name"]
+                    results.append((item["name"], reply, failures))
+            results.append(("variables", variables, []))
     finally:
         ctx.runner.shutdown(wait=True)
         ctx.media.close(wait=True)
+    return results
+
+
+def test_typical_flow_runs_against_the_service(collection, tmp_path):
+    """Every request of the flow, and every catalogue and health request, passes its test script
+    with an API key, the save included: the last request sees a completed save whose link
+    downloads the zip."""
+    *results, (_, variables, _) = run_flow(collection, tmp_path)
+    for name, reply, failures in results:
+        assert reply["success"] and not failures, (name, failures, reply)
+    assert re.fullmatch(r"dfd_cat_\d+_[0-9a-f]{8}", variables["draft_id"])
+    flow = folder(collection, "Typical flow")
+    _, reply, _ = results[len(flow) - 1]
+    assert reply["output"]["status"] == "completed" and reply["output"]["progress"] == 100, reply
+    assert reply["output"]["completed_files"] == reply["output"]["total_files"] == 3
+
+
+def test_the_last_request_fails_when_the_save_did_not_complete(collection, tmp_path):
+    """A save whose media cannot be fetched: "10 Save the draft" fails its envelope check, and
+    "11 Query the save" answers the envelope with success (a task that exists) but fails the
+    check that the save completed, as it would in Postman with the placeholder URLs."""
+    *results, _ = run_flow(collection, tmp_path, missing="clip2.mp4")
+    by_name = {name: (reply, failures) for name, reply, failures in results}
+    for name, (reply, failures) in list(by_name.items())[:9]:
+        assert reply["success"] and not failures, (name, failures)
+    save_reply, save_failures = by_name["10 Save the draft"]
+    assert not save_reply["success"] and save_reply["code"] == "save_failed" and save_failures
+    query_reply, query_failures = by_name["11 Query the save"]
+    assert query_reply["success"] and query_reply["output"]["status"] == "failed", query_reply
+    assert len(query_failures) == 1 and '"completed"' in query_failures[0], query_failures
+
+
+def test_the_save_check_needs_a_download_link(collection):
+    [script] = [item["event"][0]["script"]["exec"] for item in folder(collection, "Typical flow")
+                if route(item) == "/query_draft_status"]
+    output = {"status": "completed", "message": "", "draft_url": ""}
+    done = {"success": True, "error": "", "output": output}
+    assert len(run_script(script, done, {})) == 1
+    output["draft_url"] = "http://127.0.0.1:9001/drafts/x.zip"
+    assert run_script(script, done, {}) == []
+    output["status"] = "processing"
+    assert len(run_script(script, done, {})) == 1
