@@ -194,7 +194,8 @@ class _Schema:
         kinds = self.kinds.get(bucket)
         if not kinds:
             return None
-        spec = kinds.get(obj.get("type"))
+        kind = obj.get("type")
+        spec = kinds.get(kind) if isinstance(kind, str) else None
         if spec is None:
             spec = kinds.get("*")
         if spec is None:
@@ -447,9 +448,11 @@ def complete(content: dict, profile: Profile, *, seed: str) -> dict:
         if type(track) is not dict:
             continue
         ttype = track.get("type")
-        seg_spec = schema.segments.get(ttype)
-        helpers = schema.helpers.get(ttype, ())
-        rank_info = schema.ref_rank.get(ttype)
+        if isinstance(ttype, str):
+            seg_spec, helpers, rank_info = \
+                schema.segments.get(ttype), schema.helpers.get(ttype, ()), schema.ref_rank.get(ttype)
+        else:                               # an untyped track: no segment spec, helpers or ref order
+            seg_spec, helpers, rank_info = None, (), None
         segments = track.get("segments") or []
         for s_index, seg in enumerate(segments):
             if type(seg) is not dict:
@@ -569,7 +572,7 @@ def _normalise_buckets(materials: dict, schema: _Schema, profile: Profile) -> di
 
 
 def _platform_block(template: dict, profile: Profile, seed: str, ordered: bool) -> dict:
-    block = {}
+    block: dict[str, Any] = {}
     for key, value in template.items():
         if key == "app_id":
             block[key] = profile.app_id
@@ -613,7 +616,9 @@ def _text_fields(obj: dict) -> None:
     size = style.get("size")
     if isinstance(size, (int, float)) and not isinstance(size, bool):
         obj.setdefault("font_size", float(size))
-    fill = style.get("fill") if isinstance(style.get("fill"), dict) else {}
+    fill = style.get("fill")
+    if not isinstance(fill, dict):
+        fill = {}
     solid = (fill.get("content") or {}).get("solid") if isinstance(fill.get("content"), dict) else None
     if isinstance(solid, dict):
         color = _hex_color(solid.get("color"))

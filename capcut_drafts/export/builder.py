@@ -11,7 +11,7 @@ import bisect
 import itertools
 import json
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple, TypeAlias
+from typing import Any, NamedTuple, TypeAlias, TypeVar
 
 from pyJianYingDraft import (
     AudioSegment,
@@ -36,7 +36,7 @@ from capcut_drafts.export import app_schema
 from capcut_drafts.export import library_adapter as lib
 from capcut_drafts.model import catalog, profiles
 from capcut_drafts.model.time import TimeRange
-from capcut_drafts.model.timeline import Draft, Material, Segment, Track
+from capcut_drafts.model.timeline import Draft, Mask, Material, Segment, Track
 from capcut_drafts.routes.media import BLUR_LEVELS
 from capcut_drafts.save.paths import material_path
 
@@ -45,6 +45,8 @@ PHOTO_DURATION_US = 10_800_000_000      # the apps give still images a 3-hour no
 # What one document segment becomes in pyjianyingdraft.
 LibrarySegment: TypeAlias = VideoSegment | AudioSegment | TextSegment | StickerSegment | EffectSegment | FilterSegment
 OverlaySegment: TypeAlias = StickerSegment | EffectSegment | FilterSegment
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -84,6 +86,14 @@ def resolve_timing(segment: Segment, material: Material | None, warnings: list[s
     return Cut(segment, source.closed(length), target.closed(int(length / segment.speed)))
 
 
+def _given(value: T | None, segment: Segment, what: str) -> T:
+    """A part the routes always give a segment of this kind (its media, text, effect…): a stored
+    document without it is damaged, and the build fails naming the segment."""
+    if value is None:
+        raise ValueError(f"segment {segment.id} has no {what}; the draft document is damaged")
+    return value
+
+
 def _timerange(time_range: TimeRange) -> Timerange:
     """The library's Timerange of a closed range."""
     return Timerange(time_range.start_us, time_range.length_us)
@@ -119,7 +129,7 @@ class _Builder:
 
     def visual(self, cut: Cut) -> VideoSegment:
         segment, source, target = cut
-        material = self.draft.materials[segment.material_id]
+        material = self.draft.materials[_given(segment.material_id, segment, "material_id")]
         is_image = material.kind == "image"
         media_type = material.media_type or ("photo" if is_image else "video")
         duration = PHOTO_DURATION_US if media_type == "photo" else max(material.duration_us or 0, source.end_us)
@@ -137,7 +147,7 @@ class _Builder:
             seg.transition = lib.transition(entry, segment.transition.duration_us)
             seg.extra_material_refs.append(seg.transition.global_id)
         if segment.mask:
-            seg.mask = self.mask(segment)
+            seg.mask = self.mask(segment.mask)
             seg.extra_material_refs.append(seg.mask.global_id)
         if segment.filter:
             entry = catalog.lookup(self.app, "filter", segment.filter.name)
@@ -148,8 +158,7 @@ class _Builder:
             seg.extra_material_refs.append(seg.background_filling.global_id)
         return seg
 
-    def mask(self, segment: Segment):
-        m = segment.mask
+    def mask(self, m: Mask):
         entry = catalog.lookup(self.app, "mask", m.name)
         width, height = self.draft.canvas.width, self.draft.canvas.height
         ratio = entry.default_aspect_ratio or 1.0
@@ -181,7 +190,7 @@ class _Builder:
 
     def audio(self, cut: Cut) -> AudioSegment:
         segment, source, target = cut
-        material = self.draft.materials[segment.material_id]
+        material = self.draft.materials[_given(segment.material_id, segment, "material_id")]
         duration = max(material.duration_us or 0, source.end_us)
         lib_material = lib.audio_material(segment.id.replace("-", "").lower(), material.file_name, duration)
         lib_material.path = self.path_for(material)
@@ -198,7 +207,7 @@ class _Builder:
         return seg
 
     def text(self, segment: Segment, target: TimeRange) -> TextSegment:
-        spec = segment.text
+        spec = _given(segment.text, segment, "text")
         first = spec["ranges"][0] if spec["ranges"] else {}
         font = catalog.lookup(self.app, "font", spec["font"]) if spec.get("font") else None
         border = first.get("border")
@@ -297,10 +306,10 @@ class _Builder:
         """Segments that need no media: stickers, effects and filters on their own tracks."""
         if kind == "sticker":
             return StickerSegment(segment.sticker_id, timerange, clip_settings=self.clip_settings(segment))
-        effect = segment.effect
+        effect = _given(segment.effect, segment, "effect")
         entry = catalog.lookup(self.app, effect.category, effect.name)
         if kind == "filter":
-            return FilterSegment(entry.library_member, timerange, effect.intensity / 100)
+            return FilterSegment(entry.library_member, timerange, _given(effect.intensity, segment, "intensity") / 100)
         mapped = catalog.map_params(entry, effect.params, reverse=True)
         return lib.effect_segment(lib.video_effect(entry, mapped, face=effect.category == "character_effect",
                                                    global_scope=True), timerange)
@@ -434,7 +443,8 @@ class _ClipAt:
 
 def _rgb(color: str) -> tuple[float, float, float]:
     digits = color.lstrip("#")
-    return tuple(int(digits[i:i + 2], 16) / 255 for i in (0, 2, 4))
+    red, green, blue = (int(digits[i:i + 2], 16) / 255 for i in (0, 2, 4))
+    return red, green, blue
 
 
 def build(draft: Draft, draft_folder: str | None = None) -> Built:

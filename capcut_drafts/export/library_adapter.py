@@ -90,8 +90,9 @@ def mask(entry: Entry, *, center_x: float, center_y: float, width: float, height
 
 
 def param_instances(entry: Entry, mapped: list[float]) -> list[EffectParamInstance]:
+    """`mapped` is `catalog.map_params`' output: one value per parameter of `entry`."""
     return [EffectParamInstance(EffectParam(p.name, p.default, p.min, p.max), i, value)
-            for i, (p, value) in enumerate(zip(entry.params, mapped))]
+            for i, (p, value) in enumerate(zip(entry.params, mapped, strict=True))]
 
 
 def audio_effect(entry: Entry, mapped: list[float]) -> AudioEffect:

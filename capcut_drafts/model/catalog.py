@@ -22,6 +22,7 @@ import json
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -139,9 +140,10 @@ class _Table:
 
 
 @functools.cache
-def _capcut_data() -> dict:
+def _capcut_data() -> dict[str, Any]:
     with DATA_FILE.open(encoding="utf-8") as fh:
-        return json.load(fh)
+        data: dict[str, Any] = json.load(fh)   # category -> name -> row (audio: group -> name -> row)
+    return data
 
 
 def _params(raw: Iterable) -> tuple[Param, ...]:
@@ -165,7 +167,7 @@ def _capcut_entry(name: str, row: dict, group: str | None = None) -> Entry:
     )
 
 
-def _library_entry(member, group: str | None = None) -> Entry:
+def _library_entry(member: Enum, group: str | None = None) -> Entry:
     """Entry from a pyjianyingdraft metadata enum member (Effect/Animation/Transition/MaskMeta)."""
     meta = member.value
     title = getattr(meta, "name", None) or getattr(meta, "title", None) or member.name
@@ -220,7 +222,7 @@ def _library_enums() -> dict:
     }
 
 
-def _make_table(app: str, groups: Mapping[str, list[Entry]] | None, entries: list[Entry] | None):
+def _make_table(app: str, groups: Mapping[str, list[Entry]] | None, entries: list[Entry] | None) -> _Table:
     if groups is None:
         assert entries is not None
         return _Table(tuple(entries), MappingProxyType({e.name: e for e in entries}))
@@ -428,10 +430,10 @@ def map_params(entry: Entry, values: list[float | None] | None, *, reverse: bool
 
     out: list[float] = []
     for i, p in enumerate(params):
-        if i >= len(sent) or sent[i][1] is None:
+        index, value = sent[i] if i < len(sent) else (i, None)
+        if value is None:
             out.append(p.default)
             continue
-        index, value = sent[i]
         ok = (isinstance(value, (int, float)) and not isinstance(value, bool)
               and math.isfinite(value) and 0 <= value <= 100)
         if not ok:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from capcut_drafts.errors import ApiError
+from capcut_drafts.errors import ApiError, ErrorCode
 from capcut_drafts.model import catalog, profiles
 from capcut_drafts.routes import registry
 from capcut_drafts.routes.drafts import unknown_draft
@@ -47,7 +47,7 @@ def envelope_body(output: Any = "", error: str = "", code: str | None = None, **
 
 def error_body(settings: Settings, exc: ApiError, template: str = "{}") -> tuple[dict, int]:
     """A handled failure: the message in the route's template (missing parameters stay bare)."""
-    message = exc.message if exc.code == "missing_parameter" else template.format(exc.message)
+    message = exc.message if exc.code == ErrorCode.MISSING_PARAMETER else template.format(exc.message)
     status = exc.http_status if settings.http_error_status else 200
     return envelope_body(error=message, code=exc.code), status
 
@@ -64,7 +64,7 @@ def run_route(ctx: Context, path: str, body: Any) -> tuple[dict, int]:
     settings = ctx.settings
     if not isinstance(body, dict):
         return error_body(settings, ApiError(f"The request body must be a JSON object, not {type(body).__name__}.",
-                                             code="malformed_json", http_status=400))
+                                             code=ErrorCode.MALFORMED_JSON, http_status=400))
     try:
         output = service(ctx, model.parse(body))
     except ApiError as exc:
@@ -74,14 +74,16 @@ def run_route(ctx: Context, path: str, body: Any) -> tuple[dict, int]:
     except StoreUnavailable as exc:
         log.error("store unavailable: %s", exc)
         return error_body(settings, ApiError(f"The draft store is unavailable, try again shortly ({exc}).",
-                                             code="store_unavailable", http_status=503))
+                                             code=ErrorCode.STORE_UNAVAILABLE, http_status=503))
     except Exception as exc:      # noqa: BLE001 — the same reply as the HTTP app's crash handler
         log.exception("unhandled error on %s", path)
         return (envelope_body(error=f"Internal error while handling {path}: {type(exc).__name__}. "
-                                    "The draft was not changed; please report this.", code="internal_error"),
+                                    "The draft was not changed; please report this.", code=ErrorCode.INTERNAL_ERROR),
                 500 if settings.http_error_status else 200)
+    if isinstance(output, Reply) and output.warnings:
+        return envelope_body(output.output, warnings=output.warnings), 200
     if isinstance(output, Reply):
-        return envelope_body(output.output, **({"warnings": output.warnings} if output.warnings else {})), 200
+        return envelope_body(output.output), 200
     return envelope_body(output), 200
 
 
@@ -96,4 +98,4 @@ def run_listing(settings: Settings, path: str, profile: str | None = None,
     try:
         return envelope_body(catalog.listing(profiles.resolve(chosen).app, category)), 200
     except ValueError as exc:
-        return error_body(settings, ApiError(f"Invalid {label} 'profile': {exc}.", code="unknown_name"))
+        return error_body(settings, ApiError(f"Invalid {label} 'profile': {exc}.", code=ErrorCode.UNKNOWN_NAME))

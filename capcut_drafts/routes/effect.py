@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 
-from capcut_drafts.errors import ApiError
+from capcut_drafts.errors import ApiError, ErrorCode
 from capcut_drafts.model import catalog, operations
 from capcut_drafts.model.ids import new_id
 from capcut_drafts.model.time import TimeRange, seconds_range
@@ -50,11 +50,15 @@ class ClipFilterParams(RequestModel):
     filter_intensity: float = Field(100.0, ge=0, le=100)
 
 
+def named_filter(draft: Draft, filter_type: str, intensity: float) -> NamedEffect:
+    entry = catalog.lookup(app_of(draft), "filter", filter_type)
+    return NamedEffect(name=entry.name, category="filter", intensity=intensity)
+
+
 def clip_filter(draft: Draft, req: ClipFilterParams) -> NamedEffect | None:
     if not req.filter_type:
         return None
-    entry = catalog.lookup(app_of(draft), "filter", req.filter_type)
-    return NamedEffect(name=entry.name, category="filter", intensity=req.filter_intensity)
+    return named_filter(draft, req.filter_type, req.filter_intensity)
 
 
 def _track_segment(draft: Draft, track_name: str, kind: str, relative_index: int, noun: str,
@@ -68,7 +72,7 @@ def add_effect(ctx: Context, req: AddEffectRequest) -> dict:
     category = EFFECT_CATEGORIES.get(req.effect_category)
     if category is None:
         raise ApiError(f"Unknown {req.effect_category} effect type: {req.effect_type}. effect_category must be "
-                       "'scene' or 'character'.", code="unknown_name")
+                       "'scene' or 'character'.", code=ErrorCode.UNKNOWN_NAME)
 
     def _plan(draft: Draft):
         entry = catalog.lookup(app_of(draft), category, req.effect_type)
@@ -84,8 +88,7 @@ def add_filter(ctx: Context, req: AddFilterRequest) -> dict:
     target = seconds_range(req.start, req.end)
 
     def _plan(draft: Draft):
-        effect = clip_filter(draft, ClipFilterParams(filter_type=req.filter_type,
-                                                     filter_intensity=req.filter_intensity))
+        effect = named_filter(draft, req.filter_type, req.filter_intensity)
         return _track_segment(draft, req.track_name or "filter_01", "filter", req.relative_index, "filter",
                               target, effect), None
 

@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import Field
 
-from capcut_drafts.errors import ApiError
+from capcut_drafts.errors import ApiError, ErrorCode
 from capcut_drafts.model import catalog, operations
 from capcut_drafts.model.ids import new_id
 from capcut_drafts.model.time import TimeRange, seconds_range, to_us
@@ -49,12 +49,12 @@ def animations_for(draft: Draft, req: AddImageRequest, length_us: int) -> dict[s
     intro = req.intro_animation or req.animation
     intro_seconds = req.intro_animation_duration if req.intro_animation_duration is not None \
         else req.animation_duration
-    wanted = {"intro": (intro, intro_seconds), "outro": (req.outro_animation, req.outro_animation_duration),
-              "combo": (req.combo_animation, req.combo_animation_duration)}
-    wanted = {slot: spec for slot, spec in wanted.items() if spec[0]}
+    specs = {"intro": (intro, intro_seconds), "outro": (req.outro_animation, req.outro_animation_duration),
+             "combo": (req.combo_animation, req.combo_animation_duration)}
+    wanted = {slot: (name, seconds) for slot, (name, seconds) in specs.items() if name}
     if "combo" in wanted and len(wanted) > 1:
         raise ApiError("A combo_animation cannot be combined with intro_animation/outro_animation; "
-                       "send either the combo or the intro/outro pair.", code="invalid_parameter")
+                       "send either the combo or the intro/outro pair.", code=ErrorCode.INVALID_PARAMETER)
     result = {}
     for slot, (name, seconds) in wanted.items():
         entry = catalog.lookup(app_of(draft), slot, name)

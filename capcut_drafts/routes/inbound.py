@@ -11,10 +11,10 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from capcut_drafts.errors import ApiError
+from capcut_drafts.errors import ApiError, ErrorCode
 
 MAX_DEPTH = 20          # the deepest real body (text_styles → style → color) is 4 levels
-DEPTH_CODE = "nesting_too_deep"
+DEPTH_CODE = ErrorCode.NESTING_TOO_DEEP
 
 
 def too_deep(where: str = "the request body") -> ApiError:
@@ -58,7 +58,7 @@ def _check_text(text: str, path: str) -> None:
         name = _printable(path) or "a key"
         raise ApiError(f"Invalid parameter '{name}': it contains {bad}, half of a UTF-16 surrogate pair, which "
                        "is not a character; send valid Unicode text (check how the client escapes emoji).",
-                       code="invalid_parameter") from None
+                       code=ErrorCode.INVALID_PARAMETER) from None
 
 
 def _printable(path: str) -> str:

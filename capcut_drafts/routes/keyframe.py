@@ -9,11 +9,11 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Union
+from typing import TYPE_CHECKING, Any
 
 from pydantic import StrictStr
 
-from capcut_drafts.errors import ApiError, missing
+from capcut_drafts.errors import ApiError, ErrorCode, missing
 from capcut_drafts.model import operations
 from capcut_drafts.model.time import to_us
 from capcut_drafts.model.timeline import MAX_KEYFRAMES_PER_TRACK, Draft, PendingKeyframe
@@ -23,7 +23,7 @@ from capcut_drafts.routes.schema import DraftTarget, Number
 if TYPE_CHECKING:                 # annotations only: capcut_drafts.context imports the save job
     from capcut_drafts.context import Context
 
-Value = Union[StrictStr, Number]
+Value = StrictStr | Number
 _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 
 
@@ -64,12 +64,12 @@ PROPERTIES: dict[str, tuple[Callable[[Value], float | None], float, float, str]]
 def parse_value(prop: str, raw: Value, where: str = "") -> float:
     if prop not in PROPERTIES:
         raise ApiError(f"Unknown keyframe property '{prop}'; use one of: {', '.join(PROPERTIES)}.",
-                       code="unknown_name")
+                       code=ErrorCode.UNKNOWN_NAME)
     parse, low, high, hint = PROPERTIES[prop]
     value = parse(raw)
     if value is None or not low <= value <= high:
         raise ApiError(f"Invalid value {raw!r}{where} for keyframe property '{prop}': use {hint}.",
-                       code="invalid_parameter")
+                       code=ErrorCode.INVALID_PARAMETER)
     return value
 
 
@@ -87,33 +87,39 @@ class AddKeyframeRequest(DraftTarget):
         return any(x is not None for x in (self.property_types, self.times, self.values))
 
 
-def _batch_items(req: AddKeyframeRequest) -> list[tuple[str, Any, Any]]:
+def _batch_items(req: AddKeyframeRequest) -> list[tuple[Any, Any, Any]]:
+    """(property, time, value) triples from the three batch lists; the items are checked one by
+    one in `_keyframe`."""
     lists = {"property_types": req.property_types, "times": req.times, "values": req.values}
     absent = [name for name, value in lists.items() if value is None]
     if absent:
         raise ApiError(f"Batch mode needs property_types, times and values together; missing: "
-                       f"{', '.join(absent)}.", code="missing_parameter")
+                       f"{', '.join(absent)}.", code=ErrorCode.MISSING_PARAMETER)
+    checked: list[list[Any]] = []
     for name, value in lists.items():
         if not isinstance(value, list):
-            raise ApiError(f"{name} must be a list.", code="invalid_parameter")
+            raise ApiError(f"{name} must be a list.", code=ErrorCode.INVALID_PARAMETER)
         if not value:
-            raise ApiError(f"{name} cannot be empty.", code="invalid_parameter")
-    lengths = [len(v) for v in lists.values()]
+            raise ApiError(f"{name} cannot be empty.", code=ErrorCode.INVALID_PARAMETER)
+        checked.append(value)
+    property_types, times, values = checked
+    lengths = [len(property_types), len(times), len(values)]
     if len(set(lengths)) != 1:
         raise ApiError("property_types, times, values must have equal lengths, current lengths are: "
-                       f"{lengths[0]}, {lengths[1]}, {lengths[2]}.", code="invalid_parameter")
-    return list(zip(req.property_types, req.times, req.values))
+                       f"{lengths[0]}, {lengths[1]}, {lengths[2]}.", code=ErrorCode.INVALID_PARAMETER)
+    return list(zip(property_types, times, values, strict=True))   # equal lengths: checked just above
 
 
 def _keyframe(track_name: str, prop: Any, time: Any, raw: Any, index: int | None) -> PendingKeyframe:
     where = f" (item {index})" if index is not None else ""
     if not isinstance(prop, str):
-        raise ApiError(f"property_type{where} must be a string such as 'alpha'.", code="invalid_parameter")
+        raise ApiError(f"property_type{where} must be a string such as 'alpha'.", code=ErrorCode.INVALID_PARAMETER)
     seconds = _number(time) if not isinstance(time, str) else None
     if seconds is None or seconds < 0:
-        raise ApiError(f"time{where} must be a number of seconds >= 0 (got {time!r}).", code="invalid_parameter")
+        raise ApiError(f"time{where} must be a number of seconds >= 0 (got {time!r}).",
+                       code=ErrorCode.INVALID_PARAMETER)
     if not isinstance(raw, (str, int, float)) or isinstance(raw, bool):  # batch lists are not typed
-        raise ApiError(f"value{where} must be a number or a string such as '50%'.", code="invalid_parameter")
+        raise ApiError(f"value{where} must be a number or a string such as '50%'.", code=ErrorCode.INVALID_PARAMETER)
     return PendingKeyframe(track_name=track_name, property=prop, time_us=to_us(seconds),
                            value=parse_value(prop, raw, where))
 
@@ -123,7 +129,7 @@ def check_track_room(track_name: str, total: int) -> None:
     if total > MAX_KEYFRAMES_PER_TRACK:
         raise ApiError(f"Track '{track_name}' would hold {total} keyframes; a track takes at most "
                        f"{MAX_KEYFRAMES_PER_TRACK} keyframes. Send fewer (the app interpolates between "
-                       "keyframes) or put the clips that need more on another track.", code="invalid_parameter")
+                       "keyframes) or put the clips that need more on another track.", code=ErrorCode.INVALID_PARAMETER)
 
 
 def add_video_keyframe(ctx: Context, req: AddKeyframeRequest) -> dict:
@@ -138,9 +144,9 @@ def add_video_keyframe(ctx: Context, req: AddKeyframeRequest) -> dict:
         if track is None:
             names = ", ".join(t.name for t in draft.tracks) or "none yet"
             raise ApiError(f"Failed to add keyframe: there is no track named '{req.track_name}' "
-                           f"(tracks: {names}).", code="track_not_found")
+                           f"(tracks: {names}).", code=ErrorCode.TRACK_NOT_FOUND)
         if not track.segments:
-            raise ApiError(f"No segments in track {req.track_name}", code="invalid_parameter")
+            raise ApiError(f"No segments in track {req.track_name}", code=ErrorCode.INVALID_PARAMETER)
         allowed = {"volume"} if track.kind == "audio" else set(PROPERTIES) - (
             set() if track.kind == "video" else {"volume"})
         if track.kind in ("effect", "filter"):
@@ -148,7 +154,7 @@ def add_video_keyframe(ctx: Context, req: AddKeyframeRequest) -> dict:
         bad = sorted({k.property for k in keyframes} - allowed)
         if bad:
             raise ApiError(f"Track '{track.name}' is a {track.kind} track; it cannot take keyframes for "
-                           f"{', '.join(bad)}.", code="invalid_parameter")
+                           f"{', '.join(bad)}.", code=ErrorCode.INVALID_PARAMETER)
         check_track_room(track.name, draft.keyframe_count(track.name) + len(keyframes))
         result = {"added_keyframes_count": len(keyframes)} if req.batch else None
         return operations.add_keyframes(keyframes), result

@@ -11,7 +11,7 @@ from typing import Annotated, Any, ClassVar
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
-from capcut_drafts.errors import ApiError, missing
+from capcut_drafts.errors import ApiError, ErrorCode, missing
 from capcut_drafts.routes.inbound import check_body
 
 
@@ -65,7 +65,7 @@ class RequestModel(Bounded):
         try:
             return cls.model_validate(body)
         except ValidationError as exc:
-            raise ApiError(describe(exc), code="invalid_parameter") from None
+            raise ApiError(describe(exc), code=ErrorCode.INVALID_PARAMETER) from None
 
 
 def describe(exc: ValidationError) -> str:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import Field
 
-from capcut_drafts.errors import ApiError
+from capcut_drafts.errors import ApiError, ErrorCode
 from capcut_drafts.model import catalog, operations
 from capcut_drafts.model.ids import new_id
 from capcut_drafts.model.time import TimeRange, to_us
@@ -69,23 +69,23 @@ def parse_srt(source: str) -> list[Cue]:
         match = _TIMING.match(lines[i])
         if not match:
             raise ApiError(f"SRT cue {number} (line {i + 1}): expected a timing line such as "
-                           "'00:00:01,000 --> 00:00:02,500'.", code="invalid_srt")
+                           "'00:00:01,000 --> 00:00:02,500'.", code=ErrorCode.INVALID_SRT)
         g = match.groups()
         start, end = _us(*g[:4]), _us(*g[4:])
         if end <= start:
             raise ApiError(f"SRT cue {number} (line {i + 1}): the end time is not after the start time.",
-                           code="invalid_srt")
+                           code=ErrorCode.INVALID_SRT)
         i += 1
         body = []
         while i < len(lines) and lines[i].strip():
             body.append(lines[i].strip())
             i += 1
         if not body:
-            raise ApiError(f"SRT cue {number} (line {line_no}): the cue has no text.", code="invalid_srt")
+            raise ApiError(f"SRT cue {number} (line {line_no}): the cue has no text.", code=ErrorCode.INVALID_SRT)
         cues.append(Cue(number, start, end, "\n".join(body)))
     if not cues:
         raise ApiError("The SRT contains no cues; send SRT text or an http(s) URL of an .srt file.",
-                       code="invalid_srt")
+                       code=ErrorCode.INVALID_SRT)
     return cues
 
 
@@ -123,7 +123,7 @@ def load_srt(ctx: Context, srt: str) -> str:
         return raw.decode("utf-8-sig", errors="replace")
     if "-->" not in stripped and (stripped.startswith(("/", "~", "\\")) or re.match(r"^[A-Za-z]:[\\/]", stripped)):
         raise ApiError("'srt' looks like a file path; files on the server are never read. Send the SRT text "
-                       "itself or an http(s) URL.", code="invalid_srt")
+                       "itself or an http(s) URL.", code=ErrorCode.INVALID_SRT)
     return srt
 
 
@@ -132,7 +132,7 @@ def check_cue_count(cues: list[Cue]) -> None:
         raise ApiError(f"The SRT has {len(cues)} cues; one /add_subtitle request takes at most "
                        f"{MAX_SUBTITLE_CUES}. Split the file into parts of at most {MAX_SUBTITLE_CUES} cues and "
                        "send each part in its own request to the same draft_id (cue times stay as they are).",
-                       code="invalid_parameter")
+                       code=ErrorCode.INVALID_PARAMETER)
 
 
 def add_subtitle(ctx: Context, req: AddSubtitleRequest) -> dict:
@@ -153,7 +153,7 @@ def add_subtitle(ctx: Context, req: AddSubtitleRequest) -> dict:
             start = cue.start_us + offset
             if start < 0:
                 raise ApiError(f"SRT cue {cue.number}: with time_offset {req.time_offset}s it would start "
-                               "before 0.", code="invalid_parameter")
+                               "before 0.", code=ErrorCode.INVALID_PARAMETER)
             length = cue.end_us - cue.start_us
             ranges = [{"start": 0, "end": len(cue.text), "size": req.font_size, "bold": req.bold,
                        "italic": req.italic, "underline": req.underline, "color": color, "alpha": req.alpha,

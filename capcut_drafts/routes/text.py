@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ConfigDict, Field, model_validator
 
-from capcut_drafts.errors import ApiError, missing
+from capcut_drafts.errors import ApiError, ErrorCode, missing
 from capcut_drafts.model import catalog, operations
 from capcut_drafts.model.ids import new_id
 from capcut_drafts.model.time import seconds_range, to_us
@@ -32,7 +32,7 @@ def check_color(value: str | None, name: str) -> str | None:
         return None
     if not isinstance(value, str) or not _HEX.match(value):
         raise ApiError(f"Color parameter error: Invalid hexadecimal color code: {value} "
-                       f"(parameter '{name}'; use '#RRGGBB' or '#RGB').", code="invalid_color")
+                       f"(parameter '{name}'; use '#RRGGBB' or '#RGB').", code=ErrorCode.INVALID_COLOR)
     digits = value[1:]
     if len(digits) == 3:
         digits = "".join(c * 2 for c in digits)
@@ -41,7 +41,7 @@ def check_color(value: str | None, name: str) -> str | None:
 
 def check_unit(value: float, name: str) -> float:
     if not 0.0 <= value <= 1.0:
-        raise ApiError(f"{name} value must be between 0.0 and 1.0 (got {value}).", code="invalid_parameter")
+        raise ApiError(f"{name} value must be between 0.0 and 1.0 (got {value}).", code=ErrorCode.INVALID_PARAMETER)
     return value
 
 
@@ -147,7 +147,7 @@ def check_style_count(text_styles: Any) -> None:
     if isinstance(text_styles, list) and len(text_styles) > MAX_TEXT_STYLES:
         raise ApiError(f"text_styles has {len(text_styles)} ranges; one text takes at most {MAX_TEXT_STYLES}. "
                        "Merge neighbouring ranges that share a style, or split the text over several /add_text "
-                       "calls.", code="invalid_parameter")
+                       "calls.", code=ErrorCode.INVALID_PARAMETER)
 
 
 def _style_ranges(req: AddTextRequest, app: str) -> list[dict]:
@@ -161,10 +161,10 @@ def _style_ranges(req: AddTextRequest, app: str) -> list[dict]:
         if not 0 <= item.start < item.end <= length:
             raise ApiError(f"text_styles[{i}]: the range start={item.start}, end={item.end} must satisfy "
                            f"0 <= start < end <= {length} (the text length, in characters).",
-                           code="invalid_parameter")
+                           code=ErrorCode.INVALID_PARAMETER)
         if item.start < cursor:
             raise ApiError(f"text_styles[{i}]: the range {item.start}..{item.end} overlaps the previous range.",
-                           code="invalid_parameter")
+                           code=ErrorCode.INVALID_PARAMETER)
         if item.start > cursor:
             ranges.append({**base, "start": cursor, "end": item.start})
         style = item.style
