@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from huey import RedisHuey
 
-from capcut_drafts.jobs.base import Job, JobRunner
+from capcut_drafts.jobs.base import Job, JobRunner, running_for, submitting_request_id
 
 if TYPE_CHECKING:                 # annotations only: capcut_drafts.context builds the runner
     from capcut_drafts.context import Context
@@ -37,11 +37,13 @@ def make_huey(settings: Settings, jobs: dict[str, Job],
         return built[0]
 
     for name, job in jobs.items():
-        def run(kwargs: dict[str, Any], _job: Job = job, _name: str = name) -> None:
-            try:
-                _job(context(), **kwargs)
-            except Exception:            # the job records its own failure; this is the last resort
-                log.exception("job %s failed", _name)
+        # request_id has a default: messages queued before it was sent still run
+        def run(kwargs: dict[str, Any], request_id: str = "-", _job: Job = job, _name: str = name) -> None:
+            with running_for(request_id):
+                try:
+                    _job(context(), **kwargs)
+                except Exception:            # the job records its own failure; this is the last resort
+                    log.exception("job %s failed", _name)
         tasks[name] = huey.task(name=name)(run)
     return huey, tasks
 
@@ -51,7 +53,7 @@ class HueyRunner(JobRunner):
         self.huey, self.tasks = make_huey(settings, jobs, context_factory)
 
     def submit(self, name: str, order_key: str | None = None, **kwargs: Any) -> None:
-        self.tasks[name](kwargs)
+        self.tasks[name](kwargs, submitting_request_id())
 
     def ping(self) -> None:
         """The queue's Redis answers (redis-py raises ConnectionError, naming the address, if not)."""

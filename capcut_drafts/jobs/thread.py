@@ -8,7 +8,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_all
 from typing import TYPE_CHECKING, Any
 
-from capcut_drafts.jobs.base import Job, JobRunner
+from capcut_drafts.jobs.base import Job, JobRunner, running_for, submitting_request_id
 
 if TYPE_CHECKING:                 # annotations only: capcut_drafts.context builds the runner
     from capcut_drafts.context import Context
@@ -26,12 +26,14 @@ class ThreadRunner(JobRunner):
 
     def submit(self, name: str, order_key: str | None = None, **kwargs: Any) -> None:
         job = self.jobs[name]
+        request_id = submitting_request_id()
 
         def run() -> None:
-            try:
-                job(self.context, **kwargs)
-            except Exception:          # the job records its own failure; this is the last resort
-                log.exception("job %s failed", name)
+            with running_for(request_id):
+                try:
+                    job(self.context, **kwargs)
+                except Exception:          # the job records its own failure; this is the last resort
+                    log.exception("job %s failed", name)
 
         if order_key is None:
             self.pool.submit(run)              # RuntimeError once shut down

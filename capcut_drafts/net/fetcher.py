@@ -592,15 +592,20 @@ class Downloaded:
 
 
 def download_to(url: str, path: str, policy: FetchPolicy, *, hash_content: bool = True,
-                on_chunk: Callable[[int], None] | None = None) -> Downloaded:
+                on_chunk: Callable[[int], None] | None = None,
+                on_response: Callable[[int | None], None] | None = None) -> Downloaded:
     """Stream `url` into the file `path` (created or truncated; rewritten from the start on a retry).
 
     The caller owns `path` and removes it on failure; write to a temporary name and rename it
-    when this returns (see MediaCache). `on_chunk(n)` is called with each chunk's size.
+    when this returns (see MediaCache). `on_chunk(n)` is called with each chunk's size;
+    `on_response(length)` when an attempt's response arrives, before its first chunk, with its
+    Content-Length (None when the response has none), so a retry's count can start again.
     """
     def attempt(deadline_at: float) -> Downloaded:
         digest = hashlib.sha256() if hash_content else None
         with _open_once(url, policy, deadline_at) as response, open(path, "wb") as out:
+            if on_response is not None:
+                on_response(response.content_length)
             for chunk in response.iter_content():
                 out.write(chunk)
                 if digest is not None:

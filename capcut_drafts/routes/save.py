@@ -24,6 +24,7 @@ if TYPE_CHECKING:                 # annotations only: capcut_drafts.context impo
     from capcut_drafts.context import Context
 
 log = logging.getLogger("capcut.save")
+QUEUED = "Queued: waiting for a save worker"      # the message of a task no worker has started yet
 
 
 class SaveDraftRequest(DraftIdRequest):
@@ -49,12 +50,15 @@ def save_draft(ctx: Context, req: SaveDraftRequest) -> Reply:
     else:                                         # otherwise a new job, after any running one
         job_id = uuid.uuid4().hex
         if task is None or task.finished:
-            task = book.put(Task(task_id=req.draft_id, job_id=job_id, draft_folder=folder))
+            task = book.put(Task(task_id=req.draft_id, job_id=job_id, draft_folder=folder, message=QUEUED))
+        if ctx.runner is None:     # only a job worker's context has none, and a job worker serves no routes
+            raise RuntimeError("/save_draft needs a job runner, and this context has none: it was built for a "
+                               "job worker (build_context(..., worker=True)), which runs jobs but cannot queue them")
         ctx.runner.submit("save", order_key=req.draft_id, task_id=req.draft_id, draft_id=req.draft_id,
                           draft_folder=folder, job_id=job_id)      # no base: links are stored base-free
         metrics.JOBS.labels("queued").inc()
-    if not req.async_:
-        task = wait_for(book, req.draft_id, job_id, ctx.settings.save_wait_seconds)
+    if not req.async_:    # the record can vanish only past a store TTL shorter than the wait: keep what we know
+        task = wait_for(book, req.draft_id, job_id, ctx.settings.save_wait_seconds) or task
     return answer(ctx, task, job_id)
 
 
@@ -65,8 +69,9 @@ def _current(ctx: Context, book: TaskBook, task_id: str) -> Task | None:
     return book.expire_if_stale(task, ctx.settings.job_lease_seconds, ctx.settings.job_queue_seconds)
 
 
-def wait_for(book: TaskBook, task_id: str, job_id: str, seconds: float) -> Task:
-    """The task once job `job_id` finished, or as it stands when `seconds` ran out."""
+def wait_for(book: TaskBook, task_id: str, job_id: str, seconds: float) -> Task | None:
+    """The task once job `job_id` finished, or as it stands when `seconds` ran out (None if the
+    record is gone by then)."""
     deadline = time.monotonic() + seconds
     delay = 0.02
     while True:
@@ -94,7 +99,7 @@ def answer(ctx: Context, task: Task, job_id: str) -> Reply:
         notes.append(f"Another save of this draft (for another draft_folder) is running; this one starts after "
                      f"it. Poll POST /query_draft_status with task_id {task.task_id}.")
     elif not done:
-        notes.append(f"The save is still running ({task.progress}%: {task.message}); poll "
+        notes.append(f"The save is still running ({task.progress}%: {task.message or task.status}); poll "
                      f"POST /query_draft_status with task_id {task.task_id}.")
     return Reply(output, notes)
 

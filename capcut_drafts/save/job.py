@@ -7,6 +7,7 @@ the draft's profile, zips and publishes it, and reports exactly what happened in
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,6 +22,7 @@ from capcut_drafts.save import delivery
 from capcut_drafts.save.folder_writer import write_folder
 from capcut_drafts.save.install import install_into
 from capcut_drafts.save.locks import save_lock
+from capcut_drafts.save.media_cache import CachedFile, MediaCache
 from capcut_drafts.save.probe import ProbeError, probe
 from capcut_drafts.save.tasks import FileError, Heartbeat, Task, TaskBook
 from capcut_drafts.storage import PublishError, open_publisher
@@ -45,14 +47,27 @@ def run_save_job(ctx: Context, task_id: str, draft_id: str, draft_folder: str | 
                         started_at=time.time())
             with Heartbeat(book, task, interval=ctx.settings.job_lease_seconds / 4):
                 _save(ctx, book, task, draft_id, draft_folder, base_url)
+    except UnusableMedia as exc:  # the client's URLs, not a fault here: which ones and why, no traceback
+        log.warning("save of %s failed: %s", draft_id,
+                    "; ".join(f"{e.url} ({e.code.value}: {e.message})"
+                              for e in {e.url: e for e in task.errors}.values()))   # once per URL
+        _fail(book, task, exc.message)
     except Exception as exc:      # noqa: BLE001 — every failure ends the task, with its reason
         log.exception("save of %s failed", draft_id)
-        reason = exc.message if isinstance(exc, ApiError) else f"{type(exc).__name__}: {exc}"
-        book.update(task, status="failed", message=f"Failed to save draft: {reason}", finished_at=time.time())
+        _fail(book, task, exc.message if isinstance(exc, ApiError) else f"{type(exc).__name__}: {exc}")
     finally:
         metrics.JOBS.labels("running").dec()
         metrics.SAVES.labels(task.status).inc()
         metrics.SAVE_SECONDS.labels(task.status).observe(time.monotonic() - started)
+
+
+class UnusableMedia(ApiError):
+    """Some media URLs of the draft could not be used (fetch_*, probe_failed, wrong_media_kind):
+    the task's `errors` lists each."""
+
+
+def _fail(book: TaskBook, task: Task, reason: str) -> None:
+    book.update(task, status="failed", message=f"Failed to save draft: {reason}", finished_at=time.time())
 
 
 def _save(ctx: Context, book: TaskBook, task: Task, draft_id: str, draft_folder: str | None,
@@ -65,7 +80,7 @@ def _save(ctx: Context, book: TaskBook, task: Task, draft_id: str, draft_folder:
     files = _download(ctx, book, task, draft)
     if task.errors:
         failed = len({e.url for e in task.errors})
-        raise ApiError(f"{failed} of {task.total_files} media files could not be used (see errors); "
+        raise UnusableMedia(f"{failed} of {task.total_files} media files could not be used (see errors); "
                        "fix or replace those URLs and save again")
     learned = operations.set_media(_learned(draft, files))
     ctx.cache.update(draft_id, lambda d: (learned, None))       # later queries see the real lengths
@@ -133,18 +148,13 @@ def _download(ctx: Context, book: TaskBook, task: Task, draft: Draft) -> dict[st
     """Fetch and probe every material: {material_id: (local path, MediaInfo)}; failures go to task.errors."""
     materials = list(draft.materials.values())
     urls = sorted({m.url for m in materials})
-    book.update(task, progress=10, message=f"Collected {len(urls)} download tasks in total",
-                total_files=len(urls), completed_files=0)
-
-    def progress(done: int, total: int, url: str, result: Any) -> None:
-        size = getattr(result, "size", 0) if url in missing else 0
-        book.update(task, completed_files=done, bytes_downloaded=task.bytes_downloaded + size,
-                    progress=10 + int(done / max(total, 1) * 60), message=f"Downloaded {done}/{total} files")
-
-    missing = {url for url in urls if ctx.media.peek(url) is None}
+    meter = _Meter(book, task, ctx.media, urls)
     for url in urls:
-        metrics.MEDIA_CACHE.labels("miss" if url in missing else "hit").inc()
-    fetched = ctx.media.fetch_many(urls, on_progress=progress)
+        metrics.MEDIA_CACHE.labels("hit" if url in meter.cached else "miss").inc()
+    book.update(task, **{"progress": 10, "message": f"Collected {len(urls)} download tasks in total",
+                         "total_files": len(urls), **meter.snapshot()})     # cached files: done at once
+    with meter:
+        fetched = ctx.media.fetch_many(urls, on_progress=meter.finished)
     files = {}
     for material in materials:
         result = fetched[material.url]
@@ -161,8 +171,91 @@ def _download(ctx: Context, book: TaskBook, task: Task, draft: Draft) -> dict[st
             task.errors.append(FileError(url=material.url, code=ErrorCode.WRONG_MEDIA_KIND, message=problem))
             continue
         files[material.id] = (result.path, info)
-    book.put(task)
+    unusable = len({e.url for e in task.errors})          # a URL failed once, however many clips use it
+    book.update(task, completed_files=len(urls) - unusable, failed_files=unusable)
     return files
+
+
+class _Meter:
+    """The download phase of a save as its task shows it: files done, bytes, time left.
+
+    Finished files count whole (cached ones from the start); a download running in this process
+    counts the bytes received so far and, when its response announced a size, that size. A file
+    queued, without a Content-Length, or downloaded by another process adds nothing to
+    `bytes_total` until it ends, and makes `eta_seconds` None meanwhile. The task is written at
+    most every `interval` seconds: by a ticker thread, and by `finished` when a tick is due."""
+
+    def __init__(self, book: TaskBook, task: Task, media: MediaCache, urls: list[str], interval: float = 0.5):
+        self.book, self.task, self.media, self.urls, self.interval = book, task, media, urls, interval
+        hits = {url: media.peek(url) for url in urls}
+        self.sizes = {url: hit.size for url, hit in hits.items() if hit is not None}   # usable files: size
+        self.cached = set(self.sizes)
+        self.failed: set[str] = set()
+        self.cached_bytes = sum(self.sizes.values())
+        self.started = time.monotonic()
+        self.last_write = self.started
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._tick, name=f"meter-{task.task_id}", daemon=True)
+
+    def finished(self, done: int, total: int, url: str, result: CachedFile | FetchError) -> None:
+        """`MediaCache.fetch_many`'s on_progress: `url` is done (downloaded, cached or failed)."""
+        with self._lock:
+            if isinstance(result, FetchError):
+                self.failed.add(url)
+            else:
+                self.sizes[url] = result.size
+            if time.monotonic() - self.last_write >= self.interval:
+                self._write()
+
+    def snapshot(self) -> dict[str, Any]:
+        """The task's download fields as of now."""
+        running = [self.media.transfer(url) for url in self.urls if url not in self.sizes and url not in self.failed]
+        done_bytes = sum(self.sizes.values())
+        arrived = done_bytes + sum(live[0] for live in running if live is not None)
+        total = done_bytes + sum(live[1] for live in running if live is not None and live[1] is not None)
+        sized = all(live is not None and live[1] is not None for live in running)
+        whole = len(self.sizes) + len(self.failed)
+        share = whole + sum(min(live[0] / live[1], 1.0) for live in running if live is not None and live[1])
+        fields: dict[str, Any] = {
+            "completed_files": len(self.sizes), "failed_files": len(self.failed), "bytes_total": total,
+            "bytes_downloaded": arrived, "eta_seconds": self._eta(arrived, total) if sized else None,
+            "progress": max(self.task.progress, 10 + int(share / max(len(self.urls), 1) * 60))}
+        if whole:
+            fields["message"] = f"Downloaded {whole}/{len(self.urls)} files"
+        return fields
+
+    def _eta(self, arrived: int, total: int) -> float | None:
+        """Seconds until `total` at the rate this save's downloads reached (None before any byte)."""
+        if arrived >= total:
+            return 0.0
+        fresh = arrived - self.cached_bytes
+        elapsed = time.monotonic() - self.started
+        if fresh <= 0 or elapsed <= 0:
+            return None
+        return round((total - arrived) * elapsed / fresh, 1)
+
+    def write(self) -> None:
+        with self._lock:
+            self._write()
+
+    def _write(self) -> None:
+        """Write the snapshot; the lock is held, so an older snapshot never lands after a newer one."""
+        self.book.update(self.task, **self.snapshot())
+        self.last_write = time.monotonic()
+
+    def _tick(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.write()
+
+    def __enter__(self) -> _Meter:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.write()
 
 
 def _kind_problem(kind: str, info) -> str | None:

@@ -47,6 +47,9 @@ ProgressCallback = Callable[[int, int, str, Union["CachedFile", FetchError]], No
 _ACTIVE_PARTS: set[str] = set()
 _ACTIVE_LOCK = threading.Lock()
 
+# Downloads writing in this process (any MediaCache instance), by object path: what arrived so far.
+_TRANSFERS: dict[str, Transfer] = {}
+
 # Downloads queued or running in this process, by object path (the directory and the URL's key):
 # every MediaCache on one directory joins them.
 _INFLIGHT: dict[str, Future] = {}
@@ -63,6 +66,20 @@ class CachedFile:
     sha256: str | None = None          # of the content
     final_url: str | None = None       # after redirects
     fetched_at: float | None = None    # unix time of the download
+
+
+@dataclass
+class Transfer:
+    """A download writing now: the bytes of the current attempt so far and the size its response
+    announced (None without a Content-Length). Written by the downloading thread only."""
+    received: int = 0
+    total: int | None = None
+
+    def restart(self, total: int | None) -> None:
+        self.received, self.total = 0, total
+
+    def add(self, n: int) -> None:
+        self.received += n
 
 
 def url_key(url: str) -> str:
@@ -177,6 +194,14 @@ class MediaCache:
         return CachedFile(url=url, path=path, size=st.st_size, content_type=meta.get("content_type"),
                           sha256=meta.get("sha256"), final_url=meta.get("final_url"),
                           fetched_at=meta.get("fetched_at", st.st_mtime))
+
+    def transfer(self, url: str) -> tuple[int, int | None] | None:
+        """(bytes received, size announced or None) of the download of `url` writing in this
+        process (any MediaCache on this directory); None when none is (queued, done, or another
+        process's download this one waits for)."""
+        with _ACTIVE_LOCK:
+            live = _TRANSFERS.get(self.path_for(url))
+        return None if live is None else (live.received, live.total)
 
     def get(self, url: str) -> CachedFile:
         """The cached file for `url`, downloading it first if needed (in this thread). Raises FetchError.
@@ -402,10 +427,13 @@ class MediaCache:
             fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.{os.getpid()}.",
                                        suffix=".part")
             os.close(fd)
+            live = Transfer()
             with _ACTIVE_LOCK:
                 _ACTIVE_PARTS.add(tmp)
+                _TRANSFERS[path] = live
             try:
-                got = download_to(url, tmp, self.policy, hash_content=self.hash_content)
+                got = download_to(url, tmp, self.policy, hash_content=self.hash_content, on_chunk=live.add,
+                                  on_response=live.restart)
                 fetched_at = time.time()
                 meta = {"url": url, "final_url": got.final_url, "size": got.size, "content_type": got.content_type,
                         "sha256": got.sha256, "fetched_at": fetched_at}
@@ -421,6 +449,7 @@ class MediaCache:
             finally:
                 with _ACTIVE_LOCK:
                     _ACTIVE_PARTS.discard(tmp)
+                    _TRANSFERS.pop(path, None)
         return CachedFile(url=url, path=path, size=got.size, content_type=got.content_type, sha256=got.sha256,
                           final_url=got.final_url, fetched_at=fetched_at)
 

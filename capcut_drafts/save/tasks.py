@@ -22,7 +22,12 @@ class FileError(BaseModel):
 
 class Task(BaseModel):
     """Upstream's fields first (status, message, progress, completed_files, total_files, draft_url),
-    then what we add: warnings, per-file errors, timestamps, the zip's download page."""
+    then what we add: warnings, per-file errors, timestamps, the zip's download page, byte counts.
+
+    completed_files counts the media files that downloaded (and, once probed, could be used),
+    failed_files those that could not; bytes_total is the sum of the sizes known so far (cached
+    files, finished downloads, Content-Length of running ones), bytes_downloaded what of it
+    arrived, eta_seconds the download time left at the rate seen (None while unknown)."""
     task_id: str
     status: str = "initialized"
     message: str = ""
@@ -30,13 +35,16 @@ class Task(BaseModel):
     completed_files: int = 0
     total_files: int = 0
     draft_url: str = ""
+    failed_files: int = 0
     download_page: str = ""
     warnings: list[str] = Field(default_factory=list)
     errors: list[FileError] = Field(default_factory=list)
     started_at: float | None = None
     finished_at: float | None = None
     heartbeat_at: float | None = None
+    bytes_total: int = 0
     bytes_downloaded: int = 0
+    eta_seconds: float | None = None
     bytes_to_upload: int = 0
     bytes_uploaded: int = 0
     url_expires_at: float | None = None

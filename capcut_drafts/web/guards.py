@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from flask import g, request
 
+from capcut_drafts.jobs.base import job_request_id
 from capcut_drafts.storage.local import link_ok
 
 if TYPE_CHECKING:                 # annotations only
@@ -43,14 +44,15 @@ class _RecordFactory:
         record = self.base(*args, **kwargs)
         try:
             record.request_id = g.get("request_id", "-")
-        except RuntimeError:          # outside an application context
-            record.request_id = "-"
+        except RuntimeError:          # outside an application context: a job's thread, or none
+            record.request_id = job_request_id() or "-"
         escape_record(record)
         return record
 
 
 def install_request_id_logging() -> None:
-    """Every log record gets `request_id` ("-" outside a request) and has the control characters
+    """Every log record gets `request_id` (in a job's thread: the id of the request that queued
+    the job; "-" outside both) and has the control characters
     of its message and exception text escaped (see `escape_record`), whoever configured logging.
     Installing it again changes nothing."""
     base = logging.getLogRecordFactory()

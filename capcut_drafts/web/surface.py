@@ -79,12 +79,15 @@ def install(app: Flask, ctx: Context, routes: Iterable[Route], envelope: Envelop
         response.headers["X-Request-ID"] = g.get("request_id", "-")
         rule = request.url_rule.rule if request.url_rule is not None else "unmatched"
         elapsed = time.perf_counter() - g.get("started", time.perf_counter())
+        body = _envelope_of(response)
         outcome = str(response.status_code)
-        if response.is_json and response.status_code == 200:
-            outcome = "success" if (response.get_json(silent=True) or {}).get("success") else "error"
+        if body is not None and response.status_code == 200:
+            outcome = "success" if body.get("success") else "error"
         metrics.REQUESTS.labels(rule, outcome).inc()
         metrics.LATENCY.labels(rule).observe(elapsed)
-        log.info("%s %s %s %.1fms", request.method, request.path, response.status_code, elapsed * 1000)
+        code = body.get("code") if body is not None and body.get("success") is False else None
+        log.info("%s %s %s %.1fms%s", request.method, request.path, response.status_code, elapsed * 1000,
+                 f" code={code}" if code else "")
         return response
 
     @app.get("/healthz")
@@ -112,6 +115,12 @@ def install(app: Flask, ctx: Context, routes: Iterable[Route], envelope: Envelop
     app.register_blueprint(get_swaggerui_blueprint("/docs", "/openapi.json",
                                                    config={"app_name": "CapCut draft service",
                                                            "validatorUrl": None}))
+
+
+def _envelope_of(response: Response) -> dict | None:
+    """The JSON object a reply carries (an envelope, for the API's replies), or None."""
+    body = response.get_json(silent=True) if response.is_json else None
+    return body if isinstance(body, dict) else None
 
 
 def readiness_problems(ctx: Context) -> list[str]:
