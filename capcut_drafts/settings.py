@@ -128,7 +128,7 @@ class Settings(BaseModel):
     trusted_hosts: Annotated[Strings, AfterValidator(_host_rules)] = []
     is_capcut_env: bool = True
     draft_profile: Annotated[str | None, BeforeValidator(_empty_as_none), AfterValidator(_profile_name)] = None
-    draft_domain: str = "https://www.install-ai-guider.top"
+    draft_domain: str = ""          # "" = draft_url is the draft's page here; set = upstream's link
     preview_router: str = "/draft/downloader"
     is_upload_draft: bool = False
     storage: Literal["local", "oss", "s3"] = "local"

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 
-from capcut_drafts.errors import ApiError, not_found
+from capcut_drafts.errors import ApiError, ErrorCode, not_found
 from capcut_drafts.model import profiles
 from capcut_drafts.model.ids import new_draft_id
 from capcut_drafts.model.timeline import Canvas, Draft
@@ -38,14 +38,18 @@ def new_draft(ctx: Context, width: int, height: int, fps: int = 30, profile: str
     try:
         name = profiles.resolve(profile).name if profile else ctx.default_profile
     except ValueError as exc:
-        raise ApiError(f"Invalid parameter 'profile': {exc}.", code="unknown_name") from None
+        raise ApiError(f"Invalid parameter 'profile': {exc}.", code=ErrorCode.UNKNOWN_NAME) from None
     draft_id = new_draft_id()
     return Draft(id=draft_id, profile=name, name=draft_id, created_at=time.time(),
                  canvas=Canvas(width=width, height=height, fps=fps))
 
 
 def draft_url(ctx: Context, draft: Draft) -> str:
-    """Upstream's informational link: <draft_domain><preview_router>?draft_id=…&is_capcut=…"""
+    """The draft's page on this service, <link base>/drafts/<id> (base: `ctx.base_url()`, the rules
+    of web/guards.py `link_base`). With `draft_domain` set, upstream's link instead:
+    <draft_domain><preview_router>?draft_id=…&is_capcut=…"""
+    if not ctx.settings.draft_domain:
+        return f"{ctx.base_url()}/drafts/{draft.id}"
     is_capcut = 1 if profiles.resolve(draft.profile).is_capcut else 0
     return f"{ctx.settings.draft_domain}{ctx.settings.preview_router}?draft_id={draft.id}&is_capcut={is_capcut}"
 

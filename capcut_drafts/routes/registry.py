@@ -101,7 +101,7 @@ ROUTES: tuple[Route, ...] = (
             "output: {draft_id, draft_url}.")),
     Route(
         "/add_text", text.AddTextRequest, text.add_text,
-        "Error occurred while processing text: {} You can click the link below for help: ",
+        "Error occurred while processing text: {}",
         summary="Add styled text",
         example={"draft_id": EXAMPLE_ID, "text": "My Title", "start": 0, "end": 3, "font_color": "#FFD700",
                  "font_size": 12, "transform_y": 0.6,

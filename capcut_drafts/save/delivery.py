@@ -1,5 +1,5 @@
-"""Where saved drafts live on this host and how they are handed out: the folder, its zip, a
-download page, a per-draft lock so two saves never write one folder at once, and clean-up of
+"""Where saved drafts live on this host and how they are handed out: the folder, its zip, the
+draft's page, a per-draft lock so two saves never write one folder at once, and clean-up of
 outputs older than the retention setting.
 
 Only regular files inside a saved folder are handed out. A symbolic link (to a file or a folder,
@@ -16,6 +16,7 @@ import time
 import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
@@ -226,16 +227,105 @@ def folder_size(folder: Path) -> int:
         return sum(info.st_size for *_, info in _regular_files(root))
 
 
-def download_page(draft_id: str, zip_url: str, size: int, draft_folder_hint: str) -> str:
+@dataclass(frozen=True)
+class DraftView:
+    """What the draft page shows of a stored draft: its built form, as /query_script builds it."""
+    profile: str
+    width: int
+    height: int
+    duration_us: int
+    tracks: list[tuple[str, str, int]]        # (name, kind, clips), in layer order
+    warnings: list[str]
+
+
+@dataclass(frozen=True)
+class SaveView:
+    """What the draft page shows of the draft's save: its task record and the zip, if any."""
+    status: str                    # the task's status; "completed" with no task when only a folder is left
+    progress: int
+    message: str
+    when: float | None             # finished_at, else started_at
+    draft_folder: str | None       # the drafts folder the save wrote media paths for
+    zip_url: str = ""              # "" while there is nothing to download
+    size: int | None = None        # bytes of the saved folder's files, when saved on this host
+
+
+# The drafts folders of the apps' default installs: (app, system, folder).
+INSTALL_FOLDERS = (
+    ("CapCut", "Windows", r"%LOCALAPPDATA%\CapCut\User Data\Projects\com.lveditor.draft"),
+    ("CapCut", "macOS", "~/Movies/CapCut/User Data/Projects/com.lveditor.draft"),
+    ("JianYing (剪映)", "Windows", r"%LOCALAPPDATA%\JianyingPro\User Data\Projects\com.lveditor.draft"),
+    ("JianYing (剪映)", "macOS", "~/Movies/JianyingPro/User Data/Projects/com.lveditor.draft"),
+)
+
+_STYLE = """body{font-family:system-ui,sans-serif;max-width:46rem;margin:3rem auto;padding:0 1rem;line-height:1.5}
+code{background:#f3f3f3;padding:.1rem .3rem}table{border-collapse:collapse}
+td,th{border:1px solid #ddd;padding:.2rem .6rem;text-align:left}"""
+
+
+def _page(title: str, body: str) -> str:
+    return (f'<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>{title}</title>\n'
+            f"<style>{_STYLE}</style></head>\n<body>{body}\n</body></html>")
+
+
+def _contents(draft: DraftView | None) -> str:
+    if draft is None:
+        return "<h2>Contents</h2><p>The draft is no longer in the store; its saved folder is.</p>"
+    rows = "".join(f"<tr><td>{html.escape(name)}</td><td>{html.escape(kind)}</td><td>{clips}</td></tr>"
+                   for name, kind, clips in draft.tracks)
+    table = (f"<table><tr><th>track</th><th>kind</th><th>clips</th></tr>{rows}</table>" if rows
+             else "<p>No tracks yet.</p>")
+    warnings = "".join(f"<li>{html.escape(w)}</li>" for w in draft.warnings)
+    return (f"<h2>Contents</h2><p>Profile <code>{html.escape(draft.profile)}</code>, "
+            f"{draft.width}×{draft.height}, {draft.duration_us / 1e6:g} s long.</p>{table}"
+            + (f"<h3>Warnings from building it</h3><ul>{warnings}</ul>" if warnings else ""))
+
+
+def _save_state(save: SaveView | None) -> str:
+    if save is None:
+        return ("<h2>Save</h2><p>Not saved yet. <code>POST /save_draft</code> with this "
+                "<code>draft_id</code> writes the folder and gives this page its download link.</p>")
+    when = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(save.when)) if save.when else "–"
+    state = (f"<h2>Save</h2><p>Status <b>{html.escape(save.status)}</b> ({save.progress} %), {when}"
+             + (f": {html.escape(save.message)}" if save.message else "") + "</p>")
+    if not save.zip_url:
+        return state
+    size = f" (about {save.size / 1_048_576:.1f} MiB)" if save.size is not None else ""
+    return state + f'<p><a href="{html.escape(save.zip_url)}">Download the saved draft (zip)</a>{size}</p>'
+
+
+def _install(draft_id: str, save: SaveView | None) -> str:
     name = html.escape(draft_id)
-    return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Draft {name}</title>
-<style>body{{font-family:system-ui,sans-serif;max-width:40rem;margin:3rem auto;padding:0 1rem;line-height:1.5}}
-code{{background:#f3f3f3;padding:.1rem .3rem}}</style></head>
-<body><h1>Draft {name}</h1>
-<p><a href="{html.escape(zip_url)}">Download {name}.zip</a> (about {size / 1_048_576:.1f} MiB)</p>
-<ol><li>Unzip it into a folder named <code>{name}</code> inside your drafts folder,
-e.g. <code>{html.escape(draft_folder_hint)}</code>.</li>
-<li>Open CapCut / JianYing: the draft is in the project list.</li></ol>
-<p>Media paths in the draft point at the drafts folder given when the draft was saved.</p>
-</body></html>"""
+    rows = "".join(f"<tr><td>{app}</td><td>{system}</td><td><code>{html.escape(folder)}</code></td></tr>"
+                   for app, system, folder in INSTALL_FOLDERS)
+    if save is None:
+        paths = ("<p>Media paths: a save with <code>draft_folder</code> (your drafts folder) points them into "
+                 "it; a save without one makes them relative to the draft's own folder, so the whole folder, "
+                 "<code>assets</code> included, must be copied.</p>")
+    elif save.draft_folder:
+        paths = (f"<p>Media paths in the draft point into a folder named <code>{name}</code> inside "
+                 f"<code>{html.escape(save.draft_folder)}</code>: unzip it exactly there, or the app "
+                 "shows the media as missing.</p>")
+    else:
+        paths = ("<p>This draft was saved without <code>draft_folder</code>: media paths are relative to "
+                 "the draft's own folder (its <code>assets</code> folder), so copy the whole unzipped folder, "
+                 "<code>assets</code> included, into the drafts folder.</p>")
+    return (f"<h2>Install</h2><ol><li>Close the app.</li><li>Unzip into a folder named <code>{name}</code> "
+            "inside the app's drafts folder (default install locations below).</li>"
+            "<li>Open the app: the draft is in the project list.</li></ol>"
+            f"<table><tr><th>app</th><th>system</th><th>drafts folder</th></tr>{rows}</table>{paths}")
+
+
+def draft_page(draft_id: str, draft: DraftView | None, save: SaveView | None) -> str:
+    """The page of a draft, before and after a save. Every draft-provided string is escaped."""
+    name = html.escape(draft_id)
+    return _page(f"Draft {name}", f"<h1>Draft {name}</h1>" + _contents(draft) + _save_state(save)
+                 + _install(draft_id, save))
+
+
+def missing_page(draft_id: str) -> str:
+    """The 404 page of a draft id no store or saved folder knows."""
+    name = html.escape(draft_id)
+    return _page("Draft not found", f"<h1>Draft not found</h1><p>No draft <code>{name}</code> exists here: "
+                 "the id is wrong, or the draft expired and was cleaned up. Create one with "
+                 "<code>POST /create_draft</code>; <a href=\"/docs\">the API documentation</a> lists the routes.</p>")

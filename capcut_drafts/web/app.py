@@ -18,16 +18,21 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response, abort, jsonify, request, stream_with_context
+from flask import Flask, Response, abort, jsonify, redirect, request, stream_with_context
 from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 from capcut_drafts.context import build_context
 from capcut_drafts.errors import ApiError, ErrorCode
+from capcut_drafts.export.builder import build
 from capcut_drafts.model import catalog
+from capcut_drafts.model.timeline import Draft
 from capcut_drafts.routes import dispatch, inbound, registry
 from capcut_drafts.save import delivery
+from capcut_drafts.save.tasks import TaskBook
 from capcut_drafts.settings import Settings, load_settings
+from capcut_drafts.store import DraftNotFound
 from capcut_drafts.web import surface
 
 log = logging.getLogger("capcut.app")
@@ -42,8 +47,11 @@ class _JSONProvider(DefaultJSONProvider):
     ensure_ascii = False          # names and messages (JianYing's are Chinese) go out as they are
 
 
+_ID = re.compile(r"[A-Za-z0-9_-]{1,80}")        # the draft ids whose folders may be served
+
+
 def _safe_id(draft_id: str) -> str:
-    if not re.fullmatch(r"[A-Za-z0-9_-]{1,80}", draft_id):
+    if not _ID.fullmatch(draft_id):
         abort(404)
     return draft_id
 
@@ -112,6 +120,10 @@ def create_app(settings: Settings | None = None) -> Flask:
             abort(404)
         return folder
 
+    @app.get("/")
+    def root() -> WerkzeugResponse:
+        return redirect("/docs/", code=302)          # Swagger UI: every route with an example
+
     @app.get("/drafts/<draft_id>.zip")
     def download_zip(draft_id: str) -> Response:
         folder = saved_folder(draft_id)
@@ -119,13 +131,43 @@ def create_app(settings: Settings | None = None) -> Flask:
                         headers={"Content-Disposition": f'attachment; filename="{draft_id}.zip"'})
 
     @app.get("/drafts/<draft_id>")
-    def download_page(draft_id: str) -> tuple[str, int, dict[str, str]]:
-        folder = saved_folder(draft_id)
+    def draft_page(draft_id: str) -> tuple[str, int, dict[str, str]]:
+        html_type = {"Content-Type": "text/html; charset=utf-8"}
+        known = _ID.fullmatch(draft_id) is not None
+        draft = draft_view(draft_id) if known else None
+        save = save_view(draft_id) if known else None
+        if draft is None and save is None:
+            return delivery.missing_page(draft_id), 404, html_type
+        return delivery.draft_page(draft_id, draft, save), 200, html_type
+
+    def draft_view(draft_id: str) -> delivery.DraftView | None:
+        """The draft as /query_script builds it (read-only), or None when the store has no such draft."""
+        def summarize(draft: Draft) -> delivery.DraftView:
+            built = build(draft)
+            tracks = [(str(t.get("name", "")), str(t.get("type", "")), len(t.get("segments", [])))
+                      for t in built.content.get("tracks", [])]
+            return delivery.DraftView(draft.profile, draft.canvas.width, draft.canvas.height,
+                                      int(built.content.get("duration", 0)), tracks, built.warnings)
+        try:
+            return ctx.cache.read(draft_id, summarize)
+        except DraftNotFound:
+            return None
+
+    def save_view(draft_id: str) -> delivery.SaveView | None:
+        """The save's task record and zip link; None when there is neither a task nor a saved folder."""
+        task = TaskBook(ctx.cache.store).get(draft_id)
+        folder = delivery.folder_path(settings, draft_id)
+        saved = delivery.is_saved_folder(folder)
+        if task is None and not saved:
+            return None
         query = f"?{request.query_string.decode()}" if request.query_string else ""
-        page = delivery.download_page(draft_id, f"{ctx.base_url()}/drafts/{draft_id}.zip{query}",
-                                      delivery.folder_size(folder),
-                                      "CapCut: %LOCALAPPDATA%\\CapCut\\User Data\\Projects\\com.lveditor.draft")
-        return page, 200, {"Content-Type": "text/html; charset=utf-8"}
+        zip_url = f"{ctx.base_url()}/drafts/{draft_id}.zip{query}" if saved else ""
+        if task is None:
+            return delivery.SaveView("completed", 100, "", None, None, zip_url, delivery.folder_size(folder))
+        if not saved and task.status == "completed" and not task.draft_url.startswith("/"):
+            zip_url = task.draft_url                      # uploaded to object storage
+        return delivery.SaveView(task.status, task.progress, task.message, task.finished_at or task.started_at,
+                                 task.draft_folder, zip_url, delivery.folder_size(folder) if saved else None)
 
     surface.install(app, ctx, registry.ROUTES, envelope)
 

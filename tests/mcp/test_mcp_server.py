@@ -195,7 +195,7 @@ def test_stdio_typical_flow_save_and_errors(server_env, tmp_path, media_urls, da
     async def body(session: ClientSession):
         created = await ok(session, "create_draft", {"width": 1080, "height": 1920})
         draft_id = created["draft_id"]
-        assert draft_id.startswith("dfd_cat_") and created["draft_url"].endswith("&is_capcut=1")
+        assert draft_id.startswith("dfd_cat_") and created["draft_url"].endswith(f"/drafts/{draft_id}")
 
         for arguments in (
             {"video_url": media_urls["v1.mp4"], "start": 0, "end": 5, "target_start": 0, "track_name": "video_main",

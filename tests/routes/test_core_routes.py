@@ -11,7 +11,7 @@ import re
 import sqlite3
 
 import pytest
-from helpers import check_envelope, fail, new_draft, ok, only_segment, post, track
+from helpers import check_envelope, fail, make_settings, new_draft, ok, only_segment, post, track
 from pyJianYingDraft import ScriptFile
 
 from capcut_drafts.model import catalog
@@ -64,7 +64,7 @@ def test_upstream_typical_flow_replay(client):
     created = ok(client, "/create_draft", {"width": 1080, "height": 1920})
     d = created["draft_id"]
     assert DRAFT_ID.match(d)
-    assert created["draft_url"].endswith("&is_capcut=1")
+    assert created["draft_url"] == f"http://127.0.0.1:9001/drafts/{d}"
     steps = [
         ("/add_video", {"draft_id": d, "video_url": V1, "start": 0, "end": 5, "target_start": 0,
                         "track_name": "video_main", "transition": "Dissolve", "transition_duration": 1.0}),
@@ -81,7 +81,7 @@ def test_upstream_typical_flow_replay(client):
     for path, body in steps:
         out = ok(client, path, body)
         assert out["draft_id"] == d
-        assert DRAFT_ID.match(out["draft_id"]) and out["draft_url"].endswith("&is_capcut=1")
+        assert DRAFT_ID.match(out["draft_id"]) and out["draft_url"].endswith(f"/drafts/{out['draft_id']}")
 
     raw = script(client, d, force_update=False)
     doc = json.loads(raw)
@@ -302,17 +302,26 @@ def test_unknown_path_is_404_with_the_envelope(client):
     assert check_envelope(resp.get_json())["code"] == "not_found"
 
 
-def test_generate_draft_url_has_the_draft_id_key(client, settings):
+def test_draft_url_is_the_drafts_page_here(client):
     created = ok(client, "/create_draft", {})
     d = created["draft_id"]
     url = ok(client, "/generate_draft_url", {"draft_id": d, "draft_folder": "/ignored"})["draft_url"]
-    assert f"?draft_id={d}&is_capcut=" in url     # upstream's "?=<id>" fixed
-    assert url == f"{settings.draft_domain}{settings.preview_router}?draft_id={d}&is_capcut=1" == created["draft_url"]
+    added = ok(client, "/add_text", {"draft_id": d, "text": "x"})["draft_url"]
+    assert url == created["draft_url"] == added == f"http://127.0.0.1:9001/drafts/{d}"
+    assert client.get(f"/drafts/{d}").status_code == 200
 
 
-def test_generate_draft_url_for_a_jianying_draft_says_is_capcut_0(client):
-    d = new_draft(client, profile="jianying")
-    assert ok(client, "/generate_draft_url", {"draft_id": d})["draft_url"].endswith(f"?draft_id={d}&is_capcut=0")
+def test_draft_domain_restores_upstreams_link(tmp_path):
+    from capcut_drafts.web.app import create_app
+    app = create_app(make_settings(tmp_path, store="memory", draft_domain="https://www.capcutapi.top"))
+    with app.test_client() as upstream:
+        d = new_draft(upstream)
+        url = ok(upstream, "/generate_draft_url", {"draft_id": d})["draft_url"]
+        j = new_draft(upstream, profile="jianying")
+        url_j = ok(upstream, "/generate_draft_url", {"draft_id": j})["draft_url"]
+    app.extensions["capcut"].runner.shutdown(wait=True)
+    assert url == f"https://www.capcutapi.top/draft/downloader?draft_id={d}&is_capcut=1"   # not upstream's "?=<id>"
+    assert url_j.endswith(f"?draft_id={j}&is_capcut=0")
 
 
 def test_generate_draft_url_unknown_draft(client):

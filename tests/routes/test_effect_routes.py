@@ -435,7 +435,7 @@ def test_upstream_flow_step_8_batch_keyframes(client, two_clips):
         "property_types": ["alpha", "alpha", "uniform_scale", "uniform_scale"],
         "times": [0, 1, 5.5, 9], "values": ["0", "1", "1.0", "1.2"]})
     assert out["added_keyframes_count"] == 4
-    assert out["draft_id"] == two_clips and out["draft_url"].endswith("&is_capcut=1")
+    assert out["draft_id"] == two_clips and out["draft_url"].endswith(f"/drafts/{two_clips}")
     reply = query(client, two_clips)
     assert not reply.get("warnings")
     first, second = segments(json.loads(reply["output"]), "video_main")

@@ -48,7 +48,7 @@ def test_upstream_replay_saves_a_complete_windows_draft_with_zip_and_page(servic
     v1, v2, a = media_server.url("v1.mp4"), media_server.url("v2.mp4"), media_server.url("a.mp3")
     created = svc.ok("/create_draft", {"width": 1080, "height": 1920})                                  # 1
     d = created["draft_id"]
-    assert re.fullmatch(r"dfd_cat_\d+_[0-9a-f]{8}", d) and created["draft_url"].endswith("&is_capcut=1")
+    assert re.fullmatch(r"dfd_cat_\d+_[0-9a-f]{8}", d) and created["draft_url"].endswith(f"/drafts/{d}")
     steps = [
         ("video", dict(video_url=v1, start=0, end=5, target_start=0, track_name="video_main",          # 2
                        transition="Dissolve", transition_duration=1.0)),

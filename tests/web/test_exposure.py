@@ -240,9 +240,10 @@ def test_a_draft_folder_that_is_a_symbolic_link_is_not_served(sqlite_apps, outsi
     os.symlink(outside / "secret.txt", real / "draft_meta_info.json")
     client = app.test_client()
     for name in ("dfd_cat_1_0000000a", "dfd_cat_1_0000000b", "dfd_cat_1_0000000c"):
-        for path in (f"/drafts/{name}.zip", f"/drafts/{name}"):
-            resp = client.get(path)
-            assert resp.status_code == 404 and resp.get_json()["code"] == "not_found", (path, resp.data[:200])
+        resp = client.get(f"/drafts/{name}.zip")
+        assert resp.status_code == 404 and resp.get_json()["code"] == "not_found", (name, resp.data[:200])
+        resp = client.get(f"/drafts/{name}")                     # the draft's page: HTML
+        assert resp.status_code == 404 and b"Draft not found" in resp.data, (name, resp.data[:200])
     assert client.get(f"/drafts/{draft_id}.zip").status_code == 200
 
 

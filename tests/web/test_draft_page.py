@@ -1,0 +1,81 @@
+"""GET /drafts/<id>: the draft's page before and after a save, the 404 page of an unknown id, and
+escaping of what a client put in the draft. The app runs on a SQLite store with its thread runner,
+so saves really write the folder the page links."""
+from __future__ import annotations
+
+import html
+
+import pytest
+from helpers import make_settings, ok
+
+from capcut_drafts.web.app import create_app
+
+MAC_FOLDER = "/Users/me/Movies/CapCut/User Data/Projects/com.lveditor.draft"
+HOSTILE = '<script>alert("x")</script>&<b>'
+
+
+@pytest.fixture
+def client(tmp_path):
+    app = create_app(make_settings(tmp_path / "data", store="sqlite", prefetch_on_add=False))
+    yield app.test_client()
+    ctx = app.extensions["capcut"]
+    ctx.runner.shutdown(wait=True)
+    ctx.media.close(wait=True)
+
+
+def page(client, draft_id: str, status: int = 200) -> str:
+    resp = client.get(f"/drafts/{draft_id}")
+    assert resp.status_code == status and resp.mimetype == "text/html", resp.get_data(as_text=True)
+    return resp.get_data(as_text=True)
+
+
+def test_page_before_a_save_shows_the_contents_and_no_link(client):
+    d = ok(client, "/create_draft", {"width": 1920, "height": 1080})["draft_id"]
+    ok(client, "/add_text", {"draft_id": d, "text": "hi", "start": 0, "end": 4, "track_name": "titles"})
+    ok(client, "/add_video", {"draft_id": d, "video_url": "http://127.0.0.1:9/v.mp4"})    # length known at save
+    text = page(client, d)
+    assert "1920×1080, 4 s long" in text
+    assert "<tr><td>titles</td><td>text</td><td>1</td></tr>" in text
+    assert "<tr><td>video_main</td><td>video</td><td>1</td></tr>" in text
+    assert "Warnings from building it" in text and "the media length is not known yet" in text
+    assert "Not saved yet" in text and ".zip" not in text
+    for folder in ("%LOCALAPPDATA%\\CapCut\\", "~/Movies/CapCut/", "%LOCALAPPDATA%\\JianyingPro\\",
+                   "~/Movies/JianyingPro/"):
+        assert folder in text
+
+
+def test_page_after_a_save_without_draft_folder(client):
+    d = ok(client, "/create_draft", {})["draft_id"]
+    ok(client, "/add_text", {"draft_id": d, "text": "hi"})
+    assert ok(client, "/save_draft", {"draft_id": d})["status"] == "completed"
+    text = page(client, d)
+    assert "Status <b>completed</b> (100 %)" in text and "UTC" in text
+    assert f'<a href="http://127.0.0.1:9001/drafts/{d}.zip">' in text
+    assert "saved without <code>draft_folder</code>: media paths are relative" in text
+    assert "Not saved yet" not in text
+    assert client.get(f"/drafts/{d}.zip").status_code == 200
+
+
+def test_page_after_a_save_for_a_drafts_folder_names_it(client):
+    d = ok(client, "/create_draft", {})["draft_id"]
+    assert ok(client, "/save_draft", {"draft_id": d, "draft_folder": MAC_FOLDER})["status"] == "completed"
+    text = page(client, d)
+    assert f"inside <code>{MAC_FOLDER}</code>: unzip it exactly there" in text
+    assert "media paths are relative" not in text and "No tracks yet." in text
+
+
+@pytest.mark.parametrize("draft_id", ["dfd_cat_1764300000_deadbeef", "no.such", "a" * 81])
+def test_unknown_draft_gets_an_html_404(client, draft_id):
+    text = page(client, draft_id, status=404)
+    assert "<h1>Draft not found</h1>" in text and f"<code>{draft_id}</code>" in text
+    assert '"success"' not in text and "No route" not in text
+
+
+def test_hostile_names_are_escaped(client):
+    d = ok(client, "/create_draft", {})["draft_id"]
+    ok(client, "/add_text", {"draft_id": d, "text": "x", "track_name": HOSTILE})
+    ok(client, "/save_draft", {"draft_id": d, "draft_folder": "/Users/me/<img src=x onerror=alert(1)>"})
+    text = page(client, d)
+    assert f"<td>{html.escape(HOSTILE)}</td>" in text
+    assert "<script>" not in text and "<b>" not in text.replace("<b>completed</b>", "")
+    assert "<img" not in text and "&lt;img src=x onerror=alert(1)&gt;" in text
