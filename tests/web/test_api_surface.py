@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 
 import pytest
 import requests
-from helpers import check_envelope, make_settings, post
+from helpers import check_envelope, post
 from helpers.media import MediaServer, make_video
 from helpers.processes import running_gunicorn, worker_pids
 from helpers.redis import redis_url_for_tests, require_redis
@@ -32,27 +32,6 @@ EXAMPLE_ROUTES = ["/create_draft", "/add_video", "/add_audio", "/add_image", "/a
 
 
 # -- helpers -------------------------------------------------------------------------------
-
-@pytest.fixture
-def make_app(tmp_path):
-    """make_app(**settings) -> a Flask app on its own data_dir (memory store unless told); every
-    app's runner, media cache and store are closed after the test."""
-    made = []
-
-    def build(**overrides):
-        from capcut_drafts.web.app import create_app
-        overrides.setdefault("store", "memory")
-        app = create_app(make_settings(tmp_path / f"data{len(made)}", **overrides))
-        made.append(app)
-        return app
-
-    yield build
-    for app in made:
-        ctx = app.extensions["capcut"]
-        ctx.runner.shutdown(wait=True)
-        ctx.media.close(wait=True)
-        ctx.cache.store.close()
-
 
 def document_of(client, **headers) -> dict:
     resp = client.get("/openapi.json", headers=headers)

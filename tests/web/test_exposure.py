@@ -33,24 +33,6 @@ EVIL = "evil.example"
 LISTEN = "http://127.0.0.1:9001"        # the default host and port: where links point without configuration
 
 
-@pytest.fixture
-def sqlite_apps(tmp_path):
-    """sqlite_apps(**overrides) -> an app on a fresh SQLite data_dir; its job runner is stopped afterwards."""
-    from capcut_drafts.web.app import create_app
-    made = []
-
-    def build(**overrides):
-        app = create_app(make_settings(tmp_path / f"data{len(made)}", store="sqlite", **overrides))
-        made.append(app)
-        return app
-
-    yield build
-    for app in made:
-        ctx = app.extensions["capcut"]
-        ctx.runner.shutdown(wait=True)
-        ctx.media.close(wait=True)
-
-
 def call(app, path: str, body: dict, host: str | None = None) -> dict:
     """POST `body` with the given Host header; the decoded envelope."""
     resp = app.test_client().post(path, json=body, headers={"Host": host} if host else {})
@@ -81,8 +63,8 @@ def stored_bytes(app) -> bytes:
 
 # --- links never come from an untrusted Host header ---------------------------------------------------
 
-def test_an_untrusted_host_reaches_no_reply_no_page_and_no_stored_record(sqlite_apps):
-    app = sqlite_apps()
+def test_an_untrusted_host_reaches_no_reply_no_page_and_no_stored_record(make_app):
+    app = make_app(store="sqlite")
     draft_id, saved = saved_draft(app, host=EVIL)
     status = call(app, "/query_draft_status", {"task_id": draft_id}, EVIL)
     html = page(app, draft_id, EVIL)
@@ -94,8 +76,8 @@ def test_an_untrusted_host_reaches_no_reply_no_page_and_no_stored_record(sqlite_
     assert EVIL.encode() not in stored_bytes(app)
 
 
-def test_a_trusted_host_is_used_in_the_replies_to_it_and_never_stored(sqlite_apps):
-    app = sqlite_apps(trusted_hosts=["drafts.example.com:8443", ".corp.example"])
+def test_a_trusted_host_is_used_in_the_replies_to_it_and_never_stored(make_app):
+    app = make_app(store="sqlite", trusted_hosts=["drafts.example.com:8443", ".corp.example"])
     draft_id, saved = saved_draft(app, host="drafts.example.com:8443")
     assert saved["output"]["draft_url"] == f"http://drafts.example.com:8443/drafts/{draft_id}.zip"
     assert saved["output"]["download_page"] == f"http://drafts.example.com:8443/drafts/{draft_id}"
@@ -109,17 +91,18 @@ def test_a_trusted_host_is_used_in_the_replies_to_it_and_never_stored(sqlite_app
     assert b"drafts.example.com" not in stored and b"corp.example" not in stored
 
 
-def test_public_base_url_wins_over_any_host(sqlite_apps):
-    app = sqlite_apps(public_base_url="https://dl.example.org/capcut", trusted_hosts=["drafts.example.com"])
+def test_public_base_url_wins_over_any_host(make_app):
+    app = make_app(store="sqlite", public_base_url="https://dl.example.org/capcut",
+                   trusted_hosts=["drafts.example.com"])
     draft_id, saved = saved_draft(app, host="drafts.example.com")
     assert saved["output"]["draft_url"] == f"https://dl.example.org/capcut/drafts/{draft_id}.zip"
     assert saved["output"]["download_page"] == f"https://dl.example.org/capcut/drafts/{draft_id}"
     assert f'href="https://dl.example.org/capcut/drafts/{draft_id}.zip"' in page(app, draft_id, EVIL)
 
 
-def test_listening_on_every_interface_gives_root_relative_links_and_a_warning(sqlite_apps, caplog):
+def test_listening_on_every_interface_gives_root_relative_links_and_a_warning(make_app, caplog):
     with caplog.at_level(logging.WARNING, logger="capcut.http"):
-        app = sqlite_apps(host="0.0.0.0")
+        app = make_app(store="sqlite", host="0.0.0.0")
     assert any("public_base_url" in r.getMessage() for r in caplog.records), caplog.text
     draft_id, saved = saved_draft(app, host=EVIL)
     assert saved["output"]["draft_url"] == f"/drafts/{draft_id}.zip"
@@ -210,8 +193,8 @@ def zip_members(data: bytes) -> dict[str, bytes]:
         return {info.filename: archive.read(info) for info in archive.infolist()}
 
 
-def test_the_zip_and_the_page_leave_out_symbolic_links(sqlite_apps, outside, tmp_path):
-    app = sqlite_apps()
+def test_the_zip_and_the_page_leave_out_symbolic_links(make_app, outside, tmp_path):
+    app = make_app(store="sqlite")
     draft_id, _ = saved_draft(app)
     folder = delivery.folder_path(app.extensions["capcut"].settings, draft_id)
     before = page(app, draft_id)
@@ -228,8 +211,8 @@ def test_the_zip_and_the_page_leave_out_symbolic_links(sqlite_apps, outside, tmp
     assert zip_members(uploaded.read_bytes()) == expected
 
 
-def test_a_draft_folder_that_is_a_symbolic_link_is_not_served(sqlite_apps, outside):
-    app = sqlite_apps()
+def test_a_draft_folder_that_is_a_symbolic_link_is_not_served(make_app, outside):
+    app = make_app(store="sqlite")
     draft_id, _ = saved_draft(app)
     drafts = delivery.drafts_dir(app.extensions["capcut"].settings)
     (outside / "dir" / "draft_meta_info.json").write_bytes(SECRET)
@@ -258,8 +241,8 @@ def test_writing_a_folder_refuses_an_asset_that_is_a_symbolic_link(tmp_path, out
     assert not (tmp_path / "out" / "draft1").exists()
 
 
-def test_installing_a_folder_copies_no_symbolic_links(sqlite_apps, outside, tmp_path):
-    app = sqlite_apps()
+def test_installing_a_folder_copies_no_symbolic_links(make_app, outside, tmp_path):
+    app = make_app(store="sqlite")
     draft_id, _ = saved_draft(app)
     folder = delivery.folder_path(app.extensions["capcut"].settings, draft_id)
     expected = regular_files(folder)
