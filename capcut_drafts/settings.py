@@ -138,6 +138,7 @@ class Settings(BaseModel):
     draft_cache_size: int = Field(10000, ge=1)
     snapshot_every: int = Field(200, ge=1)
     unknown_draft_creates: bool = False
+    strict_names: bool = False
     http_error_status: bool = False
     media_cache_dir: Annotated[str, AfterValidator(_abs_or_empty)] = ""
     fetch_workers: int = Field(16, ge=1, le=256)

@@ -11,8 +11,10 @@ Two families, chosen by the draft profile's `app`:
 
 Fonts and filters come from pyjianyingdraft (``FontType``, ``FilterType``) in both families.
 
-Lookups are exact and case-sensitive, like upstream; a miss raises
-``capcut_drafts.errors.unknown_name`` with a short "did you mean" hint, never the full list.
+Lookups are exact and case-sensitive, like upstream. A name of the other family's table is
+taken as this family's entry for the same resource when there is one (`counterpart`); any other
+miss raises ``capcut_drafts.errors.unknown_name`` with a short "did you mean" hint, never the
+full list.
 """
 from __future__ import annotations
 
@@ -274,11 +276,45 @@ def find(app: str, category: str, name: str) -> Entry | None:
 
 
 def lookup(app: str, category: str, name: str) -> Entry:
-    """Exact, case-sensitive lookup; unknown names raise `unknown_name` with suggestions."""
-    entry = find(app, category, name)
+    """Exact, case-sensitive lookup, then the other family's name for the same resource
+    (`counterpart`); unknown names raise `unknown_name` with suggestions."""
+    entry = find(app, category, name) or counterpart(app, category, name)
     if entry is None:
         raise unknown_name(_unknown_message(app, category, name))
     return entry
+
+
+def lookup_or_note(app: str, category: str, name: str, notes: list[str] | None) -> Entry | None:
+    """`lookup` for inputs upstream ignores when unknown: with `notes` a list, an unknown name
+    adds a warning ("Left out: " + the `unknown_name` message) to it and gives None; with `notes`
+    None it raises."""
+    try:
+        return lookup(app, category, name)
+    except ApiError as exc:
+        if notes is None:
+            raise
+        notes.append(f"Left out: {exc.message}")
+        return None
+
+
+def counterpart(app: str, category: str, name: str) -> Entry | None:
+    """This family's entry for a name of the other family's table that names the same resource:
+    the same effect id, else the same resource id (masks: the same shape in `_MASK_SHAPES`)."""
+    other = find("capcut" if app == "jianying" else "jianying", category, name)
+    if other is None:
+        return None
+    if category == "mask":
+        for jianying, capcut, _words in _MASK_SHAPES:
+            if name in (jianying, capcut):
+                return find(app, category, capcut if app == "capcut" else jianying)
+        return None
+    listed = _table(app, category).listed
+    for key in ("effect_id", "resource_id"):
+        wanted = getattr(other, key)
+        match = next((e for e in listed if wanted and getattr(e, key) == wanted), None)
+        if match is not None:
+            return match
+    return None
 
 
 def _norm(text: str) -> str:

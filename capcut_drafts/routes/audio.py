@@ -19,7 +19,7 @@ from capcut_drafts.routes.media import (
     source_range,
     timeline_target,
 )
-from capcut_drafts.routes.schema import DraftTarget, MediaSource
+from capcut_drafts.routes.schema import DraftTarget, MediaSource, Reply
 
 if TYPE_CHECKING:                 # annotations only: capcut_drafts.context imports the save job
     from capcut_drafts.context import Context
@@ -39,7 +39,9 @@ class AddAudioRequest(DraftTarget, MediaSource):
     effect_params: list[Any] | None = None   # checked per parameter by catalog.map_params
 
 
-def plan(req: AddAudioRequest):
+def plan(req: AddAudioRequest, notes: list[str] | None = None):
+    """The change. With `notes` a list (emptied on each run), an unknown effect_type is left out
+    with a warning there, as upstream ignores it; with `notes` None it fails the request."""
     url = checked_media_url(req.audio_url, "audio_url")
     folder = check_draft_folder(req.draft_folder)
     speed = positive_speed(req.speed)
@@ -48,11 +50,14 @@ def plan(req: AddAudioRequest):
     source = source_range(req.start, end)
 
     def _plan(draft: Draft):
+        if notes is not None:
+            notes.clear()
         track = operations.placement(draft, req.track_name or "audio_main", "audio", 0, "audio clip")
         material, is_new = material_for(draft, "audio", url, folder, to_us(req.duration) if req.duration else None)
         effect = None
-        if req.effect_type:
-            entry = catalog.lookup(app_of(draft), "audio_effect", req.effect_type)
+        entry = catalog.lookup_or_note(app_of(draft), "audio_effect", req.effect_type, notes) \
+            if req.effect_type else None
+        if entry is not None:
             catalog.map_params(entry, req.effect_params, reverse=False)   # validates the values
             effect = NamedEffect(name=entry.name, category="audio_effect", params=req.effect_params or [])
         segment = Segment(id=new_id(), material_id=material.id, source=source,
@@ -63,5 +68,7 @@ def plan(req: AddAudioRequest):
     return _plan
 
 
-def add_audio(ctx: Context, req: AddAudioRequest) -> dict:
-    return add_media(ctx, req, plan(req), req.audio_url)
+def add_audio(ctx: Context, req: AddAudioRequest) -> Reply:
+    notes: list[str] | None = None if ctx.settings.strict_names else []
+    output = add_media(ctx, req, plan(req, notes), req.audio_url)
+    return Reply(output, notes)

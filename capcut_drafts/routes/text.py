@@ -17,7 +17,7 @@ from capcut_drafts.model.time import seconds_range, to_us
 from capcut_drafts.model.timeline import MAX_TEXT_STYLES, Animation, Draft, ImageTransform, Segment
 from capcut_drafts.routes.drafts import change
 from capcut_drafts.routes.media import app_of
-from capcut_drafts.routes.schema import Bounded, DraftTarget, RequestModel
+from capcut_drafts.routes.schema import Bounded, DraftTarget, Reply, RequestModel
 
 if TYPE_CHECKING:                 # annotations only: capcut_drafts.context imports the save job
     from capcut_drafts.context import Context
@@ -101,11 +101,13 @@ class AddTextRequest(DraftTarget, TextBoxParams):
     transform_y: float = 0.0
     fixed_width: float = -1
     fixed_height: float = -1
-    background_round_radius: float = Field(0.0, ge=0, le=1)
-    background_height: float = Field(0.14, ge=0, le=1)
-    background_width: float = Field(0.14, ge=0, le=1)
-    background_horizontal_offset: float = Field(0.5, ge=0, le=1)
-    background_vertical_offset: float = Field(0.5, ge=0, le=1)
+    # Upstream passes these through unchecked; `clamped` moves them into APP_RANGES.
+    border_width: float = 0.0
+    background_round_radius: float = 0.0
+    background_height: float = 0.14
+    background_width: float = 0.14
+    background_horizontal_offset: float = 0.5
+    background_vertical_offset: float = 0.5
     shadow_enabled: bool = False
     shadow_alpha: float = 0.9
     shadow_angle: float = -45.0
@@ -140,6 +142,26 @@ class AddTextRequest(DraftTarget, TextBoxParams):
             raise missing(MISSING_TEXT)
         check_style_count(body.get("text_styles"))
         return super().parse(body)
+
+
+# The app's range of each /add_text number that upstream accepts unchecked (upstream's README sends
+# background_round_radius 20); a value outside is clamped to it with a warning.
+APP_RANGES = {"border_width": (0.0, 100.0), "background_round_radius": (0.0, 1.0),
+              "background_height": (0.0, 1.0), "background_width": (0.0, 1.0),
+              "background_horizontal_offset": (0.0, 1.0), "background_vertical_offset": (0.0, 1.0)}
+
+
+def clamped(req: AddTextRequest, notes: list[str]) -> AddTextRequest:
+    """`req` with its APP_RANGES numbers moved into range; one note per number moved."""
+    changes = {}
+    for name, (low, high) in APP_RANGES.items():
+        value = getattr(req, name)
+        inside = min(max(value, low), high)
+        if inside != value:
+            changes[name] = inside
+            notes.append(f"Parameter '{name}' is {value:g}, outside the app's range {low:g} to {high:g}; "
+                         f"{inside:g} was used.")
+    return req.model_copy(update=changes)
 
 
 def check_style_count(text_styles: Any) -> None:
@@ -212,7 +234,10 @@ def make_spec(text: str, ranges: list[dict], *, font: str | None, vertical: bool
             "shadow": shadow, "bubble": bubble, "flower_effect_id": flower_effect_id}
 
 
-def normalise(req: AddTextRequest, app: str, canvas_width: int, canvas_height: int) -> dict:
+def normalise(req: AddTextRequest, app: str, canvas_width: int, canvas_height: int,
+              notes: list[str] | None = None) -> dict:
+    """The segment's text spec; numbers outside APP_RANGES are clamped, with a note in `notes`."""
+    req = clamped(req, [] if notes is None else notes)
     if req.font:
         catalog.lookup(app, "font", req.font)
     if bool(req.bubble_effect_id) != bool(req.bubble_resource_id):
@@ -237,25 +262,34 @@ def normalise(req: AddTextRequest, app: str, canvas_width: int, canvas_height: i
 
 def text_animations(app: str, length_us: int, *, intro: str | None = None, intro_seconds: float = 0.5,
                     outro: str | None = None, outro_seconds: float = 0.5,
-                    loop: str | None = None) -> dict[str, Animation]:
+                    loop: str | None = None, notes: list[str] | None = None) -> dict[str, Animation]:
     """Text intro/outro/loop animations by catalogue name; durations capped at the clip length
-    (a loop fills what the intro and outro leave, decided when the draft is built)."""
+    (a loop fills what the intro and outro leave, decided when the draft is built).
+
+    With `notes` a list, an unknown name is left out with a warning added to it (upstream ignores
+    unknown text animations); with `notes` None it raises `unknown_name`."""
     result = {}
     for slot, category, name, seconds in (("intro", "text_intro", intro, intro_seconds),
                                           ("outro", "text_outro", outro, outro_seconds),
                                           ("loop", "text_loop", loop, None)):
         if not name:
             continue
-        entry = catalog.lookup(app, category, name)
+        entry = catalog.lookup_or_note(app, category, name, notes)
+        if entry is None:
+            continue
         duration = to_us(seconds) if seconds is not None else length_us
         result[slot] = Animation(name=entry.name, duration_us=min(duration, length_us))
     return result
 
 
-def plan(req: AddTextRequest):
+def plan(req: AddTextRequest, notes: list[str] | None = None, strict_names: bool = True):
+    """The change; warnings go to `notes` (emptied on each run). `strict_names` False: unknown
+    animation names are left out with a warning instead of failing the request."""
     target = seconds_range(req.start, req.end)
+    notes = [] if notes is None else notes
 
     def _plan(draft: Draft):
+        notes.clear()
         app = app_of(draft)
         track = operations.placement(draft, req.track_name or "text_main", "text", req.relative_index, "text")
         segment = Segment(id=new_id(), target=target,
@@ -263,12 +297,15 @@ def plan(req: AddTextRequest):
                           animations=text_animations(app, target.length_us, intro=req.intro_animation,
                                                      intro_seconds=req.intro_duration,
                                                      outro=req.outro_animation, outro_seconds=req.outro_duration,
-                                                     loop=req.loop_animation),
-                          text=normalise(req, app, draft.canvas.width, draft.canvas.height))
+                                                     loop=req.loop_animation,
+                                                     notes=None if strict_names else notes),
+                          text=normalise(req, app, draft.canvas.width, draft.canvas.height, notes))
         return operations.place(track, segment), None
 
     return _plan
 
 
-def add_text(ctx: Context, req: AddTextRequest) -> dict:
-    return change(ctx, req, plan(req))
+def add_text(ctx: Context, req: AddTextRequest) -> Reply:
+    notes: list[str] = []
+    output = change(ctx, req, plan(req, notes, ctx.settings.strict_names))
+    return Reply(output, notes)

@@ -243,10 +243,15 @@ def test_message_never_lists_everything():
                    "The full list: GET /get_video_scene_effect_types")
 
 
-def test_wrong_family_hint_for_masks():
-    msg = _error("capcut", "mask", "圆形").message
-    assert "JianYing name" in msg and "Did you mean: Circle?" in msg
+def test_mask_name_of_the_other_family_is_the_same_shape():
+    assert catalog.lookup("capcut", "mask", "圆形").name == "Circle"
+    assert catalog.lookup("jianying", "mask", "Heart").name == "爱心"
+    assert catalog.counterpart("jianying", "mask", "Text") is None
+
+
+def test_shape_words_suggest_the_mask_of_the_family():
     assert "Did you mean: 圆形" in _error("jianying", "mask", "circle").message
+    assert "Did you mean: Circle" in _error("capcut", "mask", "circle").message
 
 
 def test_long_and_non_string_names():
