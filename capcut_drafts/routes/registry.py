@@ -18,7 +18,20 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-from capcut_drafts.routes import audio, drafts, effect, image, keyframe, query, save, sticker, subtitle, text, video
+from capcut_drafts.routes import (
+    audio,
+    drafts,
+    duration,
+    effect,
+    image,
+    keyframe,
+    query,
+    save,
+    sticker,
+    subtitle,
+    text,
+    video,
+)
 from capcut_drafts.routes.schema import RequestModel
 
 if TYPE_CHECKING:                 # annotations only: capcut_drafts.context imports the save job
@@ -115,12 +128,13 @@ ROUTES: tuple[Route, ...] = (
     Route(
         "/add_subtitle", subtitle.AddSubtitleRequest, subtitle.add_subtitle,
         "Error occurred while processing subtitle: {}",
-        summary="Add every cue of an SRT file (text or http(s) URL)",
+        summary="Add every cue of an SRT file (text or http(s) URL; or srt_url)",
         example={"draft_id": EXAMPLE_ID, "srt": SRT_EXAMPLE, "font_size": 6, "border_width": 20},
         description=(
             "Add every cue of an SRT file as text on a subtitle track (default track 'subtitle'). srt is the "
-            "SRT text itself or an http(s) URL of an .srt file; time_offset (seconds) shifts every cue; font "
-            "and style apply to every cue. output: {draft_id, draft_url}.")),
+            "SRT text itself or an http(s) URL of an .srt file; srt_url (an http(s) URL) may be sent instead "
+            "of srt (srt wins when both are sent); time_offset (seconds) shifts every cue; font and style "
+            "apply to every cue. output: {draft_id, draft_url}.")),
     Route(
         "/add_effect", effect.AddEffectRequest, effect.add_effect,
         "Error occurred while adding effect: {} ",
@@ -183,12 +197,22 @@ ROUTES: tuple[Route, ...] = (
             "output: {success, draft_url (zip download link), task_id, status, download_page}.")),
     Route(
         "/query_draft_status", save.QueryStatusRequest, save.query_draft_status, "{}",
-        summary="Progress and result of a save",
+        summary="Progress and result of the latest save of a draft (task_id = draft_id; draft_id is an alias)",
         example={"task_id": EXAMPLE_ID},
         description=(
-            "Progress of a save started by save_draft; task_id is the draft_id. output: {status "
+            "Progress of the latest save of a draft started by save_draft; task_id is the draft_id, and "
+            "draft_id is accepted as an alias of task_id (task_id wins when both are sent). output: {status "
             "(pending/processing/completed/failed), message, progress, completed_files, total_files, "
             "draft_url, ...}."),
+        read_only=True),
+    Route(
+        "/get_duration", duration.GetDurationRequest, duration.get_duration, "{}",
+        summary="The duration of a media file in seconds",
+        example={"media_url": VIDEO_URL},
+        description=(
+            "Download a video or audio file from media_url (an http(s) URL; url is accepted as an alias) into "
+            "the media cache and read its length. output: {duration} in seconds (float). A second call for "
+            "the same URL, and a save using it, read the cached file. Never changes a draft."),
         read_only=True),
 )
 

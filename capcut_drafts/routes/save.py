@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 
@@ -32,9 +32,26 @@ class SaveDraftRequest(DraftIdRequest):
 
 
 class QueryStatusRequest(RequestModel):
+    """`draft_id` is an alias of `task_id` (a save's task id is its draft id); `task_id` wins."""
     REQUIRED = ("task_id",)
     MISSING = "Hi, the required parameter 'task_id' is missing. Please add it and try again."
-    task_id: Identifier
+    task_id: Identifier | None = None
+    draft_id: Identifier | None = Field(None, description="Alias of task_id: a save's task id is its draft id, so "
+                                        "this asks for the latest save of the draft. task_id wins when both are sent.")
+
+    @classmethod
+    def has_required(cls, body: dict[str, Any]) -> bool:
+        return super().has_required(body) or bool(body.get("draft_id"))
+
+    @property
+    def id(self) -> str:
+        return self.task_id or self.draft_id or ""
+
+    def notes(self) -> list[str]:
+        if self.task_id and self.draft_id and self.task_id != self.draft_id:
+            return [f"Both 'task_id' and 'draft_id' were sent: 'task_id' ({self.task_id}) was used and "
+                    "'draft_id' ignored."]
+        return []
 
 
 def save_draft(ctx: Context, req: SaveDraftRequest) -> Reply:
@@ -104,17 +121,18 @@ def answer(ctx: Context, task: Task, job_id: str) -> Reply:
     return Reply(output, notes)
 
 
-def query_draft_status(ctx: Context, req: QueryStatusRequest) -> dict:
-    task = _current(ctx, TaskBook(ctx.cache.store), req.task_id)
-    if task is None and ctx.settings.upstream_save_success and not ctx.cache.exists(req.task_id):
+def query_draft_status(ctx: Context, req: QueryStatusRequest) -> Reply:
+    task_id = req.id
+    task = _current(ctx, TaskBook(ctx.cache.store), task_id)
+    if task is None and ctx.settings.upstream_save_success and not ctx.cache.exists(task_id):
         # upstream answers a save of an unknown draft with success and this failed record
-        return Task(task_id=req.task_id, status="failed",
-                    message=f"Draft {req.task_id} does not exist in cache").public()
+        return Reply(Task(task_id=task_id, status="failed",
+                          message=f"Draft {task_id} does not exist in cache").public(), req.notes())
     if task is None:
-        raise ApiError(f"Task with ID {req.task_id} not found. Please check if the task ID is correct.",
+        raise ApiError(f"Task with ID {task_id} not found. Please check if the task ID is correct.",
                        code=ErrorCode.TASK_NOT_FOUND, http_status=404)
-    return {**task.public(), "draft_url": absolute(ctx, task.draft_url),
-            "download_page": absolute(ctx, task.download_page)}
+    return Reply({**task.public(), "draft_url": absolute(ctx, task.draft_url),
+                  "download_page": absolute(ctx, task.download_page)}, req.notes())
 
 
 def absolute(ctx: Context, link: str) -> str:

@@ -4,15 +4,79 @@ Every route body is validated into one of these pydantic models. Unknown keys ar
 clients send extras such as `license_key`); wrong types become an ApiError naming the
 parameter. Upstream's "required" checks are truthiness tests with fixed wording, kept here as
 `REQUIRED` + `MISSING` class variables so the messages stay byte-compatible.
+
+A top-level `null` means "use the default" (upstream clients send null for every argument they
+did not set), except for a field whose type admits None: there null is a value with its own
+meaning (e.g. /add_text `font: null` = the app's default font). A required key sent as null
+fails the `REQUIRED` check as if absent.
+
+Before any model sees it, `check_body` walks the decoded body once: `json.loads` accepts strings
+with lone UTF-16 surrogates (`"\\ud800"` is valid JSON but cannot be encoded as UTF-8, so SQLite,
+Redis and every file writer raise on it), the literals `NaN`/`Infinity`, and nesting as deep as
+the parser's recursion allows. The walk is iterative (depth itself cannot crash it) and names the
+offending parameter.
 """
 from __future__ import annotations
 
-from typing import Annotated, Any, ClassVar
+import math
+from functools import cache
+from typing import Annotated, Any, ClassVar, get_args
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
 from capcut_drafts.errors import ApiError, ErrorCode, missing
-from capcut_drafts.routes.inbound import check_body
+
+MAX_DEPTH = 20          # the deepest real body (text_styles → style → color) is 4 levels
+DEPTH_CODE = ErrorCode.NESTING_TOO_DEEP
+
+
+def too_deep(where: str = "the request body") -> ApiError:
+    return ApiError(f"{where[0].upper()}{where[1:]} nests lists/objects more than {MAX_DEPTH} levels deep; "
+                    "no parameter needs that many, send a flatter value.", code=DEPTH_CODE)
+
+
+def check_body(body: dict[str, Any]) -> None:
+    """Raise ApiError for the first value no route can take; cost is linear in the body size."""
+    stack: list[tuple[Any, str, int]] = [(body, "", 1)]
+    while stack:
+        value, path, depth = stack.pop()
+        if isinstance(value, str):
+            _check_text(value, path)
+        elif isinstance(value, float) and not math.isfinite(value):
+            raise ApiError(f"Invalid parameter '{path}': {value} is not a number; send a finite number.")
+        elif isinstance(value, (dict, list)):
+            if depth > MAX_DEPTH:
+                raise too_deep(f"parameter '{path.split('.')[0]}'")
+            stack.extend(_children(value, path, depth))
+
+
+def _children(value: dict | list, path: str, depth: int):
+    if isinstance(value, dict):
+        for key, item in value.items():
+            child = f"{path}.{key}" if path else key
+            _check_text(key, child)
+            yield item, child, depth + 1
+    else:
+        for index, item in enumerate(value):
+            yield item, f"{path}[{index}]", depth + 1
+
+
+def _check_text(text: str, path: str) -> None:
+    if text.isascii():
+        return
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        bad = text[exc.start:exc.end].encode("unicode_escape").decode("ascii")
+        name = _printable(path) or "a key"
+        raise ApiError(f"Invalid parameter '{name}': it contains {bad}, half of a UTF-16 surrogate pair, which "
+                       "is not a character; send valid Unicode text (check how the client escapes emoji).",
+                       code=ErrorCode.INVALID_PARAMETER) from None
+
+
+def _printable(path: str) -> str:
+    """The path as it can be shown in a message (keys may hold surrogates themselves)."""
+    return path.encode("utf-8", "backslashreplace").decode("utf-8")[:120]
 
 
 def _not_bool(value: Any) -> Any:
@@ -57,15 +121,41 @@ class RequestModel(Bounded):
     MISSING: ClassVar[str] = ""
 
     @classmethod
+    def has_required(cls, body: dict[str, Any]) -> bool:
+        """Whether every `REQUIRED` key has a truthy value (upstream's check); a model with an
+        alias of a required key widens this."""
+        return all(body.get(name) for name in cls.REQUIRED)
+
+    @classmethod
     def parse(cls, body: dict[str, Any]):
         """Validate a JSON object body; ApiError with a fix-it message on failure."""
         check_body(body)
-        if cls.REQUIRED and not all(body.get(name) for name in cls.REQUIRED):
+        if not cls.has_required(body):
             raise missing(cls.MISSING)
         try:
-            return cls.model_validate(body)
+            return cls.model_validate(without_nulls(cls, body))
         except ValidationError as exc:
             raise ApiError(describe(exc), code=ErrorCode.INVALID_PARAMETER) from None
+
+
+def without_nulls(model: type[BaseModel], body: dict[str, Any]) -> dict[str, Any]:
+    """`body` without the null values of fields that take no None (their default applies)."""
+    defaulted = _null_is_default(model)
+    return {key: value for key, value in body.items() if value is not None or key not in defaulted}
+
+
+@cache
+def _null_is_default(model: type[BaseModel]) -> frozenset[str]:
+    """The body keys (names and aliases) of `model`'s fields whose type does not admit None."""
+    keys: set[str] = set()
+    for name, field in model.model_fields.items():
+        if not _admits_none(field.annotation):
+            keys.update(key for key in (name, field.alias) if key)
+    return frozenset(keys)
+
+
+def _admits_none(annotation: Any) -> bool:
+    return annotation in (Any, None, type(None)) or type(None) in get_args(annotation)
 
 
 def describe(exc: ValidationError) -> str:

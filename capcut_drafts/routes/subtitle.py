@@ -1,15 +1,17 @@
 """POST /add_subtitle: every cue of an SRT file as a text segment on a subtitle track.
 
-`srt` is raw SRT text or an http(s) URL (fetched with the safe fetcher). A path on the server
-is refused, never read. The parser is tolerant (BOM, CRLF, '.' or ',' before milliseconds,
-missing index lines, runs of blank lines, the two characters backslash-n as a line break);
-a malformed cue is reported by cue number and line, never by echoing the file's content.
+`srt` is raw SRT text or an http(s) URL (fetched with the safe fetcher); `srt_url` (the key of
+other clients of the family) is an http(s) URL fetched the same way, used when `srt` is empty
+(when both are sent, `srt` wins and the reply warns). A path on the server is refused, never
+read. The parser is tolerant (BOM, CRLF, '.' or ',' before milliseconds, missing index lines,
+runs of blank lines, the two characters backslash-n as a line break); a malformed cue is
+reported by cue number and line, never by echoing the file's content.
 """
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 
@@ -21,7 +23,7 @@ from capcut_drafts.model.timeline import MAX_SUBTITLE_CUES, Draft, ImageTransfor
 from capcut_drafts.net.fetcher import FetchError, fetch_bytes, policy_from
 from capcut_drafts.routes.drafts import change
 from capcut_drafts.routes.media import app_of
-from capcut_drafts.routes.schema import DraftTarget
+from capcut_drafts.routes.schema import DraftTarget, Reply
 from capcut_drafts.routes.text import (
     TextBoxParams,
     background_spec,
@@ -92,7 +94,9 @@ def parse_srt(source: str) -> list[Cue]:
 class AddSubtitleRequest(DraftTarget, TextBoxParams):
     REQUIRED = ("srt",)
     MISSING = "Hi, the required parameters 'srt' are missing."
-    srt: str
+    srt: str = ""
+    srt_url: str | None = Field(None, description="An http(s) URL of an .srt file, fetched like a URL in srt; used "
+                                "when srt is empty (srt wins, with a warning, when both are sent).")
     time_offset: float = 0.0
     track_name: str | None = None
     font: str | None = "思源粗宋"
@@ -112,15 +116,31 @@ class AddSubtitleRequest(DraftTarget, TextBoxParams):
     outro_animation: str | None = None
     outro_duration: float = Field(0.5, ge=0)
 
+    @classmethod
+    def has_required(cls, body: dict[str, Any]) -> bool:
+        return super().has_required(body) or bool(body.get("srt_url"))
+
+
+def subtitle_source(ctx: Context, req: AddSubtitleRequest) -> tuple[str, list[str]]:
+    """The SRT text of the request and the warnings about where it came from."""
+    if not req.srt:
+        return fetch_srt(ctx, (req.srt_url or "").strip()), []
+    notes = ["Both 'srt' and 'srt_url' were sent: 'srt' was used and 'srt_url' ignored."] if req.srt_url else []
+    return load_srt(ctx, req.srt), notes
+
+
+def fetch_srt(ctx: Context, url: str) -> str:
+    try:
+        raw = fetch_bytes(url, policy_from(ctx.settings, max_bytes=SRT_MAX_BYTES, deadline=30.0))
+    except FetchError as exc:
+        raise ApiError(f"Could not download the SRT file: {exc}.", code=exc.code) from None
+    return raw.decode("utf-8-sig", errors="replace")
+
 
 def load_srt(ctx: Context, srt: str) -> str:
     stripped = srt.strip()
     if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", stripped):
-        try:
-            raw = fetch_bytes(stripped, policy_from(ctx.settings, max_bytes=SRT_MAX_BYTES, deadline=30.0))
-        except FetchError as exc:
-            raise ApiError(f"Could not download the SRT file: {exc}.", code=exc.code) from None
-        return raw.decode("utf-8-sig", errors="replace")
+        return fetch_srt(ctx, stripped)
     if "-->" not in stripped and (stripped.startswith(("/", "~", "\\")) or re.match(r"^[A-Za-z]:[\\/]", stripped)):
         raise ApiError("'srt' looks like a file path; files on the server are never read. Send the SRT text "
                        "itself or an http(s) URL.", code=ErrorCode.INVALID_SRT)
@@ -135,8 +155,9 @@ def check_cue_count(cues: list[Cue]) -> None:
                        code=ErrorCode.INVALID_PARAMETER)
 
 
-def add_subtitle(ctx: Context, req: AddSubtitleRequest) -> dict:
-    cues = parse_srt(load_srt(ctx, req.srt))
+def add_subtitle(ctx: Context, req: AddSubtitleRequest) -> Reply:
+    source, notes = subtitle_source(ctx, req)
+    cues = parse_srt(source)
     check_cue_count(cues)
     color = check_color(req.font_color, "font_color")
     check_unit(req.alpha, "alpha")
@@ -175,4 +196,4 @@ def add_subtitle(ctx: Context, req: AddSubtitleRequest) -> dict:
         operations.check_all_free(track, batch)
         return operations.add_segments(track, batch), None
 
-    return change(ctx, req, _plan)
+    return Reply(change(ctx, req, _plan), notes)

@@ -28,7 +28,7 @@ from capcut_drafts.errors import ApiError, ErrorCode
 from capcut_drafts.export.builder import build
 from capcut_drafts.model import catalog
 from capcut_drafts.model.timeline import Draft
-from capcut_drafts.routes import dispatch, inbound, registry
+from capcut_drafts.routes import dispatch, registry, schema
 from capcut_drafts.save import delivery
 from capcut_drafts.save.tasks import TaskBook
 from capcut_drafts.settings import Settings, load_settings
@@ -84,7 +84,7 @@ def create_app(settings: Settings | None = None) -> Flask:
             raise ApiError("The request body is not valid JSON; send a JSON object such as "
                            "{\"draft_id\": \"...\"}.", code=ErrorCode.MALFORMED_JSON, http_status=400) from None
         except RecursionError:          # nesting deeper than the parser's recursion limit
-            raise inbound.too_deep() from None
+            raise schema.too_deep() from None
         if not isinstance(data, dict):
             raise ApiError(f"The request body must be a JSON object, not {type(data).__name__}.",
                            code=ErrorCode.MALFORMED_JSON, http_status=400)

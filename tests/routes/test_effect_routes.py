@@ -126,7 +126,9 @@ def test_character_effect_by_name_is_a_global_face_effect(client, any_draft, pro
 
 def test_effect_name_of_the_other_family_is_unknown_with_a_hint(client, any_draft, profile):
     other = "jianying" if profile == "capcut" else "capcut"
-    name = next(n for n in catalog.names(other, "scene_effect") if catalog.find(profile, "scene_effect", n) is None)
+    name = next(n for n in catalog.names(other, "scene_effect")
+                if catalog.find(profile, "scene_effect", n) is None
+                and catalog.counterpart(profile, "scene_effect", n) is None)
     error = fail(client, "/add_effect", {"draft_id": any_draft, "effect_type": name}, "unknown_name")
     assert error.startswith(EFFECT_ERROR) and name in error and "/get_video_scene_effect_types" in error
 
@@ -490,7 +492,7 @@ def test_keyframe_value_syntax_strings_and_plain_numbers(client, two_clips, prop
     ("alpha", "0.5.1"), ("position_x", 11), ("position_y", "-10.5"), ("scale_x", -1), ("uniform_scale", "big"),
     ("rotation", "45 degrees"), ("rotation", 4000), ("saturation", "+1.5"), ("contrast", "-2"),
     ("brightness", "bright"), ("volume", "1100%"), ("volume", -0.5), ("alpha", "nan"), ("alpha", "inf"),
-    ("alpha", None), ("alpha", [0.5]), ("alpha", {"v": 1}),
+    ("alpha", [0.5]), ("alpha", {"v": 1}),          # null is the default "1.0": tests/routes/test_null_defaults.py
 ])
 def test_keyframe_out_of_range_or_unparsable_values_are_rejected(client, two_clips, prop, value):
     before = script(client, two_clips)

@@ -19,8 +19,8 @@ import uuid
 import pytest
 from helpers import check_envelope, fail, make_settings, new_draft, ok
 
-from capcut_drafts.routes.inbound import MAX_DEPTH
 from capcut_drafts.routes.registry import BY_PATH as ROUTES
+from capcut_drafts.routes.schema import MAX_DEPTH
 from capcut_drafts.store.sqlite import SqliteStore
 
 POST_PATHS = sorted(ROUTES)
