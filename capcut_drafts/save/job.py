@@ -24,7 +24,7 @@ from capcut_drafts.save.install import install_into
 from capcut_drafts.save.locks import save_lock
 from capcut_drafts.save.media_cache import CachedFile, MediaCache
 from capcut_drafts.save.probe import ProbeError, probe
-from capcut_drafts.save.tasks import FileError, Heartbeat, Task, TaskBook
+from capcut_drafts.save.tasks import FileError, Heartbeat, Task, TaskBook, Ticker
 from capcut_drafts.storage import PublishError, open_publisher
 
 if TYPE_CHECKING:                 # annotations only: capcut_drafts.context imports this job
@@ -195,8 +195,7 @@ class _Meter:
         self.started = time.monotonic()
         self.last_write = self.started
         self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._tick, name=f"meter-{task.task_id}", daemon=True)
+        self._ticker = Ticker(interval, self.write, name=f"meter-{task.task_id}")
 
     def finished(self, done: int, total: int, url: str, result: CachedFile | FetchError) -> None:
         """`MediaCache.fetch_many`'s on_progress: `url` is done (downloaded, cached or failed)."""
@@ -244,17 +243,12 @@ class _Meter:
         self.book.update(self.task, **self.snapshot())
         self.last_write = time.monotonic()
 
-    def _tick(self) -> None:
-        while not self._stop.wait(self.interval):
-            self.write()
-
     def __enter__(self) -> _Meter:
-        self._thread.start()
+        self._ticker.__enter__()
         return self
 
     def __exit__(self, *exc: Any) -> None:
-        self._stop.set()
-        self._thread.join()
+        self._ticker.__exit__(*exc)
         self.write()
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -112,22 +113,29 @@ class TaskBook:
         return task
 
 
-class Heartbeat:
-    """Re-writes a running task every `interval` seconds so other processes can tell it is alive."""
+class Ticker:
+    """Calls `fn` every `interval` seconds on a thread of its own while the `with` block runs."""
 
-    def __init__(self, book: TaskBook, task: Task, interval: float):
-        self.book, self.task, self.interval = book, task, interval
+    def __init__(self, interval: float, fn: Callable[[], object], name: str):
+        self.interval, self.fn = interval, fn
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._beat, name=f"heartbeat-{task.task_id}", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
 
-    def _beat(self) -> None:
+    def _run(self) -> None:
         while not self._stop.wait(self.interval):
-            self.book.put(self.task)
+            self.fn()
 
-    def __enter__(self) -> Heartbeat:
+    def __enter__(self) -> Ticker:
         self._thread.start()
         return self
 
     def __exit__(self, *exc: Any) -> None:
         self._stop.set()
         self._thread.join()
+
+
+class Heartbeat(Ticker):
+    """Re-writes a running task every `interval` seconds so other processes can tell it is alive."""
+
+    def __init__(self, book: TaskBook, task: Task, interval: float):
+        super().__init__(interval, lambda: book.put(task), name=f"heartbeat-{task.task_id}")
