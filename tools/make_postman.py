@@ -8,7 +8,7 @@ output is committed:
     .venv/bin/python tools/make_postman.py --out FILE
 
 The document is the one `/openapi.json` serves (capcut_drafts/web/openapi.py, built from the route records of
-`capcut_drafts/routes/registry.py` and the catalogue routes); no server is needed. The collection holds:
+`capcut_drafts/api/registry.py` and the catalogue routes); no server is needed. The collection holds:
 
 * "Typical flow": the sequence of the compatibility spec §11.1 in order (create a draft, two
   video clips, music, a title, subtitles, an effect, keyframes, query, save, save status), each
@@ -85,8 +85,8 @@ CAPTURE_DRAFT_ID = [
 def load_document() -> dict:
     """The OpenAPI document `/openapi.json` serves, built the same way capcut_drafts/web/surface.py builds it."""
     sys.path.insert(0, str(ROOT))
+    from capcut_drafts.api import registry
     from capcut_drafts.model import catalog
-    from capcut_drafts.routes import registry
     from capcut_drafts.web.openapi import build_document
     from capcut_drafts.web.surface import VERSION
     return build_document(registry.ROUTES, catalog.ROUTES, VERSION)

@@ -5,12 +5,12 @@
 
 The tools are generated from the HTTP route tables, so they cannot drift from the routes:
 
-* one tool per POST route of `capcut_drafts.routes.registry.ROUTES` (`create_draft`, `add_video`, …,
+* one tool per POST route of `capcut_drafts.api.registry.ROUTES` (`create_draft`, `add_video`, …,
   `save_draft`, `query_draft_status`), named after the path. Its description starts with the
   route record's `description`; its input schema is the route's pydantic request model's JSON
   schema (by alias, so `async` stays `async`), with the route's required keys marked required
   and a hint on each parameter whose value must be a catalogue name. A call runs exactly
-  what the HTTP route runs (`capcut_drafts.routes.dispatch.run_route`: the model's `parse`, then the service
+  what the HTTP route runs (`capcut_drafts.api.dispatch.run_route`: the model's `parse`, then the service
   function) and answers the same `{success, output, error, code?, warnings?}` envelope, as JSON
   text and as structured content;
 * one tool per catalogue route of `capcut_drafts.model.catalog.ROUTES` (`get_transition_types`, …) with an
@@ -41,10 +41,10 @@ from mcp.server.context import ServerRequestContext
 from mcp.server.lowlevel import Server
 from mcp.shared.exceptions import MCPError
 
+from capcut_drafts.api import dispatch, registry
 from capcut_drafts.context import Context, build_context
 from capcut_drafts.errors import ApiError, ErrorCode
 from capcut_drafts.model import catalog, profiles
-from capcut_drafts.routes import dispatch, registry
 from capcut_drafts.routes.effect import EFFECT_CATEGORIES
 from capcut_drafts.routes.keyframe import PROPERTIES as KEYFRAME_PROPERTIES
 from capcut_drafts.routes.schema import RequestModel

@@ -1,2 +1,2 @@
-"""The routes: one module per route family (request model + handler), the route registry and the
-dispatcher that runs a route from a decoded body to the reply envelope. No Flask."""
+"""The routes: one module per route family (request model + handler) and the request-model base
+(`schema.py`). `capcut_drafts.api` registers and runs them. No Flask."""

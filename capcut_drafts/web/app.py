@@ -1,7 +1,7 @@
 """The HTTP service: `create_app(settings)` builds the Flask app with upstream CapCutAPI's routes.
 
-One view per POST route of `capcut_drafts/routes/registry.py` and per catalogue route of
-`capcut_drafts/model/catalog.py`; each runs the route through `capcut_drafts/routes/dispatch.py`,
+One view per POST route of `capcut_drafts/api/registry.py` and per catalogue route of
+`capcut_drafts/model/catalog.py`; each runs the route through `capcut_drafts/api/dispatch.py`,
 as the MCP server does.
 
 Every reply is the envelope `{success, output, error}` (plus `code` on failures and
@@ -23,12 +23,13 @@ from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as WerkzeugResponse
 
+from capcut_drafts.api import dispatch, registry
 from capcut_drafts.context import build_context
 from capcut_drafts.errors import ApiError, ErrorCode
 from capcut_drafts.export.builder import build
 from capcut_drafts.model import catalog
 from capcut_drafts.model.timeline import Draft
-from capcut_drafts.routes import dispatch, registry, schema
+from capcut_drafts.routes import schema
 from capcut_drafts.save import delivery
 from capcut_drafts.save.tasks import TaskBook
 from capcut_drafts.settings import Settings, load_settings

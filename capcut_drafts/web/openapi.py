@@ -1,12 +1,12 @@
 """The OpenAPI 3.1 document, generated from the route registry (one source of truth): each POST
-route's request model, summary and worked example come from its `capcut_drafts.routes.registry.Route`."""
+route's request model, summary and worked example come from its `capcut_drafts.api.registry.Route`."""
 from __future__ import annotations
 
 import copy
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from capcut_drafts.routes.registry import Route
+from capcut_drafts.api.registry import Route
 from capcut_drafts.routes.schema import RequestModel
 
 ENVELOPE = {

@@ -11,10 +11,10 @@ from flask_cors import CORS
 from flask_swagger_ui import get_swaggerui_blueprint
 
 from capcut_drafts import metrics
+from capcut_drafts.api.registry import Route
 from capcut_drafts.context import Context
 from capcut_drafts.errors import ErrorCode
 from capcut_drafts.model import catalog
-from capcut_drafts.routes.registry import Route
 from capcut_drafts.store.redis import RedisStore
 from capcut_drafts.web import guards
 from capcut_drafts.web.openapi import build_document

@@ -5,7 +5,7 @@
   and drafts/tasks shared with the Flask app on the same data dir;
 * over streamable HTTP: `python mcp_server.py --http` on a free port;
 * in process: every catalogue pointer in the tool schemas names the catalogue the route really
-  checks, and `capcut_drafts.routes.dispatch` answers exactly what the Flask routes answer.
+  checks, and `capcut_drafts.api.dispatch` answers exactly what the Flask routes answer.
 """
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ def _tool_name(path: str) -> str:
 
 
 def _post_routes():
-    from capcut_drafts.routes import registry
+    from capcut_drafts.api import registry
     return registry.BY_PATH
 
 
@@ -476,8 +476,8 @@ def test_catalogue_tools_answer_what_the_get_routes_answer(tool_table, app):
 
 @pytest.mark.parametrize("http_error_status", [False, True])
 def test_dispatch_answers_exactly_what_the_flask_routes_answer(tmp_path, http_error_status):
-    """`capcut_drafts.routes.dispatch.run_route` is the Flask view without Flask: same envelope, same status."""
-    from capcut_drafts.routes.dispatch import run_route
+    """`capcut_drafts.api.dispatch.run_route` is the Flask view without Flask: same envelope, same status."""
+    from capcut_drafts.api.dispatch import run_route
     from capcut_drafts.web.app import create_app
 
     app = create_app(make_settings(tmp_path, store="memory", http_error_status=http_error_status,

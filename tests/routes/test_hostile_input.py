@@ -19,7 +19,7 @@ import uuid
 import pytest
 from helpers import check_envelope, fail, make_settings, new_draft, ok
 
-from capcut_drafts.routes.registry import BY_PATH as ROUTES
+from capcut_drafts.api.registry import BY_PATH as ROUTES
 from capcut_drafts.routes.schema import MAX_DEPTH
 from capcut_drafts.store.sqlite import SqliteStore
 

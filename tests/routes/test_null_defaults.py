@@ -20,7 +20,7 @@ import pytest
 from helpers import fail, make_settings, new_draft, ok, post
 from helpers.media import MediaServer, make_video
 
-from capcut_drafts.routes import registry
+from capcut_drafts.api import registry
 
 # Fields whose null is a value of its own (the field's type admits None): null != omitted.
 NULL_HAS_MEANING = {("/add_text", "font"), ("/add_subtitle", "font")}

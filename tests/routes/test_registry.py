@@ -1,4 +1,4 @@
-"""The route registry (`capcut_drafts/routes/registry.py`) is the one list of POST routes, and the context
+"""The route registry (`capcut_drafts/api/registry.py`) is the one list of POST routes, and the context
 module (`capcut_drafts/context.py`) starts a process without the Flask app.
 
 * the Flask rules, the OpenAPI paths and the MCP tools are exactly the registry's routes plus
@@ -38,9 +38,9 @@ def _isolated(code: str, tmp_path) -> subprocess.CompletedProcess:
 # -- one list of routes --------------------------------------------------------------------
 
 def test_flask_openapi_and_mcp_serve_exactly_the_registry(app, client):
+    from capcut_drafts.api import registry
     from capcut_drafts.mcp import server as mcp_server
     from capcut_drafts.model import catalog
-    from capcut_drafts.routes import registry
     posts = [route.path for route in registry.ROUTES]
     gets = list(catalog.ROUTES)
 
@@ -63,7 +63,7 @@ def test_flask_openapi_and_mcp_serve_exactly_the_registry(app, client):
 
 
 def test_every_record_is_complete():
-    from capcut_drafts.routes import registry
+    from capcut_drafts.api import registry
     for route in registry.ROUTES:
         assert route.path.startswith("/") and route.name == route.path[1:], route
         assert route.summary.strip() and route.description.strip(), route.path
@@ -75,7 +75,7 @@ def test_every_record_is_complete():
 
 
 def test_a_path_declared_twice_is_refused():
-    from capcut_drafts.routes import registry
+    from capcut_drafts.api import registry
     first = registry.ROUTES[0]
     again = dataclasses.replace(registry.ROUTES[1], path=first.path)
     with pytest.raises(ValueError, match=f"route {first.path} is declared twice"):
@@ -84,8 +84,8 @@ def test_a_path_declared_twice_is_refused():
 
 def test_the_document_never_aliases_the_registry():
     """Changing a served document (a test, a fuzzer) leaves the registry's examples as they are."""
+    from capcut_drafts.api import registry
     from capcut_drafts.model import catalog
-    from capcut_drafts.routes import registry
     from capcut_drafts.web.openapi import build_document
     document = build_document(registry.ROUTES, catalog.ROUTES, "test")
     body = document["paths"]["/add_text"]["post"]["requestBody"]["content"]["application/json"]["example"]
@@ -101,8 +101,8 @@ def test_mcp_server_and_worker_start_without_the_flask_app(tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
 
 
-@pytest.mark.parametrize("module", ["capcut_drafts.context", "capcut_drafts.routes.registry",
-                                    "capcut_drafts.routes.dispatch", "capcut_drafts.routes.drafts",
+@pytest.mark.parametrize("module", ["capcut_drafts.context", "capcut_drafts.api.registry",
+                                    "capcut_drafts.api.dispatch", "capcut_drafts.routes.drafts",
                                     "capcut_drafts.routes.save", "capcut_drafts.routes.query",
                                     "capcut_drafts.routes.video", "capcut_drafts.routes.text",
                                     "capcut_drafts.routes.keyframe", "capcut_drafts.web.openapi", "mcp_server", "app"])
@@ -112,7 +112,7 @@ def test_each_module_imports_on_its_own(module, tmp_path):
 
 
 def test_the_route_modules_need_no_flask(tmp_path):
-    code = ("import sys; import capcut_drafts.context, capcut_drafts.routes.registry, capcut_drafts.routes.dispatch; "
+    code = ("import sys; import capcut_drafts.context, capcut_drafts.api.registry, capcut_drafts.api.dispatch; "
             "assert not [m for m in sys.modules if m == 'flask' or m.startswith('flask.')], 'flask imported'")
     result = _isolated(code, tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]

@@ -28,7 +28,7 @@ from helpers.redis import redis_url_for_tests, require_redis
 
 EXAMPLE_ROUTES = ["/create_draft", "/add_video", "/add_audio", "/add_image", "/add_text", "/add_subtitle",
                   "/add_effect", "/add_filter", "/add_sticker", "/add_video_keyframe", "/query_script",
-                  "/generate_draft_url", "/save_draft", "/query_draft_status"]     # capcut_drafts/routes/registry.py
+                  "/generate_draft_url", "/save_draft", "/query_draft_status"]     # capcut_drafts/api/registry.py
 
 
 # -- helpers -------------------------------------------------------------------------------
@@ -101,8 +101,8 @@ def test_openapi_document_is_valid_openapi_3_1(client):
 
 
 def test_every_route_is_documented(app, client):
+    from capcut_drafts.api import registry
     from capcut_drafts.model import catalog
-    from capcut_drafts.routes import registry
     document = document_of(client)
     paths = document["paths"]
     # /get_duration's example downloads its URL: tests/routes/test_client_family.py posts it to a local server
@@ -121,7 +121,7 @@ def test_every_route_is_documented(app, client):
 
 def test_request_schemas_are_the_request_models(client):
     """One source of truth: each POST body schema is its pydantic model's schema."""
-    from capcut_drafts.routes import registry
+    from capcut_drafts.api import registry
     document = document_of(client)
     for path, model in ((route.path, route.model) for route in registry.ROUTES):
         body = document["paths"][path]["post"]["requestBody"]["content"]["application/json"]
@@ -137,7 +137,7 @@ def test_request_schemas_are_the_request_models(client):
 def test_every_example_validates_against_its_request_schema(client):
     import jsonschema_rs
 
-    from capcut_drafts.routes import registry
+    from capcut_drafts.api import registry
     document = document_of(client)
     for path, model in ((route.path, route.model) for route in registry.ROUTES):
         example = example_of(document, path)

@@ -40,7 +40,7 @@ import schemathesis
 from helpers import check_envelope, post
 from helpers.processes import running_gunicorn, worker_pids
 
-from capcut_drafts.routes import registry
+from capcut_drafts.api import registry
 
 SEED = 1152026
 MAX_EXAMPLES = 25                  # per operation and phase
@@ -107,8 +107,8 @@ def served_document() -> dict:
     served_one` checks the running server serves exactly this). It is built at collection time
     because schemathesis' lazy loader `schemathesis.pytest.from_fixture` fails under pytest 9.2
     (it reads `request.node._nodeid`); the server's address is given to each call instead."""
+    from capcut_drafts.api import registry
     from capcut_drafts.model import catalog
-    from capcut_drafts.routes import registry
     from capcut_drafts.web.openapi import build_document
     from capcut_drafts.web.surface import VERSION
     return build_document(registry.ROUTES, catalog.ROUTES, VERSION)

@@ -125,8 +125,8 @@ def test_examples_are_the_documents(collection, client):
 
 
 def test_every_route_is_in_the_collection(collection, app):
+    from capcut_drafts.api import registry
     from capcut_drafts.model import catalog
-    from capcut_drafts.routes import registry
     posts = {route(i) for i in all_items(collection) if i["request"]["method"] == "POST"}
     assert posts == set(registry.BY_PATH)
     catalogue = folder(collection, "Catalogue")

@@ -21,9 +21,9 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
+from capcut_drafts.api import registry
 from capcut_drafts.errors import ApiError, ErrorCode
 from capcut_drafts.model import catalog, profiles
-from capcut_drafts.routes import registry
 from capcut_drafts.routes.drafts import unknown_draft
 from capcut_drafts.routes.schema import Reply
 from capcut_drafts.settings import Settings

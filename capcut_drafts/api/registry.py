@@ -222,7 +222,7 @@ def _by_path(routes: Iterable[Route]) -> Mapping[str, Route]:
     table: dict[str, Route] = {}
     for record in routes:
         if record.path in table:
-            raise ValueError(f"route {record.path} is declared twice in capcut_drafts/routes/registry.py")
+            raise ValueError(f"route {record.path} is declared twice in capcut_drafts/api/registry.py")
         table[record.path] = record
     return MappingProxyType(table)
 
