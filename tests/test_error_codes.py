@@ -19,9 +19,9 @@ from capcut_drafts.errors import ApiError, ErrorCode
 
 REPO = Path(__file__).resolve().parent.parent
 # every source file except capcut_drafts/storage/, whose codes are the cloud providers' own
-SOURCES = ["app.py", "mcp_server.py", "worker.py", "gunicorn.conf.py", "tools"] + [
-    f"capcut_drafts/{part}" for part in ("context.py", "errors.py", "metrics.py", "settings.py", "model", "store",
-                                         "routes", "export", "save", "net", "jobs", "web", "mcp")]
+SOURCES = ["app.py", "mcp_server.py", "worker.py", "gunicorn.conf.py", "tools"] + sorted(
+    str(part.relative_to(REPO)) for part in (REPO / "capcut_drafts").iterdir()
+    if part.name not in ("storage", "__pycache__") and (part.is_dir() or part.suffix == ".py"))
 
 
 def source_files() -> list[Path]:

@@ -113,9 +113,10 @@ def _second_clip(body: dict) -> dict:
     return clip
 
 
-def _needs_key(document: dict, operation: dict) -> bool:
-    security = operation.get("security", document.get("security", []))
-    return any(requirement for requirement in security)
+def _needs_key(operation: dict) -> bool:
+    """Whether the route needs a key on a service with api_keys (the document marks open routes with
+    `security: []`; the served document adds the requirement only when keys are configured)."""
+    return operation.get("security") != []
 
 
 def _url(path: str, query: list[dict] | None = None) -> dict:
@@ -130,7 +131,7 @@ def _item(folder: str, name: str, method: str, path: str, operation: dict, docum
     header = []
     if body is not None:
         header.append({"key": "Content-Type", "value": "application/json"})
-    if _needs_key(document, operation):
+    if _needs_key(operation):
         header.append({"key": "X-API-Key", "value": "{{apiKey}}"})
     request: dict[str, Any] = {"method": method, "header": header}
     if body is not None:
@@ -174,8 +175,8 @@ def build_collection(document: dict) -> dict:
     gets: dict[str, list[dict]] = {"catalogue": [], "operations": []}
     for path in sorted(paths):
         operation = paths[path].get("get")
-        if operation is None:
-            continue
+        if operation is None or "application/json" not in operation["responses"]["200"].get("content", {}):
+            continue        # the metrics text, the draft page and the zip are for Prometheus and browsers
         query = [{"key": p["name"], "value": "", "description": p.get("description", ""), "disabled": True}
                  for p in operation.get("parameters", []) if p.get("in") == "query"]
         folder = "Catalogue" if "catalogue" in operation.get("tags", []) else "Health"

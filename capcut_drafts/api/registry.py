@@ -78,9 +78,8 @@ ROUTES: tuple[Route, ...] = (
         summary="Create an empty draft",
         example={"width": 1080, "height": 1920},
         description=(
-            "Create an empty CapCut/JianYing draft: canvas width x height pixels (default 1080x1920 portrait), "
-            "fps (30) and optional app profile. output: {draft_id, draft_url}. Pass output.draft_id to every "
-            "later call.")),
+            "Create an empty draft (canvas, fps, app profile); pass output.draft_id to every later call. "
+            "output: {draft_id, draft_url}.")),
     Route(
         "/add_video", video.AddVideoRequest, video.add_video,
         "Error occurred while processing video: {}",
@@ -88,10 +87,8 @@ ROUTES: tuple[Route, ...] = (
         example={"draft_id": EXAMPLE_ID, "video_url": VIDEO_URL, "start": 0, "end": 5, "target_start": 0,
                  "track_name": "video_main", "transition": "Dissolve", "transition_duration": 1.0},
         description=(
-            "Put a cut of a video file on a video track: the source range start..end seconds (end 0 or omitted "
-            "= to the end of the media, resolved when saving) placed at target_start on the timeline; speed, "
-            "volume, position/scale, a transition into the next clip, a mask, background blur 1-4 and a filter. "
-            "Clips on one track must not overlap. output: {draft_id, draft_url}.")),
+            "Put a cut of a video file (start..end of the source) at target_start on a video track. Clips on "
+            "one track must not overlap. output: {draft_id, draft_url}.")),
     Route(
         "/add_audio", audio.AddAudioRequest, audio.add_audio,
         "Error occurred while processing audio: {}",
@@ -99,9 +96,8 @@ ROUTES: tuple[Route, ...] = (
         example={"draft_id": EXAMPLE_ID, "audio_url": "https://example.com/music.mp3", "start": 0, "end": 8,
                  "volume": 0.6, "effect_type": "Big_House", "effect_params": [50]},
         description=(
-            "Put a cut of an audio file on an audio track: source start..end seconds (or ..duration, or to the "
-            "end) placed at target_start; speed, volume and an optional voice effect (effect_type + "
-            "effect_params, 0-100 each). output: {draft_id, draft_url}.")),
+            "Put a cut of an audio file at target_start on an audio track, optionally with a voice effect. "
+            "output: {draft_id, draft_url}.")),
     Route(
         "/add_image", image.AddImageRequest, image.add_image,
         "Error occurred while processing image: {}",
@@ -109,8 +105,7 @@ ROUTES: tuple[Route, ...] = (
         example={"draft_id": EXAMPLE_ID, "image_url": "https://example.com/photo.jpg", "start": 0, "end": 3,
                  "intro_animation": "Fade_In"},
         description=(
-            "Show a still image (or GIF) on a video track from start to end seconds of the timeline; "
-            "position/scale, intro/outro/combo animations, transition, mask, background blur and filter. "
+            "Show a still image (or GIF) on a video track from start to end on the timeline. "
             "output: {draft_id, draft_url}.")),
     Route(
         "/add_text", text.AddTextRequest, text.add_text,
@@ -120,21 +115,16 @@ ROUTES: tuple[Route, ...] = (
                  "font_size": 12, "transform_y": 0.6,
                  "text_styles": [{"start": 0, "end": 2, "style": {"color": "#FF0000", "bold": True}}]},
         description=(
-            "Add a text segment on a text track from start to end seconds: font, font_color (#RRGGBB), "
-            "font_size, alpha, position, fixed box size, border, background, shadow, bubble and flower-text "
-            "ids, intro/outro/loop animations, and per-character-range styles in text_styles ({start, end} are "
-            "character offsets). Upstream aliases color/size/alpha are accepted too. "
-            "output: {draft_id, draft_url}.")),
+            "Add a styled text from start to end on a text track; text_styles style character ranges. "
+            "Upstream aliases color/size/alpha work too. output: {draft_id, draft_url}.")),
     Route(
         "/add_subtitle", subtitle.AddSubtitleRequest, subtitle.add_subtitle,
         "Error occurred while processing subtitle: {}",
         summary="Add every cue of an SRT file (text or http(s) URL; or srt_url)",
         example={"draft_id": EXAMPLE_ID, "srt": SRT_EXAMPLE, "font_size": 6, "border_width": 20},
         description=(
-            "Add every cue of an SRT file as text on a subtitle track (default track 'subtitle'). srt is the "
-            "SRT text itself or an http(s) URL of an .srt file; srt_url (an http(s) URL) may be sent instead "
-            "of srt (srt wins when both are sent); time_offset (seconds) shifts every cue; font and style "
-            "apply to every cue. output: {draft_id, draft_url}.")),
+            "Add every cue of an SRT file as text on a subtitle track; the style applies to every cue. "
+            "output: {draft_id, draft_url}.")),
     Route(
         "/add_effect", effect.AddEffectRequest, effect.add_effect,
         "Error occurred while adding effect: {} ",
@@ -142,16 +132,15 @@ ROUTES: tuple[Route, ...] = (
         example={"draft_id": EXAMPLE_ID, "effect_type": "Blur", "effect_category": "scene", "start": 0,
                  "end": 2, "params": [40]},
         description=(
-            "Add a video effect over the whole picture from start to end seconds on an effect track. "
-            "effect_category 'scene' (default) or 'character' chooses the catalogue effect_type is taken "
-            "from; params are 0-100 values (null = default). output: {draft_id, draft_url}.")),
+            "Add a video effect over the whole picture from start to end on an effect track. "
+            "output: {draft_id, draft_url}.")),
     Route(
         "/add_filter", effect.AddFilterRequest, effect.add_filter,
         "Error occurred while adding filter: {} ",
         summary="Add a filter over a time range",
         example={"draft_id": EXAMPLE_ID, "filter_type": "亮肤", "filter_intensity": 60, "start": 0, "end": 5},
         description=(
-            "Add a colour filter on a filter track from start to end seconds with filter_intensity 0-100. "
+            "Add a colour filter over the whole picture from start to end on a filter track. "
             "output: {draft_id, draft_url}.")),
     Route(
         "/add_sticker", sticker.AddStickerRequest, sticker.add_sticker,
@@ -159,8 +148,8 @@ ROUTES: tuple[Route, ...] = (
         summary="Add a sticker by resource id",
         example={"draft_id": EXAMPLE_ID, "sticker_id": "7107529669750066445", "start": 0, "end": 5},
         description=(
-            "Add a CapCut/JianYing library sticker by its resource id (sticker_id) from start to end seconds: "
-            "position, scale, alpha, rotation, flips. output: {draft_id, draft_url}.")),
+            "Add a CapCut/JianYing library sticker by resource id from start to end. "
+            "output: {draft_id, draft_url}.")),
     Route(
         "/add_video_keyframe", keyframe.AddKeyframeRequest, keyframe.add_video_keyframe,
         "Error occurred while adding keyframe: {}",
@@ -168,18 +157,16 @@ ROUTES: tuple[Route, ...] = (
         example={"draft_id": EXAMPLE_ID, "track_name": "video_main", "property_types": ["alpha", "alpha"],
                  "times": [0, 1], "values": ["0", "1"]},
         description=(
-            "Animate the clips of an existing track of an existing draft with keyframes at absolute timeline "
-            "times (seconds): one keyframe (property_type, time, value) or a batch (property_types, times, "
-            "values: lists of equal length). A keyframe attaches to the clip under its time. "
-            "output: {draft_id, draft_url} (+ added_keyframes_count in batch mode).")),
+            "Animate the clips of an existing track with keyframes at timeline times: one (property_type, "
+            "time, value) or a batch (property_types, times, values of equal length). A keyframe attaches to "
+            "the clip under its time. output: {draft_id, draft_url} (+ added_keyframes_count in batch mode).")),
     Route(
         "/query_script", drafts.QueryScriptRequest, query.query_script, "{}",
         summary="The draft JSON as a string (read-only)",
         example={"draft_id": EXAMPLE_ID},
         description=(
-            "Read a draft: output is the draft's app JSON (draft_info.json) as a string; json-decode it to "
-            "inspect tracks, segments and materials (times in microseconds). Read-only; warnings name clips "
-            "whose length is resolved only when saving and keyframes that match no clip."),
+            "Read a draft: output is its app JSON (draft_info.json) as a string, times in microseconds. "
+            "Read-only; warnings name clips resolved only when saving and keyframes that match no clip."),
         read_only=True),
     Route(
         "/generate_draft_url", drafts.DraftIdRequest, drafts.generate_draft_url, "{}",
@@ -192,27 +179,24 @@ ROUTES: tuple[Route, ...] = (
         summary="Download media, write the draft folder, answer with its zip URL",
         example={"draft_id": EXAMPLE_ID, "draft_folder": DRAFTS_FOLDER},
         description=(
-            "Save a draft: download and probe every media file, write the draft folder for the draft's app "
-            "profile and zip it. Waits for the save unless async is true (then poll query_draft_status). "
-            "output: {success, draft_url (zip download link), task_id, status, download_page}.")),
+            "Download and probe every media file, write the draft folder for the draft's app and zip it; "
+            "waits unless async is true (then poll query_draft_status). output: {success, draft_url (the zip), "
+            "task_id, status, download_page}.")),
     Route(
         "/query_draft_status", save.QueryStatusRequest, save.query_draft_status, "{}",
         summary="Progress and result of the latest save of a draft (task_id = draft_id; draft_id is an alias)",
         example={"task_id": EXAMPLE_ID},
         description=(
-            "Progress of the latest save of a draft started by save_draft; task_id is the draft_id, and "
-            "draft_id is accepted as an alias of task_id (task_id wins when both are sent). output: {status "
-            "(pending/processing/completed/failed), message, progress, completed_files, total_files, "
-            "draft_url, ...}."),
+            "Progress of the latest save of a draft. output: {status (pending/processing/completed/failed), "
+            "message, progress, completed_files, total_files, draft_url, ...}."),
         read_only=True),
     Route(
         "/get_duration", duration.GetDurationRequest, duration.get_duration, "{}",
         summary="The duration of a media file in seconds",
         example={"media_url": VIDEO_URL},
         description=(
-            "Download a video or audio file from media_url (an http(s) URL; url is accepted as an alias) into "
-            "the media cache and read its length. output: {duration} in seconds (float). A second call for "
-            "the same URL, and a save using it, read the cached file. Never changes a draft."),
+            "Download a video or audio file into the media cache and read its length: output {duration} in "
+            "seconds. Later calls and saves with the same URL read the cached file."),
         read_only=True),
 )
 

@@ -7,9 +7,7 @@ it, reads the cached file instead of downloading again. It is probed with save/p
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
-from pydantic import Field
+from typing import TYPE_CHECKING
 
 from capcut_drafts.errors import ApiError, ErrorCode
 from capcut_drafts.net.fetcher import FetchError
@@ -23,12 +21,9 @@ if TYPE_CHECKING:                 # annotations only: capcut_drafts.context impo
 class GetDurationRequest(RequestModel):
     REQUIRED = ("media_url",)
     MISSING = "Hi, the required parameter 'media_url' is missing. Please add it and try again."
-    media_url: str = Field("", description="An http(s) URL of a video or audio file.")
-    url: str | None = Field(None, description="Alias of media_url (the hosted edition's key); media_url wins.")
-
-    @classmethod
-    def has_required(cls, body: dict[str, Any]) -> bool:
-        return super().has_required(body) or bool(body.get("url"))
+    ALTERNATIVES = {"media_url": ("url",)}
+    media_url: str = ""
+    url: str | None = None
 
 
 def get_duration(ctx: Context, req: GetDurationRequest) -> dict:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import StrictStr
 
-from capcut_drafts.errors import ApiError, ErrorCode, missing
+from capcut_drafts.errors import ApiError, ErrorCode
 from capcut_drafts.model import operations
 from capcut_drafts.model.time import to_us
 from capcut_drafts.model.timeline import MAX_KEYFRAMES_PER_TRACK, Draft, PendingKeyframe
@@ -74,6 +74,8 @@ def parse_value(prop: str, raw: Value, where: str = "") -> float:
 
 
 class AddKeyframeRequest(DraftTarget):
+    REQUIRED = ("draft_id",)
+    MISSING = "Hi, the required parameter 'draft_id' is missing. Please add it and try again."
     track_name: str = "video_main"
     property_type: str = "alpha"
     time: float = 0.0
@@ -133,8 +135,6 @@ def check_track_room(track_name: str, total: int) -> None:
 
 
 def add_video_keyframe(ctx: Context, req: AddKeyframeRequest) -> dict:
-    if not req.draft_id:
-        raise missing("Hi, the required parameter 'draft_id' is missing. Please add it and try again.")
     items = _batch_items(req) if req.batch else [(req.property_type, req.time, req.value)]
     check_track_room(req.track_name, len(items))
     keyframes = [_keyframe(req.track_name, p, t, v, i if req.batch else None) for i, (p, t, v) in enumerate(items)]

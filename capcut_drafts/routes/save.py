@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from pydantic import Field
 
@@ -35,13 +35,9 @@ class QueryStatusRequest(RequestModel):
     """`draft_id` is an alias of `task_id` (a save's task id is its draft id); `task_id` wins."""
     REQUIRED = ("task_id",)
     MISSING = "Hi, the required parameter 'task_id' is missing. Please add it and try again."
+    ALTERNATIVES = {"task_id": ("draft_id",)}
     task_id: Identifier | None = None
-    draft_id: Identifier | None = Field(None, description="Alias of task_id: a save's task id is its draft id, so "
-                                        "this asks for the latest save of the draft. task_id wins when both are sent.")
-
-    @classmethod
-    def has_required(cls, body: dict[str, Any]) -> bool:
-        return super().has_required(body) or bool(body.get("draft_id"))
+    draft_id: Identifier | None = None
 
     @property
     def id(self) -> str:

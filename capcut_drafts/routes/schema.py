@@ -119,12 +119,13 @@ class RequestModel(Bounded):
 
     REQUIRED: ClassVar[tuple[str, ...]] = ()
     MISSING: ClassVar[str] = ""
+    # A required key -> other keys that may stand in for it (e.g. srt -> srt_url).
+    ALTERNATIVES: ClassVar[dict[str, tuple[str, ...]]] = {}
 
     @classmethod
     def has_required(cls, body: dict[str, Any]) -> bool:
-        """Whether every `REQUIRED` key has a truthy value (upstream's check); a model with an
-        alias of a required key widens this."""
-        return all(body.get(name) for name in cls.REQUIRED)
+        """Whether every `REQUIRED` key, or one of its `ALTERNATIVES`, has a truthy value (upstream's check)."""
+        return all(any(body.get(key) for key in (name, *cls.ALTERNATIVES.get(name, ()))) for name in cls.REQUIRED)
 
     @classmethod
     def parse(cls, body: dict[str, Any]):

@@ -323,6 +323,15 @@ def draft_page(draft_id: str, draft: DraftView | None, save: SaveView | None) ->
                  + _install(draft_id, save))
 
 
+def locked_page() -> str:
+    """The 401 page of a draft page opened without a key or a valid signed link."""
+    return _page("Link expired or incomplete", "<h1>This link needs a signature</h1><p>This service has API "
+                 "keys. Open the draft page with the link the API answered (<code>draft_url</code> of "
+                 "create_draft or any add_* call, or <code>download_page</code> of query_draft_status): it "
+                 "carries a signature valid for a day or more. Ask the API for a fresh link when it has "
+                 "expired.</p>")
+
+
 def missing_page(draft_id: str) -> str:
     """The 404 page of a draft id no store or saved folder knows."""
     name = html.escape(draft_id)

@@ -30,7 +30,7 @@ if TYPE_CHECKING:                 # annotations only
 
     from capcut_drafts.settings import Settings
 
-OPEN_PATHS = ("/healthz", "/readyz", "/openapi.json")     # and /docs/…: documentation is public
+OPEN_PATHS = ("/", "/healthz", "/readyz", "/openapi.json")     # and /docs/…: documentation is public
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
@@ -158,6 +158,11 @@ def assign_request_id() -> str:
 
 def is_open_path(path: str) -> bool:
     return path in OPEN_PATHS or path == "/docs" or path.startswith("/docs/")
+
+
+def is_page(path: str) -> bool:
+    """A draft's HTML page (/drafts/<id>, not the zip): a browser reads its answers."""
+    return path.startswith("/drafts/") and not path.endswith(".zip") and path.count("/") == 2
 
 
 def signed_link_ok(keys: list[str]) -> bool:

@@ -1,13 +1,15 @@
 """The OpenAPI 3.1 document, generated from the route registry (one source of truth): each POST
-route's request model, summary and worked example come from its `capcut_drafts.api.registry.Route`."""
+route's request schema (every parameter described, `capcut_drafts/api/params.py`), summary and
+worked example come from its `Route`; the GET routes the service also serves (catalogues,
+download page and zip, health, metrics) are listed here."""
 from __future__ import annotations
 
 import copy
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from capcut_drafts.api import params
 from capcut_drafts.api.registry import Route
-from capcut_drafts.routes.schema import RequestModel
 
 ENVELOPE = {
     "type": "object",
@@ -17,67 +19,103 @@ ENVELOPE = {
         "output": {"description": "route-specific result; \"\" on failure"},
         "error": {"type": "string", "description": "what is wrong and how to fix it; \"\" on success"},
         "code": {"type": "string", "description": "stable machine-readable error code (failures only)"},
-        "warnings": {"type": "array", "items": {"type": "string"}},
+        "warnings": {"type": "array", "items": {"type": "string"},
+                     "description": "what was adjusted or left out (present when there is something to say)"},
     },
 }
 ENVELOPE_PATH = "#/components/schemas/Envelope"
+_ENVELOPE_REPLY = {"content": {"application/json": {"schema": {"$ref": ENVELOPE_PATH}}}}
+_DRAFT_ID = {"name": "draft_id", "in": "path", "required": True, "schema": {"type": "string"},
+             "description": "The draft's id (output.draft_id of create_draft)."}
+_SIGNATURE = [
+    {"name": "expires", "in": "query", "required": False, "schema": {"type": "string"},
+     "description": "Signed links only: expiry (unix seconds), as in the link the save returned."},
+    {"name": "sig", "in": "query", "required": False, "schema": {"type": "string"},
+     "description": "Signed links only: the signature; with api_keys set, a signed link needs no key."},
+]
 
 
-def _schema(model: type[RequestModel]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The model's JSON schema with its $defs lifted into components."""
-    schema = copy.deepcopy(model.model_json_schema(by_alias=True, ref_template="#/components/schemas/{model}"))
-    defs = schema.pop("$defs", {})
-    schema.pop("title", None)
-    return schema, defs
-
-
-def build_document(routes: Iterable[Route], catalogue_routes: Mapping[str, str], version: str) -> dict[str, Any]:
-    """The document for these POST routes (`registry.ROUTES`) and catalogue routes (`catalog.ROUTES`)."""
-    components: dict[str, Any] = {"Envelope": ENVELOPE}
-    paths: dict[str, Any] = {}
-    for route in routes:
-        model, example = route.model, copy.deepcopy(dict(route.example))   # the document never aliases the registry
-        schema, defs = _schema(model)
-        components.update(defs)
-        components[model.__name__] = schema
-        required = list(model.REQUIRED)
-        paths[route.path] = {"post": {
-            "operationId": route.name,
-            "summary": route.summary,
-            "description": f"Required: {', '.join(required) or 'nothing'}. Unknown keys are ignored.",
-            "tags": ["drafts"],
-            "requestBody": {"required": True, "content": {"application/json": {
-                "schema": {"$ref": f"#/components/schemas/{model.__name__}"}, "example": example}}},
-            "responses": {"200": {"description": "the envelope (also for handled errors)",
-                                  "content": {"application/json": {"schema": {"$ref": ENVELOPE_PATH}}}}},
-        }}
+def build_document(routes: Iterable[Route], catalogue_routes: Mapping[str, str], version: str,
+                   secured: bool = False) -> dict[str, Any]:
+    """The document for these POST routes (`registry.ROUTES`) and catalogue routes (`catalog.ROUTES`).
+    `secured` (the service has `api_keys`) marks the routes that need a key."""
+    paths: dict[str, Any] = {route.path: {"post": _post(route)} for route in routes}
     for path, category in catalogue_routes.items():
-        paths[path] = {"get": {
-            "operationId": path.strip("/"),
-            "summary": f"Names accepted for {category.replace('_', ' ')} parameters",
-            "tags": ["catalogue"],
-            "parameters": [{"name": "profile", "in": "query", "required": False,
-                            "description": "capcut, capcut_legacy, jianying or jianying_pro_10 (default: the "
-                                           "service's profile)", "schema": {"type": "string"}}],
-            "responses": {"200": {"description": "output: a list of {name, ...}",
-                                  "content": {"application/json": {"schema": {"$ref": ENVELOPE_PATH}}}}},
-        }}
-    for path, summary in (("/healthz", "The process is alive"),
-                          ("/readyz", "Store, job runner and storage are reachable (503 with reasons otherwise)")):
-        paths[path] = {"get": {"operationId": path.strip("/"), "summary": summary, "tags": ["operations"],
-                               "security": [],
-                               "responses": {"200": {"description": "ready",
-                                                     "content": {"application/json": {"schema": {
-                                                         "$ref": ENVELOPE_PATH}}}},
-                                             "503": {"description": "not ready"}}}}
-    return {
+        paths[path] = {"get": _catalogue(path, category)}
+    paths.update(_operations_routes())
+    document: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {"title": "CapCut / JianYing draft service", "version": version,
                  "description": "Drop-in replacement for the CapCutAPI HTTP routes. Every reply is "
-                                "{success, output, error}. Times are seconds."},
+                                "{success, output, error} (+ code on failures, warnings when something was "
+                                "adjusted). Times are seconds."},
         "paths": paths,
-        "components": {"schemas": components, "securitySchemes": {
+        "components": {"schemas": {"Envelope": ENVELOPE}, "securitySchemes": {
             "bearer": {"type": "http", "scheme": "bearer"},
             "apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"}}},
-        "security": [{"bearer": []}, {"apiKey": []}, {}],
+    }
+    if secured:
+        document["security"] = [{"bearer": []}, {"apiKey": []}]
+    return document
+
+
+def _post(route: Route) -> dict[str, Any]:
+    return {
+        "operationId": route.name,
+        "summary": route.summary,
+        "description": f"{route.description}\n\nRequired: {params.required_text(route.model)}. "
+                       "null means the default; unknown keys are ignored.",
+        "tags": ["drafts"],
+        "requestBody": {"required": True, "content": {"application/json": {
+            "schema": params.documented_schema(route),
+            "example": copy.deepcopy(dict(route.example))}}},     # the document never aliases the registry
+        "responses": {"200": {"description": "the envelope (also for handled errors)", **_ENVELOPE_REPLY}},
+    }
+
+
+def _catalogue(path: str, category: str) -> dict[str, Any]:
+    return {
+        "operationId": path.strip("/"),
+        "summary": f"Names accepted for {category.replace('_', ' ')} parameters",
+        "tags": ["catalogue"],
+        "parameters": [{"name": "profile", "in": "query", "required": False,
+                        "description": "capcut, capcut_legacy, jianying or jianying_pro_10 (default: the "
+                                       "service's profile)", "schema": {"type": "string"}}],
+        "responses": {"200": {"description": "output: a list of {name, ...}", **_ENVELOPE_REPLY}},
+    }
+
+
+def _operations_routes() -> dict[str, Any]:
+    """The GET routes beside the API: health, metrics, the draft page and the zip download."""
+    def get(operation_id: str, summary: str, responses: dict[str, Any], *, open_: bool = False,
+            parameters: list[dict[str, Any]] | None = None, tag: str = "operations") -> dict[str, Any]:
+        operation: dict[str, Any] = {"operationId": operation_id, "summary": summary, "tags": [tag],
+                                     "responses": responses}
+        if parameters:
+            operation["parameters"] = parameters
+        if open_:
+            operation["security"] = []
+        return {"get": operation}
+
+    html = {"content": {"text/html": {"schema": {"type": "string"}}}}
+    return {
+        "/healthz": get("healthz", "The process is alive", {"200": {"description": "alive", **_ENVELOPE_REPLY}},
+                        open_=True),
+        "/readyz": get("readyz", "Store, job runner and storage are reachable",
+                       {"200": {"description": "ready", **_ENVELOPE_REPLY},
+                        "503": {"description": "not ready; output.checks says what failed", **_ENVELOPE_REPLY}},
+                       open_=True),
+        "/metrics": get("metrics", "Prometheus metrics (requests, latency, saves, jobs, store)",
+                        {"200": {"description": "Prometheus text exposition format",
+                                 "content": {"text/plain": {"schema": {"type": "string"}}}}}),
+        "/drafts/{draft_id}": get(
+            "draft_page", "The draft's page: what it holds, the save state, the zip link, install steps",
+            {"200": {"description": "the page", **html}, "404": {"description": "no such draft", **html}},
+            parameters=[_DRAFT_ID, *_SIGNATURE], tag="downloads"),
+        "/drafts/{draft_id}.zip": get(
+            "draft_zip", "The saved draft folder as a zip (after /save_draft completed)",
+            {"200": {"description": "the zip", "content": {"application/zip": {
+                "schema": {"type": "string", "contentMediaType": "application/zip"}}}},
+             "404": {"description": "not saved (or the saved folder was cleaned up)"}},
+            parameters=[_DRAFT_ID, *_SIGNATURE], tag="downloads"),
     }

@@ -15,6 +15,7 @@ from capcut_drafts.api.registry import Route
 from capcut_drafts.context import Context
 from capcut_drafts.errors import ErrorCode
 from capcut_drafts.model import catalog
+from capcut_drafts.save import delivery
 from capcut_drafts.store.redis import RedisStore
 from capcut_drafts.web import guards
 from capcut_drafts.web.openapi import build_document
@@ -63,6 +64,9 @@ def install(app: Flask, ctx: Context, routes: Iterable[Route], envelope: Envelop
             identity = f"link:{request.path}"
         elif settings.api_keys:
             key = guards.check_key(settings.api_keys)
+            if key is None and guards.is_page(request.path):
+                return Response(delivery.locked_page(), 401, {"Content-Type": "text/html; charset=utf-8",
+                                                              "WWW-Authenticate": "Bearer"})
             if key is None:
                 return _deny(envelope, 401, ErrorCode.UNAUTHORIZED, "Missing or wrong API key: send "
                              "'Authorization: Bearer <key>' or 'X-API-Key: <key>'.",
@@ -106,7 +110,7 @@ def install(app: Flask, ctx: Context, routes: Iterable[Route], envelope: Envelop
     def prometheus() -> Response:
         return Response(metrics.exposition(), content_type=metrics.CONTENT_TYPE_LATEST)
 
-    document = build_document(routes, catalog.ROUTES, VERSION)
+    document = build_document(routes, catalog.ROUTES, VERSION, secured=bool(settings.api_keys))
 
     @app.get("/openapi.json")
     def openapi() -> Response:

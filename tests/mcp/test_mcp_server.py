@@ -133,18 +133,32 @@ def test_stdio_lists_one_tool_per_route_with_the_route_parameters(server_env, tm
     async def body(session: ClientSession):
         assert session.initialize_result.server_info.name == "capcut-api"
         assert session.initialize_result.capabilities.tools is not None
-        tools = {t.name: t for t in (await session.list_tools()).tools}
+        listing = await session.list_tools()
+        tools = {t.name: t for t in listing.tools}
         assert set(tools) == expected
+        # what an agent pays on every connection: the tools/list result as sent
+        assert len(listing.model_dump_json(by_alias=True, exclude_none=True).encode()) < 30_000
 
-        # each POST tool's parameters are its request model's, by alias
+        # each POST tool's parameters are its request model's, by alias (the canvas size only where a
+        # draft is created on purpose), each one described
+        from capcut_drafts.api import params
+        from capcut_drafts.mcp.server import CREATE_ONLY
         for path, route in _post_routes().items():
             model = route.model
             schema = tools[_tool_name(path)].input_schema
             assert schema["type"] == "object"
-            assert set(schema["properties"]) == set(model.model_json_schema(by_alias=True)["properties"]), path
-            assert set(model.REQUIRED) <= set(schema.get("required", [])), path
+            expected_names = set(model.model_json_schema(by_alias=True)["properties"])
+            if path != "/create_draft":
+                expected_names -= set(CREATE_ONLY)
+            assert set(schema["properties"]) == expected_names, path
+            assert params.undescribed(schema) == [], path
+            alone = {name for name in model.REQUIRED if not model.ALTERNATIVES.get(name)}
+            assert alone <= set(schema.get("required", [])), path
             assert not any("$ref" in node for node in _walk(schema)), f"{path}: unresolved $ref"
             assert tools[_tool_name(path)].description.strip(), path
+            if model.REQUIRED and not alone:      # "a or b": said in the description
+                assert "Required: " + " or ".join((model.REQUIRED[0], *model.ALTERNATIVES[model.REQUIRED[0]])) \
+                    in tools[_tool_name(path)].description, path
 
         video = tools["add_video"].input_schema
         assert video["required"] == ["video_url"]
@@ -153,10 +167,9 @@ def test_stdio_lists_one_tool_per_route_with_the_route_parameters(server_env, tm
             assert name in video["properties"], name
         assert "get_transition_types" in video["properties"]["transition"]["description"]
         assert "get_mask_types" in video["properties"]["mask_type"]["description"]
-        assert "get_transition_types" in tools["add_video"].description
 
         # upstream's MCP mismatches are gone: the HTTP names are the tool names
-        assert "srt" in tools["add_subtitle"].input_schema["required"]
+        assert "srt" in tools["add_subtitle"].input_schema["properties"]
         assert "srt_path" not in tools["add_subtitle"].input_schema["properties"]
         assert "sticker_id" in tools["add_sticker"].input_schema["required"]
         assert "resource_id" not in tools["add_sticker"].input_schema["properties"]
@@ -164,19 +177,17 @@ def test_stdio_lists_one_tool_per_route_with_the_route_parameters(server_env, tm
         assert "effect_type" in tools["add_audio"].input_schema["properties"]
         assert "sound_effects" not in tools["add_audio"].input_schema["properties"]
         assert "async" in tools["save_draft"].input_schema["properties"]
-        assert tools["query_draft_status"].input_schema["required"] == ["task_id"]
+        assert "Required: task_id or draft_id" in tools["query_draft_status"].description
         text = tools["add_text"].input_schema["properties"]
         assert "get_text_intro_types" in text["intro_animation"]["description"]
         assert "get_font_types" in text["text_styles"]["items"]["properties"]["font"]["description"]
 
-        # catalogue tools: optional profile, read-only, say which parameters use them
+        # catalogue tools: optional profile, read-only
         for path in catalog.ROUTES:
             tool = tools[_tool_name(path)]
             assert set(tool.input_schema["properties"]) == {"profile"}
             assert not tool.input_schema.get("required")
             assert tool.annotations.read_only_hint is True
-        assert "add_video.transition" in tools["get_transition_types"].description
-        assert "add_text.font" in tools["get_font_types"].description
 
         # every "listed by the X tool" hint names a real tool
         for tool in tools.values():
@@ -425,12 +436,12 @@ def tool_table(tmp_path):
 def test_every_catalogue_pointer_names_the_catalogue_the_route_checks(tool_table):
     """For each name-valued parameter: a bogus name is refused with the pointed catalogue's route,
     and the first name the pointed catalogue tool lists is accepted."""
-    from capcut_drafts.mcp import server as mcp_server
+    from capcut_drafts.api import params
     from capcut_drafts.routes.effect import EFFECT_CATEGORIES
 
     checked = 0
-    for path in _post_routes():
-        pointers = mcp_server.name_params(path)
+    for path, route in _post_routes().items():
+        pointers = params.catalogue_params(route)
         if not pointers:
             continue
         assert path in MINIMAL, f"add a minimal body for {path}"
@@ -439,7 +450,7 @@ def test_every_catalogue_pointer_names_the_catalogue_the_route_checks(tool_table
                      if isinstance(category, tuple) else [(category, {})])
             for cat, extra in cases:
                 run = tool_table[_tool_name(path)].run
-                listing, _ = tool_table[mcp_server.CATALOGUE_TOOL[cat]].run({})
+                listing, _ = tool_table[params.catalogue_route(cat)].run({})
                 first = listing["output"][0]["name"]
                 good, _ = run({**MINIMAL[path], **extra, param: first})
                 assert good["success"], f"{path} {param}={first!r} ({cat}): {good}"
@@ -447,7 +458,7 @@ def test_every_catalogue_pointer_names_the_catalogue_the_route_checks(tool_table
                 # refused (unknown_name), or left out with a warning where upstream ignores the name
                 said = " ".join(bad.get("warnings", [])) if bad["success"] else bad["error"]
                 assert bad["success"] or bad["code"] == "unknown_name", f"{path} {param}: {bad}"
-                assert f"GET /{mcp_server.CATALOGUE_TOOL[cat]}" in said, \
+                assert f"GET /{params.catalogue_route(cat)}" in said, \
                     f"{path} {param} points to {cat} but the route says: {bad}"
                 checked += 1
     assert checked >= 17

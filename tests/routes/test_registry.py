@@ -21,7 +21,8 @@ from helpers import REPO_ROOT, make_settings
 
 PACKAGE = REPO_ROOT / "capcut_drafts"
 
-OPERATIONS = ["/healthz", "/readyz"]          # GET routes of capcut_drafts/web/surface.py, not tools
+OPERATIONS = ["/healthz", "/readyz", "/metrics"]    # GET routes of capcut_drafts/web/surface.py, not tools
+DOWNLOADS = ["/drafts/{draft_id}", "/drafts/{draft_id}.zip"]     # GET routes of capcut_drafts/web/app.py
 
 
 def _isolated(code: str, tmp_path) -> subprocess.CompletedProcess:
@@ -51,14 +52,14 @@ def test_flask_openapi_and_mcp_serve_exactly_the_registry(app, client):
 
     paths = client.get("/openapi.json").get_json()["paths"]          # served with sorted keys
     assert sorted(p for p, item in paths.items() if "post" in item) == sorted(posts)
-    assert sorted(p for p, item in paths.items() if "get" in item) == sorted(gets + OPERATIONS)
+    assert sorted(p for p, item in paths.items() if "get" in item) == sorted(gets + OPERATIONS + DOWNLOADS)
 
     tools = mcp_server.build_tools(app.extensions["capcut"])
     assert list(tools) == [p.strip("/") for p in posts + gets]
     for route in registry.ROUTES:
         tool = tools[route.name].tool
-        assert tool.description.startswith(route.description + "\n"), route.path
-        assert tool.annotations.read_only_hint is route.read_only, route.path
+        assert tool.description.startswith(route.description), route.path
+        assert bool(tool.annotations.read_only_hint) is route.read_only, route.path
         assert paths[route.path]["post"]["summary"] == route.summary
 
 

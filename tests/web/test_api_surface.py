@@ -86,7 +86,9 @@ def test_openapi_document_is_valid_openapi_3_1(client):
     with pytest.raises(jsonschema_rs.ValidationError):
         schemathesis.openapi.from_dict(broken).validate()
     # every schema is a valid JSON Schema 2020-12, every $ref resolves, operation ids are unique
-    for schema in document["components"]["schemas"].values():
+    bodies = [op["requestBody"]["content"]["application/json"]["schema"]
+              for item in document["paths"].values() for op in item.values() if "requestBody" in op]
+    for schema in [*document["components"]["schemas"].values(), *bodies]:
         jsonschema_rs.meta.validate({"$schema": "https://json-schema.org/draft/2020-12/schema", **schema})
     refs = re.findall(r'"\$ref": "#/components/(\w+)/(\w+)"', json.dumps(document))
     assert refs and all(name in document["components"][kind] for kind, name in refs)
@@ -108,7 +110,8 @@ def test_every_route_is_documented(app, client):
     # /get_duration's example downloads its URL: tests/routes/test_client_family.py posts it to a local server
     assert {p for p, item in paths.items() if "post" in item} == set(registry.BY_PATH) == \
         set(EXAMPLE_ROUTES) | {"/get_duration"}
-    assert {p for p, item in paths.items() if "get" in item} == set(catalog.ROUTES) | {"/healthz", "/readyz"}
+    assert {p for p, item in paths.items() if "get" in item} == set(catalog.ROUTES) | {
+        "/healthz", "/readyz", "/metrics", "/drafts/{draft_id}", "/drafts/{draft_id}.zip"}
     for path in catalog.ROUTES:
         op = paths[path]["get"]
         assert "catalogue" in op["tags"]
@@ -117,21 +120,40 @@ def test_every_route_is_documented(app, client):
         assert paths[path]["get"]["security"] == []
     served = {r.rule for r in app.url_map.iter_rules() if "POST" in r.methods}
     assert served == set(registry.BY_PATH), "a POST route the app serves is not documented (or the other way round)"
+    served_gets = {r.rule.replace("<", "{").replace(">", "}") for r in app.url_map.iter_rules()
+                   if "GET" in r.methods and not r.rule.startswith(("/docs", "/static"))}
+    assert served_gets - {"/", "/openapi.json"} == {p for p, item in paths.items() if "get" in item}, \
+        "a GET route the app serves is not documented (or the other way round)"
 
 
-def test_request_schemas_are_the_request_models(client):
-    """One source of truth: each POST body schema is its pydantic model's schema."""
-    from capcut_drafts.api import registry
+def test_no_padlock_without_api_keys_and_one_with_them(make_app):
+    """Swagger UI draws a padlock where the document asks for a key: only when keys are configured."""
+    open_document = document_of(make_app().test_client())
+    assert "security" not in open_document
+    keyed = make_app(api_keys=["k" * 32]).test_client()
+    document = keyed.get("/openapi.json").get_json()       # documentation stays public
+    assert document["security"] == [{"bearer": []}, {"apiKey": []}]
+    for path in ("/healthz", "/readyz"):
+        assert document["paths"][path]["get"]["security"] == []
+    assert keyed.get("/").status_code == 302                  # / leads to the docs without a key
+
+
+def test_request_schemas_are_the_documented_request_models(client):
+    """One source of truth: each POST body schema is its pydantic model's, every parameter (nested
+    ones too) described, and the "Required" line says what the model requires."""
+    from capcut_drafts.api import params, registry
     document = document_of(client)
-    for path, model in ((route.path, route.model) for route in registry.ROUTES):
-        body = document["paths"][path]["post"]["requestBody"]["content"]["application/json"]
-        assert body["schema"] == {"$ref": f"#/components/schemas/{model.__name__}"}
-        expected = model.model_json_schema(by_alias=True, ref_template="#/components/schemas/{model}")
-        expected.pop("title", None)
-        defs = expected.pop("$defs", {})
-        assert document["components"]["schemas"][model.__name__] == expected, path
-        for name, schema in defs.items():
-            assert document["components"]["schemas"][name] == schema
+    for route in registry.ROUTES:
+        operation = document["paths"][route.path]["post"]
+        schema = operation["requestBody"]["content"]["application/json"]["schema"]
+        assert schema == params.documented_schema(route), route.path
+        assert set(schema["properties"]) == set(route.model.model_json_schema(by_alias=True)["properties"])
+        assert params.undescribed(schema) == [], route.path
+        assert f"Required: {params.required_text(route.model)}." in operation["description"]
+    assert "Required: text." in document["paths"]["/add_text"]["post"]["description"]
+    assert "Required: draft_id." in document["paths"]["/add_video_keyframe"]["post"]["description"]
+    assert "Required: task_id or draft_id." in document["paths"]["/query_draft_status"]["post"]["description"]
+    assert "Required: nothing." in document["paths"]["/create_draft"]["post"]["description"]
 
 
 def test_every_example_validates_against_its_request_schema(client):
@@ -141,9 +163,8 @@ def test_every_example_validates_against_its_request_schema(client):
     document = document_of(client)
     for path, model in ((route.path, route.model) for route in registry.ROUTES):
         example = example_of(document, path)
-        ref = document["paths"][path]["post"]["requestBody"]["content"]["application/json"]["schema"]["$ref"]
-        validator = jsonschema_rs.Draft202012Validator({"$ref": ref, "components": document["components"]})
-        errors = [e.message for e in validator.iter_errors(example)]
+        schema = document["paths"][path]["post"]["requestBody"]["content"]["application/json"]["schema"]
+        errors = [e.message for e in jsonschema_rs.Draft202012Validator(schema).iter_errors(example)]
         assert not errors, f"{path} example: {errors}"
         model.parse(example)                      # and the route's own validation accepts it
 

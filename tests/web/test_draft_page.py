@@ -79,3 +79,27 @@ def test_hostile_names_are_escaped(client):
     assert f"<td>{html.escape(HOSTILE)}</td>" in text
     assert "<script>" not in text and "<b>" not in text.replace("<b>completed</b>", "")
     assert "<img" not in text and "&lt;img src=x onerror=alert(1)&gt;" in text
+
+
+def test_with_api_keys_the_links_we_hand_out_open_the_page(tmp_path):
+    """With api_keys, draft_url carries a signature a browser can follow; the bare page answers a 401
+    page that says which link to use, and `/` still leads to the docs."""
+    key = "k" * 32
+    app = create_app(make_settings(tmp_path / "data", store="memory", prefetch_on_add=False, api_keys=[key]))
+    client = app.test_client()
+    headers = {"X-API-Key": key}
+    reply = client.post("/create_draft", json={}, headers=headers).get_json()["output"]
+    d, link = reply["draft_id"], reply["draft_url"]
+    assert f"/drafts/{d}?expires=" in link and "&sig=" in link
+    again = client.post("/add_text", json={"draft_id": d, "text": "hi"}, headers=headers).get_json()["output"]
+    assert again["draft_url"] == link                   # one link per day, not one per reply
+    opened = client.get(link[link.index("/drafts/"):])
+    assert opened.status_code == 200 and "text" in opened.get_data(as_text=True)
+    bare = client.get(f"/drafts/{d}")
+    assert bare.status_code == 401 and bare.mimetype == "text/html"
+    assert "draft_url" in bare.get_data(as_text=True)
+    forged = client.get(link[link.index("/drafts/"):].replace(d, d + "x"))
+    assert forged.status_code == 401
+    assert client.get(f"/drafts/{d}.zip").get_json()["code"] == "unauthorized"
+    assert client.get("/").status_code == 302
+    app.extensions["capcut"].media.close(wait=True)
