@@ -21,7 +21,15 @@ from capcut_drafts.routes.media import (
     material_for,
     transition_for,
 )
-from capcut_drafts.routes.schema import DraftTarget, MaskParams, MediaSource, Transform, TransitionParams
+from capcut_drafts.routes.schema import (
+    DraftTarget,
+    MaskParams,
+    MediaSource,
+    Reply,
+    Transform,
+    TransitionParams,
+    per_run,
+)
 
 if TYPE_CHECKING:                 # annotations only: capcut_drafts.context imports the save job
     from capcut_drafts.context import Context
@@ -63,7 +71,8 @@ def animations_for(draft: Draft, req: AddImageRequest, length_us: int) -> dict[s
     return result
 
 
-def plan(req: AddImageRequest):
+def plan(req: AddImageRequest, notes: list[str]):
+    """The change; what was clamped or cut goes to `notes`."""
     url = checked_media_url(req.image_url, "image_url")
     folder = check_draft_folder(req.draft_folder)
     target = seconds_range(req.start, req.end)
@@ -76,13 +85,14 @@ def plan(req: AddImageRequest):
             id=new_id(), material_id=material.id, source=TimeRange(start_us=0, duration_us=length), target=target,
             transform=ImageTransform(transform_x=req.transform_x, transform_y=req.transform_y, scale_x=req.scale_x,
                                      scale_y=req.scale_y),
-            animations=animations_for(draft, req, length), transition=transition_for(draft, req),
-            mask=mask_for(draft, req, center=0.0, size=0.5), background_blur=blur_for(req.background_blur),
+            animations=animations_for(draft, req, length), transition=transition_for(draft, req, length, notes),
+            mask=mask_for(draft, req, center=0.0, size=0.5, notes=notes), background_blur=blur_for(req.background_blur),
             filter=clip_filter(draft, req))
         return operations.place(track, segment, material if is_new else None), None
 
-    return _plan
+    return per_run(notes, _plan)
 
 
-def add_image(ctx: Context, req: AddImageRequest) -> dict:
-    return add_media(ctx, req, plan(req), req.image_url)
+def add_image(ctx: Context, req: AddImageRequest) -> Reply:
+    notes: list[str] = []
+    return Reply(add_media(ctx, req, plan(req, notes), req.image_url), notes)

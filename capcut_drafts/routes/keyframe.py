@@ -18,7 +18,7 @@ from capcut_drafts.model import operations
 from capcut_drafts.model.time import to_us
 from capcut_drafts.model.timeline import MAX_KEYFRAMES_PER_TRACK, Draft, PendingKeyframe
 from capcut_drafts.routes.drafts import change
-from capcut_drafts.routes.schema import DraftTarget, Number
+from capcut_drafts.routes.schema import DraftTarget, Number, Reply, clamp
 
 if TYPE_CHECKING:                 # annotations only: capcut_drafts.context imports the save job
     from capcut_drafts.context import Context
@@ -45,7 +45,9 @@ def _percent_or_number(raw: Value) -> float | None:
     return _number(raw)
 
 
-# property -> (parse, lowest, highest, hint for the error message)
+# property -> (parse, lowest, highest, hint for the error message): the app's range of each
+# property. Upstream refuses positions outside it and writes every other value as sent, so those
+# are clamped into it with a warning.
 PROPERTIES: dict[str, tuple[Callable[[Value], float | None], float, float, str]] = {
     "position_x": (_number, -10, 10, "a number from -10 to 10 (1.0 = half the canvas width)"),
     "position_y": (_number, -10, 10, "a number from -10 to 10 (1.0 = half the canvas height)"),
@@ -59,18 +61,21 @@ PROPERTIES: dict[str, tuple[Callable[[Value], float | None], float, float, str]]
     "brightness": (_number, -1, 1, "-1..1 such as '0.3'"),
     "volume": (_percent_or_number, 0, 10, "a factor such as 0.8 or a percentage such as '80%'"),
 }
+REFUSED_OUTSIDE = frozenset({"position_x", "position_y"})
 
 
-def parse_value(prop: str, raw: Value, where: str = "") -> float:
+def parse_value(prop: str, raw: Value, notes: list[str], where: str = "") -> float:
+    """The keyframe value; outside the property's range it is refused (positions, as upstream)
+    or clamped with a note in `notes`."""
     if prop not in PROPERTIES:
         raise ApiError(f"Unknown keyframe property '{prop}'; use one of: {', '.join(PROPERTIES)}.",
                        code=ErrorCode.UNKNOWN_NAME)
     parse, low, high, hint = PROPERTIES[prop]
     value = parse(raw)
-    if value is None or not low <= value <= high:
+    if value is None or (prop in REFUSED_OUTSIDE and not low <= value <= high):
         raise ApiError(f"Invalid value {raw!r}{where} for keyframe property '{prop}': use {hint}.",
                        code=ErrorCode.INVALID_PARAMETER)
-    return value
+    return clamp(value, f"{prop} keyframe value{where}", low, high, notes)
 
 
 class AddKeyframeRequest(DraftTarget):
@@ -112,7 +117,8 @@ def _batch_items(req: AddKeyframeRequest) -> list[tuple[Any, Any, Any]]:
     return list(zip(property_types, times, values, strict=True))   # equal lengths: checked just above
 
 
-def _keyframe(track_name: str, prop: Any, time: Any, raw: Any, index: int | None) -> PendingKeyframe:
+def _keyframe(track_name: str, prop: Any, time: Any, raw: Any, index: int | None,
+              notes: list[str]) -> PendingKeyframe:
     where = f" (item {index})" if index is not None else ""
     if not isinstance(prop, str):
         raise ApiError(f"property_type{where} must be a string such as 'alpha'.", code=ErrorCode.INVALID_PARAMETER)
@@ -123,7 +129,7 @@ def _keyframe(track_name: str, prop: Any, time: Any, raw: Any, index: int | None
     if not isinstance(raw, (str, int, float)) or isinstance(raw, bool):  # batch lists are not typed
         raise ApiError(f"value{where} must be a number or a string such as '50%'.", code=ErrorCode.INVALID_PARAMETER)
     return PendingKeyframe(track_name=track_name, property=prop, time_us=to_us(seconds),
-                           value=parse_value(prop, raw, where))
+                           value=parse_value(prop, raw, notes, where))
 
 
 def check_track_room(track_name: str, total: int) -> None:
@@ -134,10 +140,12 @@ def check_track_room(track_name: str, total: int) -> None:
                        "keyframes) or put the clips that need more on another track.", code=ErrorCode.INVALID_PARAMETER)
 
 
-def add_video_keyframe(ctx: Context, req: AddKeyframeRequest) -> dict:
+def add_video_keyframe(ctx: Context, req: AddKeyframeRequest) -> Reply:
     items = _batch_items(req) if req.batch else [(req.property_type, req.time, req.value)]
     check_track_room(req.track_name, len(items))
-    keyframes = [_keyframe(req.track_name, p, t, v, i if req.batch else None) for i, (p, t, v) in enumerate(items)]
+    notes: list[str] = []
+    keyframes = [_keyframe(req.track_name, p, t, v, i if req.batch else None, notes)
+                 for i, (p, t, v) in enumerate(items)]
 
     def _plan(draft: Draft):
         track = draft.track(req.track_name)
@@ -159,4 +167,4 @@ def add_video_keyframe(ctx: Context, req: AddKeyframeRequest) -> dict:
         result = {"added_keyframes_count": len(keyframes)} if req.batch else None
         return operations.add_keyframes(keyframes), result
 
-    return change(ctx, req, _plan)
+    return Reply(change(ctx, req, _plan), notes)

@@ -1,9 +1,11 @@
 """Pieces shared by the media routes (video, audio, image): materials, transitions, masks,
-background blur, draft folders. Each helper validates and returns document objects; nothing
+background blur, speed and volume, draft folders. Each helper validates and returns document
+objects; numbers upstream writes unchecked are clamped into the app's range with a note. Nothing
 here touches the network or the draft."""
 from __future__ import annotations
 
 import posixpath
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 from capcut_drafts.errors import ApiError, ErrorCode
@@ -12,7 +14,7 @@ from capcut_drafts.model.ids import id_for, url_digest
 from capcut_drafts.model.time import TimeRange, seconds_range, to_us
 from capcut_drafts.model.timeline import Draft, Mask, Material, Transition
 from capcut_drafts.routes.drafts import change
-from capcut_drafts.routes.schema import MaskParams, TransitionParams
+from capcut_drafts.routes.schema import MaskParams, RequestModel, TransitionParams, clamped
 from capcut_drafts.save import paths
 
 # Extension used when the URL does not tell (upstream always used these).
@@ -78,15 +80,28 @@ def add_media(ctx, req, plan, url: str) -> dict:
     return output
 
 
-def transition_for(draft: Draft, req: TransitionParams) -> Transition | None:
+def transition_for(draft: Draft, req: TransitionParams, length_us: int | None, notes: list[str]) -> Transition | None:
+    """The clip's transition; a duration longer than the clip (`length_us`, None while the clip
+    is open-ended) is cut to the clip's length with a note, where upstream writes it as sent."""
     if not req.transition:
         return None
     entry = catalog.lookup(app_of(draft), "transition", req.transition)
-    return Transition(name=entry.name, duration_us=to_us(req.transition_duration))
+    duration = to_us(req.transition_duration)
+    if length_us is not None and duration > length_us:
+        notes.append(f"Parameter 'transition_duration' is {req.transition_duration:g}s, longer than the clip "
+                     f"({length_us / 1e6:g}s); {length_us / 1e6:g}s was used.")
+        duration = length_us
+    return Transition(name=entry.name, duration_us=duration)
 
 
-def mask_for(draft: Draft, req: MaskParams, center: float, size: float) -> Mask | None:
-    """`center`/`size` are the route's defaults (video 0.5/1.0, image 0.0/0.5, as upstream)."""
+# The app's range of the mask numbers upstream passes through unchecked (its sliders stop there).
+MASK_RANGES = {"mask_feather": (0.0, 100.0), "mask_round_corner": (0.0, 100.0)}
+
+
+def mask_for(draft: Draft, req: MaskParams, center: float, size: float, notes: list[str]) -> Mask | None:
+    """`center`/`size` are the route's defaults (video 0.5/1.0, image 0.0/0.5, as upstream).
+    Feather and round corner outside 0..100 are clamped, a size of 0 or less gives the default
+    size; each with a note (upstream writes them as sent)."""
     if not req.mask_type:
         return None
     entry = catalog.lookup(app_of(draft), "mask", req.mask_type)
@@ -94,6 +109,11 @@ def mask_for(draft: Draft, req: MaskParams, center: float, size: float) -> Mask 
     if not is_rect and (req.mask_rect_width is not None or req.mask_round_corner is not None):
         raise ApiError(f"mask_rect_width and mask_round_corner apply only to the rectangle mask, "
                        f"not to '{req.mask_type}'.", code=ErrorCode.INVALID_PARAMETER)
+    req = clamped(req, MASK_RANGES, notes)
+    if req.mask_size is not None and req.mask_size <= 0:
+        notes.append(f"Parameter 'mask_size' is {req.mask_size:g}, but a mask needs a size above 0 (a fraction "
+                     f"of the canvas height); the default {size:g} was used.")
+        req = req.model_copy(update={"mask_size": None})
     pick = lambda value, default: default if value is None else value  # noqa: E731
     return Mask(name=entry.name, center_x=pick(req.mask_center_x, center), center_y=pick(req.mask_center_y, center),
                 size=pick(req.mask_size, size), rotation=req.mask_rotation, feather=req.mask_feather,
@@ -109,15 +129,28 @@ def blur_for(level: int | None) -> int | None:
     return level
 
 
-MIN_SPEED, MAX_SPEED = 0.01, 100.0     # the apps' own slider stops at 0.1× and 100×
+MIN_SPEED, MAX_SPEED = 0.1, 100.0      # the apps' speed slider
+MAX_VOLUME = 10.0                      # +20 dB, the top of the apps' volume slider
 
 
-def positive_speed(speed: float) -> float:
-    """The speed if the timeline can hold it; a clip slowed 1e-320× would be longer than any number."""
-    if not MIN_SPEED <= speed <= MAX_SPEED:
-        raise ApiError(f"Invalid parameter 'speed': it must be from {MIN_SPEED:g} to {MAX_SPEED:g} (got {speed:g}); "
-                       "1.0 is normal speed, 2.0 twice as fast.", code=ErrorCode.INVALID_PARAMETER)
-    return speed
+class ClipParams(RequestModel):
+    """Playback of a video or audio clip; `clip_numbers` moves both into the app's range."""
+    speed: float = 1.0
+    volume: float = 1.0
+
+
+C = TypeVar("C", bound=ClipParams)
+
+
+def clip_numbers(req: C, notes: list[str]) -> C:
+    """`req` with `speed` and `volume` clamped to the app's range, a note each (upstream writes
+    them as sent). A speed of 0 or less is refused: upstream divides by it, or writes a clip of
+    negative length."""
+    if req.speed <= 0:
+        raise ApiError(f"Invalid parameter 'speed': it must be above 0 (got {req.speed:g}); 1.0 is normal speed, "
+                       f"2.0 twice as fast, and the app plays {MIN_SPEED:g} to {MAX_SPEED:g}.",
+                       code=ErrorCode.INVALID_PARAMETER)
+    return clamped(req, {"speed": (MIN_SPEED, MAX_SPEED), "volume": (0.0, MAX_VOLUME)}, notes)
 
 
 def source_range(start: float, end: float | None) -> TimeRange:

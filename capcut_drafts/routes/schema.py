@@ -19,8 +19,9 @@ offending parameter.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Mapping
 from functools import cache
-from typing import Annotated, Any, ClassVar, get_args
+from typing import Annotated, Any, ClassVar, TypeVar, get_args
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
@@ -217,15 +218,16 @@ class TransitionParams(RequestModel):
 
 
 class MaskParams(RequestModel):
+    # Upstream passes the numbers through unchecked; routes/media.py `mask_for` clamps them.
     mask_type: str | None = None
     mask_center_x: float | None = None
     mask_center_y: float | None = None
-    mask_size: float | None = Field(None, gt=0)
+    mask_size: float | None = None
     mask_rotation: float = 0.0
-    mask_feather: float = Field(0.0, ge=0, le=100)
+    mask_feather: float = 0.0
     mask_invert: bool = False
     mask_rect_width: float | None = None
-    mask_round_corner: float | None = Field(None, ge=0, le=100)
+    mask_round_corner: float | None = None
 
 
 class MediaSource(RequestModel):
@@ -240,3 +242,39 @@ class Reply:
     def __init__(self, output: Any, warnings: list[str] | None = None):
         self.output = output
         self.warnings = warnings or []
+
+
+# --- leniency: where upstream accepts a value, answer success and say what was done ------------
+
+M = TypeVar("M", bound=BaseModel)
+T = TypeVar("T")
+
+
+def clamp(value: float, name: str, low: float, high: float, notes: list[str]) -> float:
+    """`value` moved into the app's range [low, high], with a note in `notes` when it moved."""
+    inside = min(max(value, low), high)
+    if inside != value:
+        notes.append(f"Parameter '{name}' is {value:g}, outside the app's range {low:g} to {high:g}; "
+                     f"{inside:g} was used.")
+    return inside
+
+
+def clamped(req: M, ranges: Mapping[str, tuple[float, float]], notes: list[str], where: str = "") -> M:
+    """`req` with each field named in `ranges` clamped (`clamp`; None stays None). `where`
+    prefixes the names in the notes (e.g. "text_styles[0].style.")."""
+    changes = {name: clamp(getattr(req, name), where + name, low, high, notes)
+               for name, (low, high) in ranges.items() if getattr(req, name) is not None}
+    return req.model_copy(update=changes)
+
+
+def per_run(notes: list[str], plan: Callable[[Any], T]) -> Callable[[Any], T]:
+    """`plan` dropping the notes its previous run added: a plan runs on a scratch draft first
+    and again on every concurrent-write retry, and the reply keeps the last run's notes. Notes
+    already in `notes` (about the request itself) stay."""
+    kept = len(notes)
+
+    def run(draft: Any) -> T:
+        del notes[kept:]
+        return plan(draft)
+
+    return run

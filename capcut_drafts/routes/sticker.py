@@ -10,8 +10,7 @@ from capcut_drafts.model.ids import new_id
 from capcut_drafts.model.time import seconds_range
 from capcut_drafts.model.timeline import Draft, ImageTransform, Segment
 from capcut_drafts.routes.drafts import change
-from capcut_drafts.routes.schema import DraftTarget, Transform
-from capcut_drafts.routes.text import check_unit
+from capcut_drafts.routes.schema import DraftTarget, Reply, Transform, clamp
 
 if TYPE_CHECKING:                 # annotations only: capcut_drafts.context imports the save job
     from capcut_drafts.context import Context
@@ -31,10 +30,12 @@ class AddStickerRequest(DraftTarget, Transform):
     relative_index: int = 0
 
 
-def add_sticker(ctx: Context, req: AddStickerRequest) -> dict:
+def add_sticker(ctx: Context, req: AddStickerRequest) -> Reply:
+    """Upstream writes `alpha` as sent; outside 0..1 it is clamped, with a warning."""
+    notes: list[str] = []
     target = seconds_range(req.start, req.end)
     transform = ImageTransform(transform_x=req.transform_x, transform_y=req.transform_y, scale_x=req.scale_x,
-                               scale_y=req.scale_y, rotation=req.rotation, alpha=check_unit(req.alpha, "alpha"),
+                               scale_y=req.scale_y, rotation=req.rotation, alpha=clamp(req.alpha, "alpha", 0, 1, notes),
                                flip_horizontal=req.flip_horizontal, flip_vertical=req.flip_vertical)
 
     def _plan(draft: Draft):
@@ -43,4 +44,4 @@ def add_sticker(ctx: Context, req: AddStickerRequest) -> dict:
         segment = Segment(id=new_id(), target=target, transform=transform, sticker_id=req.sticker_id)
         return operations.place(track, segment), None
 
-    return change(ctx, req, _plan)
+    return Reply(change(ctx, req, _plan), notes)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from pydantic import Field
 
@@ -23,15 +23,15 @@ from capcut_drafts.model.timeline import MAX_SUBTITLE_CUES, Draft, ImageTransfor
 from capcut_drafts.net.fetcher import FetchError, fetch_bytes, policy_from
 from capcut_drafts.routes.drafts import change
 from capcut_drafts.routes.media import app_of
-from capcut_drafts.routes.schema import DraftTarget, Reply
+from capcut_drafts.routes.schema import DraftTarget, Reply, clamped, per_run
 from capcut_drafts.routes.text import (
     TextBoxParams,
     background_spec,
     border_spec,
     check_color,
-    check_unit,
     make_spec,
-    text_animations,
+    pick_text_animations,
+    timed_text_animations,
 )
 
 if TYPE_CHECKING:                 # annotations only: capcut_drafts.context imports the save job
@@ -93,6 +93,7 @@ def parse_srt(source: str) -> list[Cue]:
 
 class AddSubtitleRequest(DraftTarget, TextBoxParams):
     REQUIRED = ("srt",)
+    ALTERNATIVES = {"srt": ("srt_url",)}
     MISSING = "Hi, the required parameters 'srt' are missing."
     srt: str = ""
     srt_url: str | None = Field(None, description="An http(s) URL of an .srt file, fetched like a URL in srt; used "
@@ -116,9 +117,11 @@ class AddSubtitleRequest(DraftTarget, TextBoxParams):
     outro_animation: str | None = None
     outro_duration: float = Field(0.5, ge=0)
 
-    @classmethod
-    def has_required(cls, body: dict[str, Any]) -> bool:
-        return super().has_required(body) or bool(body.get("srt_url"))
+
+# The app's range of the numbers upstream's /add_subtitle passes through unchecked (unlike /add_text,
+# it checks no opacity); a value outside is clamped to it with a warning.
+APP_RANGES = {"alpha": (0.0, 1.0), "border_width": (0.0, 100.0), "border_alpha": (0.0, 1.0),
+              "background_alpha": (0.0, 1.0)}
 
 
 def subtitle_source(ctx: Context, req: AddSubtitleRequest) -> tuple[str, list[str]]:
@@ -156,17 +159,21 @@ def check_cue_count(cues: list[Cue]) -> None:
 
 
 def add_subtitle(ctx: Context, req: AddSubtitleRequest) -> Reply:
+    """Every cue as a text; unknown animation names are left out with a warning unless
+    `strict_names`, numbers outside APP_RANGES are clamped with one."""
     source, notes = subtitle_source(ctx, req)
     cues = parse_srt(source)
     check_cue_count(cues)
     color = check_color(req.font_color, "font_color")
-    check_unit(req.alpha, "alpha")
+    req = clamped(req, APP_RANGES, notes)
     offset = to_us(req.time_offset)
+    name_notes = None if ctx.settings.strict_names else notes
 
     def _plan(draft: Draft):
         app = app_of(draft)
         if req.font:
             catalog.lookup(app, "font", req.font)
+        picked = pick_text_animations(app, name_notes, intro=req.intro_animation, outro=req.outro_animation)
         track = operations.placement(draft, req.track_name or "subtitle", "text", 999, "subtitle")
         portrait = draft.canvas.height >= draft.canvas.width
         batch: list[Segment] = []
@@ -188,12 +195,10 @@ def add_subtitle(ctx: Context, req: AddSubtitleRequest) -> Reply:
                               transform=ImageTransform(transform_x=req.transform_x, transform_y=req.transform_y,
                                                        scale_x=req.scale_x, scale_y=req.scale_y,
                                                        rotation=req.rotation),
-                              animations=text_animations(app, length, intro=req.intro_animation,
-                                                         intro_seconds=req.intro_duration,
-                                                         outro=req.outro_animation,
-                                                         outro_seconds=req.outro_duration))
+                              animations=timed_text_animations(picked, length, req.intro_duration,
+                                                               req.outro_duration))
             batch.append(segment)
         operations.check_all_free(track, batch)
         return operations.add_segments(track, batch), None
 
-    return Reply(change(ctx, req, _plan), notes)
+    return Reply(change(ctx, req, per_run(notes, _plan)), notes)

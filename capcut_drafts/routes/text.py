@@ -17,7 +17,7 @@ from capcut_drafts.model.time import seconds_range, to_us
 from capcut_drafts.model.timeline import MAX_TEXT_STYLES, Animation, Draft, ImageTransform, Segment
 from capcut_drafts.routes.drafts import change
 from capcut_drafts.routes.media import app_of
-from capcut_drafts.routes.schema import Bounded, DraftTarget, Reply, RequestModel
+from capcut_drafts.routes.schema import Bounded, DraftTarget, Reply, RequestModel, clamped, per_run
 
 if TYPE_CHECKING:                 # annotations only: capcut_drafts.context imports the save job
     from capcut_drafts.context import Context
@@ -63,7 +63,7 @@ class RangeStyle(_Part):
 
 
 class RangeBorder(_Part):
-    width: float = Field(0.0, ge=0, le=100)
+    width: float = 0.0
     color: str = "#000000"
     alpha: float = 1.0
 
@@ -79,7 +79,7 @@ class TextStyleRange(_Part):
 class TextBoxParams(RequestModel):
     """Border and background, the same keys and defaults on /add_text and /add_subtitle."""
     vertical: bool = False
-    border_width: float = Field(0.0, ge=0, le=100)
+    border_width: float = 0.0               # upstream passes it through unchecked: clamped by the routes
     border_color: str = "#000000"
     border_alpha: float = 1.0
     background_color: str = "#000000"
@@ -101,8 +101,7 @@ class AddTextRequest(DraftTarget, TextBoxParams):
     transform_y: float = 0.0
     fixed_width: float = -1
     fixed_height: float = -1
-    # Upstream passes these through unchecked; `clamped` moves them into APP_RANGES.
-    border_width: float = 0.0
+    # Upstream passes these through unchecked; `lenient` moves them into APP_RANGES.
     background_round_radius: float = 0.0
     background_height: float = 0.14
     background_width: float = 0.14
@@ -148,20 +147,21 @@ class AddTextRequest(DraftTarget, TextBoxParams):
 # background_round_radius 20); a value outside is clamped to it with a warning.
 APP_RANGES = {"border_width": (0.0, 100.0), "background_round_radius": (0.0, 1.0),
               "background_height": (0.0, 1.0), "background_width": (0.0, 1.0),
-              "background_horizontal_offset": (0.0, 1.0), "background_vertical_offset": (0.0, 1.0)}
+              "background_horizontal_offset": (0.0, 1.0), "background_vertical_offset": (0.0, 1.0),
+              "shadow_alpha": (0.0, 1.0)}
+# The same for each text_styles range (upstream checks neither).
+RANGE_STYLE_RANGES = {"alpha": (0.0, 1.0)}
+RANGE_BORDER_RANGES = {"width": (0.0, 100.0), "alpha": (0.0, 1.0)}
 
 
-def clamped(req: AddTextRequest, notes: list[str]) -> AddTextRequest:
-    """`req` with its APP_RANGES numbers moved into range; one note per number moved."""
-    changes = {}
-    for name, (low, high) in APP_RANGES.items():
-        value = getattr(req, name)
-        inside = min(max(value, low), high)
-        if inside != value:
-            changes[name] = inside
-            notes.append(f"Parameter '{name}' is {value:g}, outside the app's range {low:g} to {high:g}; "
-                         f"{inside:g} was used.")
-    return req.model_copy(update=changes)
+def lenient(req: AddTextRequest, notes: list[str]) -> AddTextRequest:
+    """`req` with its APP_RANGES numbers, and those of each text_styles range, moved into range;
+    one note per number moved."""
+    styles = [item.model_copy(update={
+        "style": clamped(item.style, RANGE_STYLE_RANGES, notes, f"text_styles[{i}].style."),
+        "border": item.border and clamped(item.border, RANGE_BORDER_RANGES, notes, f"text_styles[{i}].border.")})
+        for i, item in enumerate(req.text_styles)]
+    return clamped(req, APP_RANGES, notes).model_copy(update={"text_styles": styles})
 
 
 def check_style_count(text_styles: Any) -> None:
@@ -198,7 +198,7 @@ def _style_ranges(req: AddTextRequest, app: str) -> list[dict]:
                        "size": style.size if style.size is not None else base["size"],
                        "bold": style.bold, "italic": style.italic, "underline": style.underline,
                        "color": check_color(style.color, f"text_styles[{i}].style.color") or base["color"],
-                       "alpha": check_unit(style.alpha, "alpha") if style.alpha is not None else base["alpha"],
+                       "alpha": style.alpha if style.alpha is not None else base["alpha"],
                        "font": item.font or base["font"], "border": border})
         cursor = item.end
     if cursor < length:
@@ -234,17 +234,15 @@ def make_spec(text: str, ranges: list[dict], *, font: str | None, vertical: bool
             "shadow": shadow, "bubble": bubble, "flower_effect_id": flower_effect_id}
 
 
-def normalise(req: AddTextRequest, app: str, canvas_width: int, canvas_height: int,
-              notes: list[str] | None = None) -> dict:
-    """The segment's text spec; numbers outside APP_RANGES are clamped, with a note in `notes`."""
-    req = clamped(req, [] if notes is None else notes)
+def normalise(req: AddTextRequest, app: str, canvas_width: int, canvas_height: int) -> dict:
+    """The segment's text spec (numbers upstream leaves unchecked already `lenient`)."""
     if req.font:
         catalog.lookup(app, "font", req.font)
     if bool(req.bubble_effect_id) != bool(req.bubble_resource_id):
         raise ApiError("A text bubble needs both bubble_effect_id and bubble_resource_id.")
     shadow = None
     if req.shadow_enabled:
-        shadow = {"alpha": check_unit(req.shadow_alpha, "shadow_alpha"), "angle": req.shadow_angle,
+        shadow = {"alpha": req.shadow_alpha, "angle": req.shadow_angle,
                   "color": check_color(req.shadow_color, "shadow_color"), "distance": req.shadow_distance,
                   "smoothing": req.shadow_smoothing}
     return make_spec(
@@ -260,49 +258,48 @@ def normalise(req: AddTextRequest, app: str, canvas_width: int, canvas_height: i
         flower_effect_id=req.effect_effect_id or None)
 
 
-def text_animations(app: str, length_us: int, *, intro: str | None = None, intro_seconds: float = 0.5,
-                    outro: str | None = None, outro_seconds: float = 0.5,
-                    loop: str | None = None, notes: list[str] | None = None) -> dict[str, Animation]:
-    """Text intro/outro/loop animations by catalogue name; durations capped at the clip length
-    (a loop fills what the intro and outro leave, decided when the draft is built).
+def pick_text_animations(app: str, notes: list[str] | None, **names: str | None) -> dict[str, str]:
+    """The catalogue name of each text animation asked for, by slot (`intro`, `outro`, `loop`).
 
     With `notes` a list, an unknown name is left out with a warning added to it (upstream ignores
     unknown text animations); with `notes` None it raises `unknown_name`."""
-    result = {}
-    for slot, category, name, seconds in (("intro", "text_intro", intro, intro_seconds),
-                                          ("outro", "text_outro", outro, outro_seconds),
-                                          ("loop", "text_loop", loop, None)):
-        if not name:
-            continue
-        entry = catalog.lookup_or_note(app, category, name, notes)
-        if entry is None:
-            continue
-        duration = to_us(seconds) if seconds is not None else length_us
-        result[slot] = Animation(name=entry.name, duration_us=min(duration, length_us))
-    return result
+    picked = {}
+    for slot, name in names.items():
+        entry = catalog.lookup_or_note(app, f"text_{slot}", name, notes) if name else None
+        if entry is not None:
+            picked[slot] = entry.name
+    return picked
 
 
-def plan(req: AddTextRequest, notes: list[str] | None = None, strict_names: bool = True):
-    """The change; warnings go to `notes` (emptied on each run). `strict_names` False: unknown
-    animation names are left out with a warning instead of failing the request."""
+def timed_text_animations(picked: dict[str, str], length_us: int, intro_seconds: float,
+                          outro_seconds: float) -> dict[str, Animation]:
+    """The picked animations on a text `length_us` long: intro/outro durations capped at the
+    length, as upstream (a loop fills what they leave, decided when the draft is built)."""
+    seconds = {"intro": intro_seconds, "outro": outro_seconds}
+    return {slot: Animation(name=name, duration_us=min(to_us(seconds[slot]), length_us) if slot in seconds
+                            else length_us)
+            for slot, name in picked.items()}
+
+
+def plan(req: AddTextRequest, notes: list[str], strict_names: bool = True):
+    """The change; warnings go to `notes`. `strict_names` False: unknown animation names are left
+    out with a warning instead of failing the request."""
     target = seconds_range(req.start, req.end)
-    notes = [] if notes is None else notes
+    req = lenient(req, notes)
 
     def _plan(draft: Draft):
-        notes.clear()
         app = app_of(draft)
         track = operations.placement(draft, req.track_name or "text_main", "text", req.relative_index, "text")
+        picked = pick_text_animations(app, None if strict_names else notes, intro=req.intro_animation,
+                                      outro=req.outro_animation, loop=req.loop_animation)
         segment = Segment(id=new_id(), target=target,
                           transform=ImageTransform(transform_x=req.transform_x, transform_y=req.transform_y),
-                          animations=text_animations(app, target.length_us, intro=req.intro_animation,
-                                                     intro_seconds=req.intro_duration,
-                                                     outro=req.outro_animation, outro_seconds=req.outro_duration,
-                                                     loop=req.loop_animation,
-                                                     notes=None if strict_names else notes),
-                          text=normalise(req, app, draft.canvas.width, draft.canvas.height, notes))
+                          animations=timed_text_animations(picked, target.length_us, req.intro_duration,
+                                                           req.outro_duration),
+                          text=normalise(req, app, draft.canvas.width, draft.canvas.height))
         return operations.place(track, segment), None
 
-    return _plan
+    return per_run(notes, _plan)
 
 
 def add_text(ctx: Context, req: AddTextRequest) -> Reply:

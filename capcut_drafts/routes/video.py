@@ -11,24 +11,34 @@ from capcut_drafts.model.time import to_us
 from capcut_drafts.model.timeline import Draft, ImageTransform, Segment
 from capcut_drafts.routes.effect import ClipFilterParams, clip_filter
 from capcut_drafts.routes.media import (
+    ClipParams,
     add_media,
     blur_for,
     check_draft_folder,
     checked_media_url,
+    clip_numbers,
     mask_for,
     material_for,
-    positive_speed,
     source_range,
     timeline_target,
     transition_for,
 )
-from capcut_drafts.routes.schema import DraftTarget, MaskParams, MediaSource, Transform, TransitionParams
+from capcut_drafts.routes.schema import (
+    DraftTarget,
+    MaskParams,
+    MediaSource,
+    Reply,
+    Transform,
+    TransitionParams,
+    per_run,
+)
 
 if TYPE_CHECKING:                 # annotations only: capcut_drafts.context imports the save job
     from capcut_drafts.context import Context
 
 
-class AddVideoRequest(DraftTarget, MediaSource, Transform, TransitionParams, MaskParams, ClipFilterParams):
+class AddVideoRequest(DraftTarget, MediaSource, Transform, ClipParams, TransitionParams, MaskParams,
+                      ClipFilterParams):
     REQUIRED = ("video_url",)
     MISSING = "Hi, the required parameters 'video_url' are missing."
     video_url: str
@@ -36,33 +46,35 @@ class AddVideoRequest(DraftTarget, MediaSource, Transform, TransitionParams, Mas
     end: float | None = 0.0          # 0 or omitted: to the end of the media (resolved at save)
     duration: float | None = Field(None, ge=0)
     target_start: float = Field(0.0, ge=0)
-    speed: float = 1.0
-    volume: float = Field(1.0, ge=0)
     relative_index: int = 0
     background_blur: int | None = None
 
 
-def plan(req: AddVideoRequest):
+def plan(req: AddVideoRequest, notes: list[str]):
+    """The change; what was clamped or cut goes to `notes`."""
     url = checked_media_url(req.video_url, "video_url")
     folder = check_draft_folder(req.draft_folder)
-    speed = positive_speed(req.speed)
+    req = clip_numbers(req, notes)
     source = source_range(req.start, req.end or None)
+    target = timeline_target(req.target_start, source, req.speed)
 
     def _plan(draft: Draft):
         track = operations.placement(draft, req.track_name or "video_main", "video", req.relative_index,
                                      "video clip")
         material, is_new = material_for(draft, "video", url, folder, to_us(req.duration) if req.duration else None)
         segment = Segment(
-            id=new_id(), material_id=material.id, source=source,
-            target=timeline_target(req.target_start, source, speed), speed=speed, volume=req.volume,
+            id=new_id(), material_id=material.id, source=source, target=target, speed=req.speed,
+            volume=req.volume,
             transform=ImageTransform(transform_x=req.transform_x, transform_y=req.transform_y, scale_x=req.scale_x,
                                      scale_y=req.scale_y),
-            transition=transition_for(draft, req), mask=mask_for(draft, req, center=0.5, size=1.0),
+            transition=transition_for(draft, req, target.duration_us, notes),
+            mask=mask_for(draft, req, center=0.5, size=1.0, notes=notes),
             background_blur=blur_for(req.background_blur), filter=clip_filter(draft, req))
         return operations.place(track, segment, material if is_new else None), None
 
-    return _plan
+    return per_run(notes, _plan)
 
 
-def add_video(ctx: Context, req: AddVideoRequest) -> dict:
-    return add_media(ctx, req, plan(req), req.video_url)
+def add_video(ctx: Context, req: AddVideoRequest) -> Reply:
+    notes: list[str] = []
+    return Reply(add_media(ctx, req, plan(req, notes), req.video_url), notes)

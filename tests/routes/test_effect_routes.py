@@ -488,13 +488,12 @@ def test_keyframe_value_syntax_strings_and_plain_numbers(client, two_clips, prop
 
 
 @pytest.mark.parametrize("prop,value", [
-    ("alpha", "150%"), ("alpha", 1.5), ("alpha", "-0.1"), ("alpha", "abc"), ("alpha", ""), ("alpha", "50%%"),
-    ("alpha", "0.5.1"), ("position_x", 11), ("position_y", "-10.5"), ("scale_x", -1), ("uniform_scale", "big"),
-    ("rotation", "45 degrees"), ("rotation", 4000), ("saturation", "+1.5"), ("contrast", "-2"),
-    ("brightness", "bright"), ("volume", "1100%"), ("volume", -0.5), ("alpha", "nan"), ("alpha", "inf"),
+    ("alpha", "abc"), ("alpha", ""), ("alpha", "50%%"), ("alpha", "0.5.1"), ("position_x", 11),
+    ("position_y", "-10.5"), ("uniform_scale", "big"), ("rotation", "45 degrees"), ("brightness", "bright"),
+    ("alpha", "nan"), ("alpha", "inf"),
     ("alpha", [0.5]), ("alpha", {"v": 1}),          # null is the default "1.0": tests/routes/test_null_defaults.py
 ])
-def test_keyframe_out_of_range_or_unparsable_values_are_rejected(client, two_clips, prop, value):
+def test_keyframe_out_of_range_positions_or_unparsable_values_are_rejected(client, two_clips, prop, value):
     before = script(client, two_clips)
     error = fail(client, "/add_video_keyframe", {"draft_id": two_clips, "property_type": prop, "time": 1,
                                                  "value": value}, "invalid_parameter")
@@ -555,7 +554,7 @@ def test_unequal_lengths_message_has_the_upstream_prefix(client, two_clips):
 
 
 @pytest.mark.parametrize("items,word", [
-    ((["alpha", "alpha", "alpha"], [0, 1, 2], ["0", "2", "1"]), "'2'"),
+    ((["alpha", "alpha", "alpha"], [0, 1, 2], ["0", "half", "1"]), "'half'"),
     ((["alpha", 5], [0, 1], ["0", "1"]), "property_type (item 1)"),
     ((["alpha", "alpha"], [0, -1], ["0", "1"]), "time (item 1)"),
     ((["alpha", "alpha"], [0, "soon"], ["0", "1"]), "time (item 1)"),
@@ -573,7 +572,7 @@ def test_a_bad_batch_item_rejects_the_whole_batch(client, two_clips, items, word
 
 def test_a_bad_batch_value_names_its_item(client, two_clips):
     error = fail(client, "/add_video_keyframe", {"draft_id": two_clips, "property_types": ["alpha"] * 4,
-                                                 "times": [0, 1, 2, 3], "values": ["0", "1", "2", "1"]},
+                                                 "times": [0, 1, 2, 3], "values": ["0", "1", "x", "1"]},
                  "invalid_parameter")
     assert "(item 2)" in error, error
 
@@ -900,7 +899,6 @@ def full(client) -> str:
     ("/add_filter", {"filter_type": FILTER, "start": 1, "end": 2}, "segment_overlap"),
     ("/add_filter", {"filter_type": FILTER, "track_name": "effect_01"}, "track_kind_mismatch"),
     ("/add_filter", {"filter_type": ["_1980"], "track_name": "new"}, "invalid_parameter"),
-    ("/add_sticker", {"sticker_id": STICKER_ID, "alpha": 2, "track_name": "new"}, "invalid_parameter"),
     ("/add_sticker", {"sticker_id": 123, "track_name": "new"}, "invalid_parameter"),
     ("/add_sticker", {"sticker_id": STICKER_ID, "flip_horizontal": "yes please", "track_name": "new"},
      "invalid_parameter"),
@@ -910,7 +908,7 @@ def full(client) -> str:
     ("/add_sticker", {"sticker_id": STICKER_ID, "track_name": "text_main"}, "track_kind_mismatch"),
     ("/add_video_keyframe", {"property_types": ["alpha"], "times": [1, 2], "values": ["1", "1"]},
      "invalid_parameter"),
-    ("/add_video_keyframe", {"property_type": "alpha", "time": 1, "value": "2"}, "invalid_parameter"),
+    ("/add_video_keyframe", {"property_type": "alpha", "time": 1, "value": "abc"}, "invalid_parameter"),
     ("/add_video_keyframe", {"property_type": "volume", "time": 1, "value": "1", "track_name": "text_main"},
      "invalid_parameter"),
     ("/add_video_keyframe", {"property_type": "alpha", "time": 1, "track_name": "nope"}, "track_not_found"),

@@ -17,7 +17,7 @@ import time
 import uuid
 
 import pytest
-from helpers import check_envelope, fail, make_settings, new_draft, ok
+from helpers import check_envelope, fail, make_settings, new_draft, ok, post
 
 from capcut_drafts.api.registry import BY_PATH as ROUTES
 from capcut_drafts.routes.schema import MAX_DEPTH
@@ -133,12 +133,15 @@ def test_nan_inside_lists_and_objects_is_refused(quiet_client):
     assert "params[0]" in fail(quiet_client, "/add_effect", body, "invalid_parameter")
 
 
-def test_absurd_speeds_are_refused_not_overflowed(quiet_client):
+def test_absurd_speeds_are_clamped_or_refused_not_overflowed(quiet_client):
     draft = new_draft(quiet_client)
-    for speed in (1e-320, 1e-9, 0, -1, 1e9):
+    for speed in (0, -1, -1e-320):
         message = fail(quiet_client, "/add_video", {"draft_id": draft, "video_url": "https://example.com/a.mp4",
                                                      "end": 5, "speed": speed}, "invalid_parameter")
-        assert "'speed'" in message and "0.01 to 100" in message
+        assert "'speed'" in message and "above 0" in message
+    for speed, used in ((1e-320, 0.1), (1e-9, 0.1), (1e9, 100)):
+        reply = post(quiet_client, "/add_video", {"video_url": "https://example.com/a.mp4", "end": 5, "speed": speed})
+        assert reply["success"] and f"outside the app's range 0.1 to 100; {used:g} was used." in reply["warnings"][0]
     ok(quiet_client, "/add_video", {"draft_id": draft, "video_url": "https://example.com/a.mp4", "end": 5,
                                      "speed": 100})
 

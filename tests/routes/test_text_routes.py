@@ -459,9 +459,7 @@ def test_text_styles_colour_error_names_the_item_as_the_client_sent_it(client, d
 @pytest.mark.parametrize("item,code,words", [
     ({"start": 0, "end": 2, "font": "NoSuchFont"}, "unknown_name", ["NoSuchFont"]),
     ({"start": 0, "end": 2, "style": {"color": "green"}}, "invalid_color", ["green"]),
-    ({"start": 0, "end": 2, "style": {"alpha": 1.5}}, "invalid_parameter", ["alpha", "between 0.0 and 1.0"]),
     ({"start": 0, "end": 2, "style": {"size": 0}}, "invalid_parameter", ["size"]),
-    ({"start": 0, "end": 2, "border": {"width": 101}}, "invalid_parameter", ["width"]),
     ({"start": 0}, "invalid_parameter", ["end"]),
     ({"start": "a", "end": 2}, "invalid_parameter", ["start"]),
 ])
@@ -491,7 +489,6 @@ def test_add_text_missing_parameters_use_upstream_wording(client, request_body):
     ({"font_alpha": -0.1}, "invalid_parameter", "alpha value must be between 0.0 and 1.0"),
     ({"border_width": 5, "border_alpha": 3}, "invalid_parameter", "border_alpha value must be between 0.0 and 1.0"),
     ({"background_alpha": 1.5}, "invalid_parameter", "background_alpha value must be between 0.0 and 1.0"),
-    ({"shadow_enabled": True, "shadow_alpha": 2}, "invalid_parameter", "shadow_alpha value must be between"),
     ({"font_color": "#GGG"}, "invalid_color", "Color parameter error: Invalid hexadecimal color code: #GGG"),
     ({"border_width": 5, "border_color": "black"}, "invalid_color", "Color parameter error: Invalid hexadecimal"),
     ({"shadow_enabled": True, "shadow_color": "#12345"}, "invalid_color", "Color parameter error:"),
@@ -956,12 +953,6 @@ def test_subtitle_animation_durations_are_capped_at_the_cue_length(client, any_d
     assert animations(doc, only_segment(doc, "subtitle"))["in"]["duration"] == 200_000
 
 
-def test_subtitle_unknown_animation_is_rejected(client, draft):
-    error = fail(client, "/add_subtitle", {"draft_id": draft, "srt": STEP6_SRT, "intro_animation": "NoSuch"},
-                 "unknown_name")
-    assert "NoSuch" in error and "/get_text_intro_types" in error
-
-
 def test_subtitle_overlapping_existing_cues_rejects_the_whole_request(client, draft):
     ok(client, "/add_subtitle", {"draft_id": draft, "srt": "1\n00:00:04,000 --> 00:00:06,000\nold\n"})
     before = script(client, draft)
@@ -1022,10 +1013,8 @@ def test_add_subtitle_missing_srt_uses_upstream_wording(client, request_body):
     ({"font": "NoSuchFont"}, "unknown_name", ["Unknown font 'NoSuchFont'"]),
     ({"font_color": "white"}, "invalid_color", ["Color parameter error", "white"]),
     ({"border_width": 5, "border_color": "#12"}, "invalid_color", ["Color parameter error"]),
-    ({"alpha": 1.5}, "invalid_parameter", ["alpha value must be between 0.0 and 1.0"]),
     ({"font_size": -1}, "invalid_parameter", ["'font_size'"]),
     ({"time_offset": "later"}, "invalid_parameter", ["'time_offset'"]),
-    ({"border_width": 200}, "invalid_parameter", ["'border_width'"]),
     ({"background_alpha": 0.5, "background_style": 9}, "invalid_parameter", ["background_style"]),
     ({"track_name": "clips"}, "track_kind_mismatch", ["Track 'clips' is a video track"]),
 ])
