@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from capcut_drafts import metrics
 from capcut_drafts.jobs import Job, JobRunner, open_runner
 from capcut_drafts.net.fetcher import policy_from
+from capcut_drafts.render.job import run_render_job
 from capcut_drafts.save.job import run_save_job
 from capcut_drafts.save.media_cache import MediaCache
 from capcut_drafts.settings import Settings
@@ -45,7 +46,7 @@ class Context:
 
 
 # The jobs a runner may run, by name: the web process queues them, workers look them up here.
-JOBS: dict[str, Job] = {"save": run_save_job}
+JOBS: dict[str, Job] = {"save": run_save_job, "render": run_render_job}
 
 
 def build_context(settings: Settings, worker: bool = False) -> Context:

@@ -61,7 +61,9 @@ class ErrorCode(StrEnum):
                        "No draft has this `draft_id`: use the id `/create_draft` returned, or omit it on an "
                        "`add_*` call to start a new draft.")
     TASK_NOT_FOUND = ("task_not_found",
-                      "No save task has this `task_id`: call `/save_draft` first and use the id it returns.")
+                      "No save or render task has this `task_id`: call `/save_draft` (or `/generate_video`) "
+                      "first and use the id it returns.")
+    EMPTY_DRAFT = ("empty_draft", "The draft has nothing to show: add a clip, image or text, then render.")
     TRACK_NOT_FOUND = ("track_not_found",
                        "The draft has no track with this `track_name`: use one the message lists.")
     TRACK_KIND_MISMATCH = ("track_kind_mismatch",

@@ -158,6 +158,9 @@ class Settings(BaseModel):
     upload_retries: int = Field(3, ge=0, le=20)
     upload_retry_backoff_ms: int = Field(500, ge=0)
     upload_timeout_seconds: int = Field(60, ge=1)
+    render_workers: int = Field(1, ge=1, le=16)           # renders at once on a host (CPU-bound)
+    render_timeout_seconds: int = Field(1800, ge=10)
+    render_font: str = ""                                 # a .ttf/.otf/.ttc for CJK text ("" = search the system)
     job_lease_seconds: int = Field(60, ge=5)
     job_queue_seconds: int = Field(600, ge=10)
     cors_origins: Strings = []

@@ -8,6 +8,9 @@ fixtures used by one folder only are in that folder's conftest.py).
 * `profile` (each catalogue family), `any_draft` (an empty draft of each profile), `draft` (an
   empty draft).
 * `live_server`: `python app.py` as a real process on 127.0.0.1; yields its base URL.
+* `media_server`: a MediaServer on 127.0.0.1 serving the folder's `media_dir` fixture;
+  `service(**overrides)`: a `helpers.save.Service` (an app on a fresh SQLite data_dir that may
+  fetch from 127.0.0.1), closed after the test.
 * `redis_url`: the test Redis (skipped without Redis, failed under CI=true); `redis_prefix`: a key
   prefix unique to the test, every key under it deleted afterwards.
 """
@@ -21,7 +24,9 @@ import time
 import pytest
 import requests
 from helpers import PROFILES, REPO_ROOT, free_port, make_settings, new_draft, stop_process
+from helpers.media import MediaServer
 from helpers.redis import delete_prefix, new_prefix, require_redis
+from helpers.save import Service
 
 from capcut_drafts.settings import Settings
 
@@ -111,3 +116,27 @@ def redis_prefix(redis_url):
     prefix = new_prefix()
     yield prefix
     delete_prefix(redis_url, prefix)
+
+
+@pytest.fixture
+def media_server(media_dir):
+    """A MediaServer on 127.0.0.1 serving `media_dir`."""
+    with MediaServer(media_dir) as s:
+        yield s
+
+
+@pytest.fixture
+def service(tmp_path):
+    """service(**overrides) -> a Service on a fresh SQLite data_dir; 127.0.0.1 may be fetched unless
+    the overrides say otherwise."""
+    made = []
+
+    def build(**overrides) -> Service:
+        overrides.setdefault("fetch_allow_hosts", ["127.0.0.1"])
+        svc = Service(make_settings(tmp_path / f"data{len(made)}", store="sqlite", **overrides))
+        made.append(svc)
+        return svc
+
+    yield build
+    for svc in made:
+        svc.close()

@@ -170,13 +170,15 @@ def build_collection(document: dict) -> dict:
     in_flow = {path for _, path, _ in FLOW}
     more = [_item("More routes", path.strip("/"), "POST", path, paths[path]["post"], document,
                   body=_with_draft_variable(_example(document, path)), tests=CHECK_SUCCESS)
-            for path in sorted(paths) if "post" in paths[path] and path not in in_flow]
+            for path in sorted(paths) if "post" in paths[path] and path not in in_flow
+            and "preview" not in paths[path]["post"]["tags"]]      # the preview page's own doors
 
     gets: dict[str, list[dict]] = {"catalogue": [], "operations": []}
     for path in sorted(paths):
         operation = paths[path].get("get")
-        if operation is None or "application/json" not in operation["responses"]["200"].get("content", {}):
-            continue        # the metrics text, the draft page and the zip are for Prometheus and browsers
+        if operation is None or "application/json" not in operation["responses"]["200"].get("content", {}) \
+                or "preview" in operation["tags"]:
+            continue        # metrics, the draft's pages and files are for Prometheus and browsers
         query = [{"key": p["name"], "value": "", "description": p.get("description", ""), "disabled": True}
                  for p in operation.get("parameters", []) if p.get("in") == "query"]
         folder = "Catalogue" if "catalogue" in operation.get("tags", []) else "Health"

@@ -35,8 +35,8 @@ TEXTS: Mapping[str, str] = {
     "end": _TIMELINE_END,
     "target_start": "Start on the timeline, seconds.",
     "duration": "Length of the source file in seconds, if known.",
-    "speed": "Playback speed (2 = twice as fast).",
-    "volume": "Volume factor (0 = mute).",
+    "speed": "Playback speed (2 = twice as fast); the app plays 0.1-100.",
+    "volume": "Volume factor (0 = mute; up to 10).",
     "transform_x": "X offset; 1 = half the canvas width to the right.",
     "transform_y": "Y offset; 1 = half the canvas height up.",
     "scale_x": "Horizontal scale (1 = fitted).",
@@ -147,6 +147,14 @@ ROUTE_TEXTS: Mapping[str, Mapping[str, str]] = {
     "/query_draft_status": {"draft_id": "Alias of task_id: the latest save of this draft."},
     "/get_duration": {"media_url": "http(s) URL of a video or audio file.",
                       "url": "Alias of media_url; media_url wins."},
+    "/generate_video": {"draft_id": "The draft to render.",
+                        "resolution": "Short side: 480P, 720P, 1080P, 2K or 4K.",
+                        "framerate": "24, 25, 30, 50, 60 or a number up to 120 (omitted: the draft's fps).",
+                        "license_key": "The hosted service's key; not needed here, ignored.",
+                        "callback_url": "Not supported yet: poll task_status."},
+    "/task_status": {"task_id": "output.task_id of generate_video."},
+    "get_frame": {"draft_id": "The draft to look at.", "t": "Seconds on the timeline.",
+                  "width": "Width of the picture in pixels."},
 }
 
 NESTED_TEXTS: Mapping[str, str] = {
@@ -208,7 +216,7 @@ def _catalogue_hint(category: str | tuple[str, ...]) -> str:
         return "Name from " + " or ".join(catalogue_route(c) for c in category) + " (by effect_category)."
     if category in ("font", "filter"):          # one table for every profile
         return f"Name from {catalogue_route(category)}."
-    return f"Name from {catalogue_route(category)} (per app)."
+    return f"Name from {catalogue_route(category)}."
 
 
 def required(model: type[RequestModel]) -> list[str]:
@@ -240,20 +248,26 @@ def describe(route: str, name: str) -> str | None:
 def documented_schema(route: Route) -> dict[str, Any]:
     """The route's request model as one self-contained JSON schema: references inlined, pydantic's
     titles dropped, required keys first, every parameter described."""
-    raw = route.model.model_json_schema(by_alias=True)
+    return model_schema(route.model, route.path, catalogue_params(route))
+
+
+def model_schema(model: type[RequestModel], key: str,
+                 pointers: Mapping[str, str | tuple[str, ...]] | None = None) -> dict[str, Any]:
+    """`documented_schema` for a request model that is not a POST route (`key` selects its texts in
+    `ROUTE_TEXTS`, e.g. "get_frame")."""
+    raw = model.model_json_schema(by_alias=True)
     schema = _untitled(_inline_refs(raw, raw.get("$defs", {})))
     properties: dict[str, Any] = schema.get("properties", {})
-    needed = required(route.model)
+    needed = required(model)
     ordered = {name: properties[name] for name in dict.fromkeys([*needed, "draft_id", *properties])
                if name in properties}
-    pointers = catalogue_params(route)
     for name, sub in ordered.items():
-        _set_text(sub, describe(route.path, name))
-        if name in pointers:
+        _set_text(sub, describe(key, name))
+        if pointers and name in pointers:
             _add_text(sub, _catalogue_hint(pointers[name]))
         _describe_nested(sub, name)
     out: dict[str, Any] = {"type": "object", "properties": ordered}
-    strict = [name for name in needed if not route.model.ALTERNATIVES.get(name)]
+    strict = [name for name in needed if not model.ALTERNATIVES.get(name)]
     if strict:
         out["required"] = strict
     return out

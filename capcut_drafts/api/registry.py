@@ -26,6 +26,7 @@ from capcut_drafts.routes import (
     image,
     keyframe,
     query,
+    render,
     save,
     sticker,
     subtitle,
@@ -157,16 +158,14 @@ ROUTES: tuple[Route, ...] = (
         example={"draft_id": EXAMPLE_ID, "track_name": "video_main", "property_types": ["alpha", "alpha"],
                  "times": [0, 1], "values": ["0", "1"]},
         description=(
-            "Animate the clips of an existing track with keyframes at timeline times: one (property_type, "
-            "time, value) or a batch (property_types, times, values of equal length). A keyframe attaches to "
-            "the clip under its time. output: {draft_id, draft_url} (+ added_keyframes_count in batch mode).")),
+            "Keyframes at timeline times on the clips of an existing track: one (property_type, time, value) or "
+            "a batch (equal-length lists). output: {draft_id, draft_url, added_keyframes_count?}.")),
     Route(
         "/query_script", drafts.QueryScriptRequest, query.query_script, "{}",
         summary="The draft JSON as a string (read-only)",
         example={"draft_id": EXAMPLE_ID},
         description=(
-            "Read a draft: output is its app JSON (draft_info.json) as a string, times in microseconds. "
-            "Read-only; warnings name clips resolved only when saving and keyframes that match no clip."),
+            "Read a draft: output is its app JSON (draft_info.json) as a string, times in microseconds."),
         read_only=True),
     Route(
         "/generate_draft_url", drafts.DraftIdRequest, drafts.generate_draft_url, "{}",
@@ -179,16 +178,15 @@ ROUTES: tuple[Route, ...] = (
         summary="Download media, write the draft folder, answer with its zip URL",
         example={"draft_id": EXAMPLE_ID, "draft_folder": DRAFTS_FOLDER},
         description=(
-            "Download and probe every media file, write the draft folder for the draft's app and zip it; "
-            "waits unless async is true (then poll query_draft_status). output: {success, draft_url (the zip), "
-            "task_id, status, download_page}.")),
+            "Fetch the media, write the draft folder for the draft's app and zip it; waits unless async "
+            "(then poll query_draft_status). output: {draft_url (the zip), task_id, status, download_page}.")),
     Route(
         "/query_draft_status", save.QueryStatusRequest, save.query_draft_status, "{}",
         summary="Progress and result of the latest save of a draft (task_id = draft_id; draft_id is an alias)",
         example={"task_id": EXAMPLE_ID},
         description=(
             "Progress of the latest save of a draft. output: {status (pending/processing/completed/failed), "
-            "message, progress, completed_files, total_files, draft_url, ...}."),
+            "progress, message, draft_url, ...}."),
         read_only=True),
     Route(
         "/get_duration", duration.GetDurationRequest, duration.get_duration, "{}",
@@ -197,6 +195,21 @@ ROUTES: tuple[Route, ...] = (
         description=(
             "Download a video or audio file into the media cache and read its length: output {duration} in "
             "seconds. Later calls and saves with the same URL read the cached file."),
+        read_only=True),
+    Route(
+        "/generate_video", render.GenerateVideoRequest, render.generate_video, "{}",
+        summary="Render the draft to an MP4 here (answers a task_id at once; poll /task_status)",
+        example={"draft_id": EXAMPLE_ID, "resolution": "720P", "framerate": "30"},
+        description=(
+            "Render the draft to an MP4 here; what cannot be drawn is listed in warnings. Answers at once: "
+            "output {task_id, status}; poll task_status.")),
+    Route(
+        "/task_status", render.TaskStatusRequest, render.task_status, "{}",
+        summary="Progress and result of a render",
+        example={"task_id": "render-0123456789abcdef01234567"},
+        description=(
+            "Progress of a render started by generate_video. output: {status (PENDING/PROCESSING/SUCCESS/"
+            "FAILED), progress 0-100, result (the MP4's URL once SUCCESS), error, warnings}."),
         read_only=True),
 )
 

@@ -1,17 +1,16 @@
 """Build: draft document → pyjianyingdraft objects → the app's draft JSON.
 
 `build(draft)` is pure: it reads the document, resolves open-ended clips from what is known
-about their media, attaches pending keyframes to the segment under their time, and returns the
+about their media and attaches pending keyframes to the segment under their time (both as
+capcut_drafts/model/timing.py says, which the renderer shares), and returns the
 completed JSON (capcut_drafts/export/app_schema.py makes it look like the target app wrote it) plus
 warnings about anything it could not place. It never touches the network or the document.
 """
 from __future__ import annotations
 
-import bisect
-import itertools
 import json
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple, TypeAlias, TypeVar
+from typing import Any, TypeAlias, TypeVar
 
 from pyJianYingDraft import (
     AudioSegment,
@@ -37,6 +36,7 @@ from capcut_drafts.export import library_adapter as lib
 from capcut_drafts.model import catalog, profiles
 from capcut_drafts.model.time import TimeRange
 from capcut_drafts.model.timeline import Draft, Mask, Material, Segment, Track
+from capcut_drafts.model.timing import ClipAt, Cut, track_timings
 from capcut_drafts.routes.media import BLUR_LEVELS
 from capcut_drafts.save.paths import material_path
 
@@ -56,34 +56,6 @@ class Built:
 
     def dumps(self, profile: profiles.Profile) -> str:
         return app_schema.dumps(self.content, profile)
-
-
-class Cut(NamedTuple):
-    """A segment with concrete ranges (`resolve_timing`): closed, even where the segment is open."""
-    segment: Segment
-    source: TimeRange
-    target: TimeRange
-
-
-def resolve_timing(segment: Segment, material: Material | None, warnings: list[str], where: str) -> Cut:
-    """Concrete µs ranges; an open clip runs to the end of its media when the length is known.
-    A closed segment without a source length (text, effects, stickers) gets its target's."""
-    source, target = segment.source, segment.target
-    if not segment.is_open:
-        if not source.duration_us:
-            source = source.closed(target.length_us)
-        return Cut(segment, source, target)
-    known = material.duration_us if material else None
-    if known is None:
-        warnings.append(f"{where}: the media length is not known yet (it is probed at save), "
-                        "so this open-ended clip has length 0 here.")
-        return Cut(segment, source.closed(0), target.closed(0))
-    length = known - source.start_us
-    if length <= 0:
-        warnings.append(f"{where}: start ({source.start_us / 1e6:g}s) is beyond the media end "
-                        f"({known / 1e6:g}s); the clip is left with length 0.")
-        return Cut(segment, source.closed(0), target.closed(0))
-    return Cut(segment, source.closed(length), target.closed(int(length / segment.speed)))
 
 
 def _given(value: T | None, segment: Segment, what: str) -> T:
@@ -271,28 +243,6 @@ class _Builder:
             m.filters.append(seg.material)
         self.script.duration = max(self.script.duration, seg.end)
 
-    def timings(self, track: Track) -> list[Cut]:
-        """Concrete timings of a track's segments, minus those that overlap once open clips are
-        resolved: as upstream, the clip added later goes, but the client is told which and why."""
-        where = lambda seg: f"track '{track.name}', clip at {seg.target.start_us / 1e6:g}s"  # noqa: E731
-        resolved = [resolve_timing(seg, self.draft.materials.get(seg.material_id or ""), self.warnings, where(seg))
-                    for seg in track.segments]
-        if not any(seg.is_open for seg in track.segments):
-            return resolved
-        kept: list[Cut] = []
-        for cut in sorted(resolved, key=lambda c: c.segment.order):
-            rivals = kept if cut.segment.is_open else [k for k in kept if k.segment.is_open]
-            clash = next((k for k in rivals if k.target.overlaps(cut.target)), None)
-            if clash is None:
-                kept.append(cut)
-                continue
-            other = clash.target
-            self.warnings.append(
-                f"{where(cut.segment)}: once the media lengths are known it overlaps the clip at "
-                f"{other.start_us / 1e6:g}–{other.end_us / 1e6:g}s that was "
-                "added earlier, so it was left out of the draft (give clips an explicit end to avoid this).")
-        return sorted(kept, key=lambda c: c.target.start_us)
-
     def segment(self, track: Track, cut: Cut) -> LibrarySegment:
         if track.kind == "video":
             return self.visual(cut)
@@ -319,7 +269,7 @@ class _Builder:
             lib_track = lib.TrustedTrack(TrackType[track.kind], track.name, order, False)
             self.script.tracks[track.name] = lib_track
             placed = []
-            for cut in self.timings(track):
+            for cut in track_timings(self.draft, track, self.warnings):
                 seg = self.segment(track, cut)
                 self.register(lib_track, seg)
                 placed.append((seg, cut.target))
@@ -338,12 +288,12 @@ class _Builder:
 
     def attach_keyframes(self) -> None:
         """Each pending keyframe onto the clip under its time; cost n log n in keyframes + clips."""
-        finders: dict[str, _ClipAt] = {}
+        finders: dict[str, ClipAt[Any]] = {}
         touched: dict[int, Any] = {}
         for kf in self.draft.keyframes:
             finder = finders.get(kf.track_name)
             if finder is None:
-                finder = finders[kf.track_name] = _ClipAt(self.placed.get(kf.track_name, []))
+                finder = finders[kf.track_name] = ClipAt(self.placed.get(kf.track_name, []))
             target = finder.at(kf.time_us)
             if target is None:
                 self.warnings.append(f"keyframe {kf.property} at {kf.time_us / 1e6:g}s on track "
@@ -421,24 +371,6 @@ class _Builder:
         content["materials"] = s.materials.export_json()
         content["tracks"] = [t.export_json() for t in sorted(s.tracks.values(), key=lambda t: t.track_order)]
         return content
-
-
-class _ClipAt:
-    """Which placed clip of a track holds a time: the first, in start order, whose range
-    start..start+duration (both ends included) contains it — a boundary belongs to the earlier
-    clip. Found by bisection: the running maximum of the clips' ends never decreases, and the
-    first clip that reaches the time is the only candidate (later ones start no earlier)."""
-
-    def __init__(self, placed: list[tuple[Any, TimeRange]]):
-        self.clips = [seg for seg, _ in placed]
-        self.starts = [t.start_us for _, t in placed]
-        self.reach = list(itertools.accumulate((t.end_us for _, t in placed), max))
-
-    def at(self, time_us: int):
-        index = bisect.bisect_left(self.reach, time_us)
-        if index < len(self.clips) and self.starts[index] <= time_us:
-            return self.clips[index]
-        return None
 
 
 def _rgb(color: str) -> tuple[float, float, float]:

@@ -16,7 +16,7 @@ def open_runner(settings: Settings, jobs: dict[str, Job], context: Context,
     """`context` serves in-process runners; `context_factory` builds one in a worker process."""
     if settings.job_runner == "thread":
         from capcut_drafts.jobs.thread import ThreadRunner
-        return ThreadRunner(jobs, context)
+        return ThreadRunner(jobs, context, lanes={"render": settings.render_workers})
     if settings.job_runner == "huey":
         if context_factory is None:
             raise ValueError("job_runner 'huey' needs a context_factory for its worker processes")

@@ -1,9 +1,12 @@
-"""In-process runner: a bounded thread pool in each worker process. Jobs that share an
-`order_key` (the draft id) run one after another in submission order."""
+"""In-process runner: bounded thread pools in each worker process, one per lane (a job name with
+a pool of its own, e.g. renders, so that long renders never hold up saves; the rest share the
+default pool). Jobs that share an `order_key` (the draft id) run one after another in submission
+order."""
 from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_all
 from typing import TYPE_CHECKING, Any
@@ -17,9 +20,11 @@ log = logging.getLogger("capcut.jobs")
 
 
 class ThreadRunner(JobRunner):
-    def __init__(self, jobs: dict[str, Job], context: Context, workers: int = 2):
+    def __init__(self, jobs: dict[str, Job], context: Context, workers: int = 2, lanes: Mapping[str, int] = {}):
         self.jobs, self.context = jobs, context
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="save")
+        self.lanes = {name: ThreadPoolExecutor(max_workers=size, thread_name_prefix=name)
+                      for name, size in lanes.items()}
         self._last: dict[str, Future[None]] = {}     # order_key -> the latest job's future
         self._lock = threading.Lock()
         self._closed = False
@@ -36,7 +41,7 @@ class ThreadRunner(JobRunner):
                     log.exception("job %s failed", name)
 
         if order_key is None:
-            self.pool.submit(run)              # RuntimeError once shut down
+            self.lanes.get(name, self.pool).submit(run)      # RuntimeError once shut down
             return
         done: Future[None] = Future()
         with self._lock:
@@ -72,4 +77,5 @@ class ThreadRunner(JobRunner):
             chains = list(self._last.values())
         if wait:
             wait_all(chains)
-        self.pool.shutdown(wait=wait)
+        for pool in (self.pool, *self.lanes.values()):
+            pool.shutdown(wait=wait)

@@ -24,13 +24,14 @@ continued with curl, and the other way round. Logs go to stderr; on stdio, stdou
 from __future__ import annotations
 
 import argparse
+import base64
 import copy
 import ipaddress
 import json
 import logging
 import sys
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -45,6 +46,8 @@ from capcut_drafts.api import dispatch, params, registry
 from capcut_drafts.context import Context, build_context
 from capcut_drafts.errors import ApiError, ErrorCode
 from capcut_drafts.model import catalog
+from capcut_drafts.render.job import still
+from capcut_drafts.routes.render import FrameRequest
 from capcut_drafts.settings import Settings, SettingsError, load_settings
 from capcut_drafts.web import guards
 
@@ -67,7 +70,8 @@ INSTRUCTIONS = (
     "error key on failures, warnings: [what was adjusted or left out]). Omitted parameters take their default "
     "(null works too). Times are seconds; colours are '#RRGGBB'. "
     "Names of transitions, animations, masks, effects, fonts and filters are exact and case-sensitive: take "
-    "them from the get_*_types tools (CapCut profiles use English names, JianYing profiles Chinese ones). "
+    "them from the get_*_types tools (per profile, except fonts and filters: CapCut profiles use English "
+    "names, JianYing profiles Chinese ones). "
     "Media URLs must be http(s) URLs the service can download.")
 
 
@@ -80,6 +84,7 @@ class ToolSpec:
     """One MCP tool: what tools/list shows and what tools/call runs (arguments -> (envelope, status))."""
     tool: types.Tool
     run: Callable[[dict[str, Any]], tuple[dict[str, Any], int]]
+    to_result: Callable[[dict[str, Any]], types.CallToolResult] = field(default=lambda envelope: result_of(envelope))
 
 
 # -- schemas and descriptions ------------------------------------------------------------------
@@ -108,17 +113,19 @@ def _compact(node: Any) -> Any:
     return out
 
 
-# Canvas parameters that only matter when a call creates its draft: agents call create_draft first
-# (INSTRUCTIONS), so only create_draft lists them; the other tools still accept them.
+# Parameters an agent never needs, left out of the tool schemas (the tools still accept them): the
+# canvas size matters only when a call creates its draft, and agents call create_draft first
+# (INSTRUCTIONS); license_key is the hosted service's and does nothing here.
 CREATE_ONLY = ("width", "height")
+UNUSED = ("license_key",)
 
 
 def input_schema(route: str) -> dict:
     """The route's request schema as the tool's input schema (params.documented_schema, compacted)."""
     schema = _compact(params.documented_schema(registry.route(route)))
-    if route != "/create_draft":
-        for name in CREATE_ONLY:
-            schema["properties"].pop(name, None)
+    hidden = UNUSED if route == "/create_draft" else CREATE_ONLY + UNUSED
+    for name in hidden:
+        schema["properties"].pop(name, None)
     return schema
 
 
@@ -143,8 +150,7 @@ _CATALOGUE_WORDS = {
 def catalogue_description(path: str) -> str:
     category = catalog.ROUTES[path]
     what = _CATALOGUE_WORDS.get(category, category.replace("_", " "))
-    scope = "same for every profile" if category in ("font", "filter") else "per profile"
-    return f"Valid names of {what} ({scope}): output is a list of {{name, ...}}."
+    return f"Names of {what}."
 
 
 # -- the tool table ------------------------------------------------------------------------------
@@ -169,7 +175,39 @@ def build_tools(ctx: Context) -> dict[str, ToolSpec]:
             name=name, description=catalogue_description(path),
             input_schema=schema, annotations=types.ToolAnnotations(read_only_hint=True, idempotent_hint=True))
         tools[name] = ToolSpec(tool, partial(_run_listing, ctx, path))
+    tools["get_frame"] = _frame_tool(ctx)
     return tools
+
+
+def _frame_tool(ctx: Context) -> ToolSpec:
+    """get_frame: one frame of a draft as an image the agent can look at."""
+    schema = _compact(params.model_schema(FrameRequest, "get_frame"))
+    tool = types.Tool(name="get_frame", description=(
+        "Look at the draft: the frame at t seconds as a PNG image, to check your edit."), input_schema=schema,
+        annotations=types.ToolAnnotations(read_only_hint=True, idempotent_hint=True))
+    return ToolSpec(tool, partial(_run_frame, ctx), to_result=_frame_result)
+
+
+def _run_frame(ctx: Context, args: dict[str, Any]) -> tuple[dict[str, Any], int]:
+    try:
+        req = FrameRequest.parse(args if isinstance(args, dict) else {})
+        png, warnings = still(ctx, req.draft_id, req.t, req.width)
+    except ApiError as exc:
+        return dispatch.error_body(ctx.settings, exc)
+    output = {"draft_id": req.draft_id, "t": req.t, "png_base64": base64.b64encode(png).decode("ascii")}
+    return dispatch.envelope_body(output, warnings=warnings) if warnings else dispatch.envelope_body(output), 200
+
+
+def _frame_result(envelope: dict[str, Any]) -> types.CallToolResult:
+    """The frame as image content, and the envelope without the picture as text."""
+    if not envelope.get("success"):
+        return result_of(envelope)
+    output = dict(envelope["output"])
+    picture = output.pop("png_base64")
+    summary = {**envelope, "output": output}
+    return types.CallToolResult(content=[types.ImageContent(data=picture, mime_type="image/png"),
+                                         types.TextContent(text=json.dumps(summary, ensure_ascii=False))],
+                                is_error=False)
 
 
 def _run_listing(ctx: Context, path: str, args: dict[str, Any]) -> tuple[dict[str, Any], int]:
@@ -209,7 +247,7 @@ def create_server(ctx: Context) -> Server:
         envelope, _status = await anyio.to_thread.run_sync(spec.run, arguments)
         if not envelope["success"]:
             log.info("%s failed: %s (%s)", params.name, envelope["error"][:300], envelope.get("code"))
-        return result_of(envelope)
+        return spec.to_result(envelope)
 
     return Server(SERVER_NAME, version=SERVER_VERSION, title="CapCut / JianYing draft service",
                   instructions=INSTRUCTIONS, on_list_tools=on_list_tools, on_call_tool=on_call_tool)

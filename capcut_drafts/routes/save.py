@@ -52,7 +52,7 @@ class QueryStatusRequest(RequestModel):
 
 def save_draft(ctx: Context, req: SaveDraftRequest) -> Reply:
     folder = check_draft_folder(req.draft_folder)
-    book = TaskBook(ctx.cache.store)
+    book = TaskBook(ctx.cache.store, Task)
     if not ctx.cache.exists(req.draft_id):      # nothing is stored for a draft that does not exist
         if ctx.settings.upstream_save_success:
             return Reply({"success": True, "draft_url": None})
@@ -119,7 +119,7 @@ def answer(ctx: Context, task: Task, job_id: str) -> Reply:
 
 def query_draft_status(ctx: Context, req: QueryStatusRequest) -> Reply:
     task_id = req.id
-    task = _current(ctx, TaskBook(ctx.cache.store), task_id)
+    task = _current(ctx, TaskBook(ctx.cache.store, Task), task_id)
     if task is None and ctx.settings.upstream_save_success and not ctx.cache.exists(task_id):
         # upstream answers a save of an unknown draft with success and this failed record
         return Reply(Task(task_id=task_id, status="failed",

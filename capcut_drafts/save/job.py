@@ -15,16 +15,16 @@ from typing import TYPE_CHECKING, Any
 from capcut_drafts import metrics
 from capcut_drafts.errors import ApiError, ErrorCode
 from capcut_drafts.export.builder import build
-from capcut_drafts.model import operations, profiles
+from capcut_drafts.model import profiles
 from capcut_drafts.model.timeline import Draft
 from capcut_drafts.net.fetcher import FetchError
 from capcut_drafts.save import delivery
 from capcut_drafts.save.folder_writer import write_folder
 from capcut_drafts.save.install import install_into
 from capcut_drafts.save.locks import save_lock
+from capcut_drafts.save.materials import UsableFiles, learn, usable_files
 from capcut_drafts.save.media_cache import CachedFile, MediaCache
-from capcut_drafts.save.probe import ProbeError, probe
-from capcut_drafts.save.tasks import FileError, Heartbeat, Task, TaskBook, Ticker
+from capcut_drafts.save.tasks import Heartbeat, Task, TaskBook, Ticker
 from capcut_drafts.storage import PublishError, open_publisher
 
 if TYPE_CHECKING:                 # annotations only: capcut_drafts.context imports this job
@@ -36,7 +36,7 @@ KIND_DIRS = {"video": "video", "audio": "audio", "image": "image"}
 
 def run_save_job(ctx: Context, task_id: str, draft_id: str, draft_folder: str | None, base_url: str = "",
                  job_id: str = "") -> None:
-    book = TaskBook(ctx.cache.store)
+    book = TaskBook(ctx.cache.store, Task)
     task = Task(task_id=task_id, job_id=job_id, draft_folder=draft_folder)
     started = time.monotonic()
     metrics.JOBS.labels("queued").dec()
@@ -82,15 +82,14 @@ def _save(ctx: Context, book: TaskBook, task: Task, draft_id: str, draft_folder:
         failed = len({e.url for e in task.errors})
         raise UnusableMedia(f"{failed} of {task.total_files} media files could not be used (see errors); "
                        "fix or replace those URLs and save again")
-    learned = operations.set_media(_learned(draft, files))
+    learned = learn(draft, files)        # build what was there when the save started
     ctx.cache.update(draft_id, lambda d: (learned, None))       # later queries see the real lengths
-    operations.apply(draft, learned)     # build what was there when the save started
 
     book.update(task, progress=70, message="Saving draft information")
     profile = profiles.resolve(draft.profile)
     folder_hint = draft_folder or _first_folder(draft)
     built = build(draft, draft_folder=folder_hint)
-    assets = {f"assets/{KIND_DIRS[m.kind]}/{m.file_name}": files[m.id][0] for m in draft.materials.values()}
+    assets = {f"assets/{KIND_DIRS[m.kind]}/{m.file_name}": Path(files[m.id][0]) for m in draft.materials.values()}
     staged = delivery.staging_dir(ctx.settings, draft_id)
     now_us = int(time.time() * 1e6)
     write_folder(staged, built.content, profile, name=draft_id, draft_folder=folder_hint, assets=assets,
@@ -144,7 +143,7 @@ def _install(ctx: Context, folder, draft_id: str, draft_folder: str | None, cont
     return str(install_into(target, folder, name=draft_id, content=content, profile=profile))
 
 
-def _download(ctx: Context, book: TaskBook, task: Task, draft: Draft) -> dict[str, tuple[Any, Any]]:
+def _download(ctx: Context, book: TaskBook[Task], task: Task, draft: Draft) -> UsableFiles:
     """Fetch and probe every material: {material_id: (local path, MediaInfo)}; failures go to task.errors."""
     materials = list(draft.materials.values())
     urls = sorted({m.url for m in materials})
@@ -155,22 +154,8 @@ def _download(ctx: Context, book: TaskBook, task: Task, draft: Draft) -> dict[st
                          "total_files": len(urls), **meter.snapshot()})     # cached files: done at once
     with meter:
         fetched = ctx.media.fetch_many(urls, on_progress=meter.finished)
-    files = {}
-    for material in materials:
-        result = fetched[material.url]
-        if isinstance(result, FetchError):
-            task.errors.append(FileError(url=material.url, code=result.code, message=str(result)))
-            continue
-        try:
-            info = probe(result.path)
-        except ProbeError as exc:
-            task.errors.append(FileError(url=material.url, code=ErrorCode.PROBE_FAILED, message=str(exc)))
-            continue
-        problem = _kind_problem(material.kind, info)
-        if problem:
-            task.errors.append(FileError(url=material.url, code=ErrorCode.WRONG_MEDIA_KIND, message=problem))
-            continue
-        files[material.id] = (result.path, info)
+    files, errors = usable_files(draft, fetched)
+    task.errors.extend(errors)
     unusable = len({e.url for e in task.errors})          # a URL failed once, however many clips use it
     book.update(task, completed_files=len(urls) - unusable, failed_files=unusable)
     return files
@@ -250,28 +235,6 @@ class _Meter:
     def __exit__(self, *exc: Any) -> None:
         self._ticker.__exit__(*exc)
         self.write()
-
-
-def _kind_problem(kind: str, info) -> str | None:
-    if kind == "image" and info.kind not in ("photo", "gif"):
-        return f"image_url points at {info.kind}, not an image"
-    if kind == "video" and not info.has_video:
-        return "video_url has no video stream"
-    if kind == "audio" and not info.has_audio:
-        return "audio_url has no audio stream"
-    return None
-
-
-def _learned(draft: Draft, files: dict[str, tuple[Any, Any]]) -> dict[str, dict]:
-    learned = {}
-    for material_id, (_, info) in files.items():
-        material = draft.materials[material_id]
-        stem = material.file_name.rsplit(".", 1)[0]
-        media_type = "audio" if material.kind == "audio" else ("gif" if info.kind == "gif" else
-                                                              "photo" if material.kind == "image" else "video")
-        learned[material_id] = {"duration_us": info.duration_us, "width": info.width, "height": info.height,
-                                "media_type": media_type, "file_name": f"{stem}.{info.ext}"}
-    return learned
 
 
 def _first_folder(draft: Draft) -> str | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Generic, Protocol, TypeVar
 
 from pydantic import BaseModel, Field
 
@@ -61,29 +61,48 @@ class Task(BaseModel):
         return self.model_dump(exclude={"task_id", "heartbeat_at", "job_id"})
 
 
+class TaskRecord(Protocol):
+    """What a task book needs of a record: a pydantic model with these fields."""
+    task_id: str
+    job_id: str
+    status: str
+    heartbeat_at: float | None
+
+    @property
+    def finished(self) -> bool: ...
+
+    def model_dump_json(self) -> str: ...
+
+    @classmethod
+    def model_validate_json(cls, data: str | bytes) -> Any: ...
+
+
+R = TypeVar("R", bound=TaskRecord)
+
+
 def job_key(task_id: str, job_id: str) -> str:
     return f"{task_id}#job:{job_id}"
 
 
-class TaskBook:
-    """Reads and writes task records through the store. Writes through one book are serialised,
-    so a heartbeat never writes an older state over a newer one."""
+class TaskBook(Generic[R]):
+    """Reads and writes task records of type `model` (save `Task`s, render tasks) through the store.
+    Writes through one book are serialised, so a heartbeat never writes an older state over a newer one."""
 
-    def __init__(self, store: DraftStore):
-        self.store = store
+    def __init__(self, store: DraftStore, model: type[R]):
+        self.store, self.model = store, model
         self._lock = threading.Lock()
 
-    def get(self, task_id: str) -> Task | None:
+    def get(self, task_id: str) -> R | None:
         raw = self.store.get_task(task_id)
-        return Task.model_validate_json(raw) if raw else None
+        return self.model.model_validate_json(raw) if raw else None
 
-    def put(self, task: Task) -> Task:
+    def put(self, task: R) -> R:
         with self._lock:
             task.heartbeat_at = time.time()
             self.store.put_task(task.task_id, task.model_dump_json())
         return task
 
-    def update(self, task: Task, **changes: Any) -> Task:
+    def update(self, task: R, **changes: Any) -> R:
         with self._lock:
             for name, value in changes.items():
                 setattr(task, name, value)
@@ -94,13 +113,13 @@ class TaskBook:
                 self.store.put_task(job_key(task.task_id, task.job_id), record)
         return task
 
-    def outcome(self, task_id: str, job_id: str) -> Task | None:
+    def outcome(self, task_id: str, job_id: str) -> R | None:
         """The final record of one job (None while it runs)."""
         raw = self.store.get_task(job_key(task_id, job_id))
-        return Task.model_validate_json(raw) if raw else None
+        return self.model.model_validate_json(raw) if raw else None
 
-    def expire_if_stale(self, task: Task, lease_seconds: float, queue_seconds: float) -> Task:
-        """A task whose worker stopped beating (killed, host lost) is failed, never left active."""
+    def expire_if_stale(self, task: R, lease_seconds: float, queue_seconds: float) -> R:
+        """A save task whose worker stopped beating (killed, host lost) is failed, never left active."""
         age = time.time() - (task.heartbeat_at or 0)
         if task.status == "processing" and age > lease_seconds:
             return self.update(task, status="failed", finished_at=time.time(),
@@ -137,5 +156,5 @@ class Ticker:
 class Heartbeat(Ticker):
     """Re-writes a running task every `interval` seconds so other processes can tell it is alive."""
 
-    def __init__(self, book: TaskBook, task: Task, interval: float):
+    def __init__(self, book: TaskBook[Any], task: TaskRecord, interval: float):
         super().__init__(interval, lambda: book.put(task), name=f"heartbeat-{task.task_id}")

@@ -55,6 +55,9 @@ class LocalPublisher(Publisher):
         return Published(url=f"{self.base_url}{path}{query}", key=key, size=size, expires_at=expires)
 
 
+_DRAFT_PATH = re.compile(re.escape(DRAFTS_PATH) + r"([^/]+?)(?:\.zip|/.*)?")
+
+
 def sign_link(keys: list[str], path: str, expires: int) -> str:
     """`?expires=…&sig=…` for the download link `path`: an HMAC of the path and expiry under the
     API keys, so a browser can follow the link without sending a key header."""
@@ -63,13 +66,12 @@ def sign_link(keys: list[str], path: str, expires: int) -> str:
 
 def link_ok(keys: list[str], path: str, expires: str, sig: str) -> bool:
     """True when `sig` (from the query) signs the download link `path` until `expires` (from the
-    query) and that time has not passed. The zip's signature also opens its download page (the
-    same path without `.zip`)."""
-    if not path.startswith(DRAFTS_PATH) or not re.fullmatch(r"[0-9]{1,20}", expires):
+    query) and that time has not passed. The zip's signature opens everything of its draft: the
+    zip, the page (the same path without `.zip`) and the paths below it (preview, frames, renders)."""
+    draft = _DRAFT_PATH.fullmatch(path)
+    if draft is None or not re.fullmatch(r"[0-9]{1,20}", expires) or int(expires) < time.time():
         return False
-    if int(expires) < time.time():
-        return False
-    zip_path = path if path.endswith(".zip") else path + ".zip"
+    zip_path = f"{DRAFTS_PATH}{draft.group(1)}.zip"
     return hmac.compare_digest(sig.encode(), _signature(keys, zip_path, int(expires)).encode())
 
 

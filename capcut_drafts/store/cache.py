@@ -63,6 +63,14 @@ class DraftCache:
             self._catch_up(draft_id, entry)
             return fn(entry.draft)
 
+    def versioned_copy(self, draft_id: str) -> tuple[int, Draft]:
+        """The up-to-date document (a deep copy the caller may change) and its sequence number: the
+        pair names one version of the draft (render caches key on it). DraftNotFound as `read`."""
+        entry = self._require(draft_id)
+        with entry.lock:
+            self._catch_up(draft_id, entry)
+            return entry.seq, entry.draft.model_copy(deep=True)
+
     def update(self, draft_id: str, plan: Plan[T]) -> T:
         """Plan an operation on the current document, append it, apply it; returns the plan's result.
         A plan that returns no operation changes nothing. Exceptions from the plan propagate and

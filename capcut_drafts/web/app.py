@@ -31,10 +31,10 @@ from capcut_drafts.model import catalog
 from capcut_drafts.model.timeline import Draft
 from capcut_drafts.routes import schema
 from capcut_drafts.save import delivery
-from capcut_drafts.save.tasks import TaskBook
+from capcut_drafts.save.tasks import Task, TaskBook
 from capcut_drafts.settings import Settings, load_settings
 from capcut_drafts.store import DraftNotFound
-from capcut_drafts.web import surface
+from capcut_drafts.web import render_routes, surface
 
 log = logging.getLogger("capcut.app")
 
@@ -156,7 +156,7 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     def save_view(draft_id: str) -> delivery.SaveView | None:
         """The save's task record and zip link; None when there is neither a task nor a saved folder."""
-        task = TaskBook(ctx.cache.store).get(draft_id)
+        task = TaskBook(ctx.cache.store, Task).get(draft_id)
         folder = delivery.folder_path(settings, draft_id)
         saved = delivery.is_saved_folder(folder)
         if task is None and not saved:
@@ -170,6 +170,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         return delivery.SaveView(task.status, task.progress, task.message, task.finished_at or task.started_at,
                                  task.draft_folder, zip_url, delivery.folder_size(folder) if saved else None)
 
+    render_routes.install(app, ctx, body_object, _safe_id)
     surface.install(app, ctx, registry.ROUTES, envelope)
 
     @app.errorhandler(HTTPException)

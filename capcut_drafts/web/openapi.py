@@ -39,10 +39,14 @@ def build_document(routes: Iterable[Route], catalogue_routes: Mapping[str, str],
                    secured: bool = False) -> dict[str, Any]:
     """The document for these POST routes (`registry.ROUTES`) and catalogue routes (`catalog.ROUTES`).
     `secured` (the service has `api_keys`) marks the routes that need a key."""
+    routes = list(routes)
     paths: dict[str, Any] = {route.path: {"post": _post(route)} for route in routes}
     for path, category in catalogue_routes.items():
         paths[path] = {"get": _catalogue(path, category)}
     paths.update(_operations_routes())
+    render = next((route for route in routes if route.path == "/generate_video"), None)
+    if render is not None:
+        paths["/drafts/{draft_id}/generate_video"] = _draft_render(render)
     document: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {"title": "CapCut / JianYing draft service", "version": version,
@@ -85,6 +89,24 @@ def _catalogue(path: str, category: str) -> dict[str, Any]:
     }
 
 
+def _query(name: str, kind: str, description: str) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": False, "schema": {"type": kind}, "description": description}
+
+
+def _draft_render(route: Route) -> dict[str, Any]:
+    """POST /drafts/{draft_id}/generate_video: /generate_video with the draft id in the path."""
+    schema = params.documented_schema(route)
+    schema["properties"].pop("draft_id", None)
+    schema.pop("required", None)
+    return {"post": {
+        "operationId": "draft_generate_video", "summary": "/generate_video under the draft's path (the preview "
+                                                          "page's Render button)",
+        "tags": ["preview"], "parameters": [_DRAFT_ID, *_SIGNATURE],
+        "requestBody": {"required": False, "content": {"application/json": {"schema": schema}}},
+        "responses": {"200": {"description": "the envelope of /generate_video", **_ENVELOPE_REPLY},
+                      "404": {"description": "an id that cannot name a draft", **_ENVELOPE_REPLY}}}}
+
+
 def _operations_routes() -> dict[str, Any]:
     """The GET routes beside the API: health, metrics, the draft page and the zip download."""
     def get(operation_id: str, summary: str, responses: dict[str, Any], *, open_: bool = False,
@@ -112,6 +134,34 @@ def _operations_routes() -> dict[str, Any]:
             "draft_page", "The draft's page: what it holds, the save state, the zip link, install steps",
             {"200": {"description": "the page", **html}, "404": {"description": "no such draft", **html}},
             parameters=[_DRAFT_ID, *_SIGNATURE], tag="downloads"),
+        "/drafts/{draft_id}/preview": get(
+            "draft_preview", "The preview page: the timeline, frame thumbnails, a Render button and the video",
+            {"200": {"description": "the page", **html}, "404": {"description": "no such draft", **html}},
+            parameters=[_DRAFT_ID, *_SIGNATURE], tag="preview"),
+        "/drafts/{draft_id}/frame.png": get(
+            "draft_frame", "One frame of the draft as it is now, rendered here",
+            {"200": {"description": "the frame", "content": {"image/png": {
+                "schema": {"type": "string", "contentMediaType": "image/png"}}}},
+             "400": {"description": "bad t or width", **_ENVELOPE_REPLY},
+             "404": {"description": "no such draft", **_ENVELOPE_REPLY},
+             "422": {"description": "nothing to show", **_ENVELOPE_REPLY},
+             "502": {"description": "a media file could not be used", **_ENVELOPE_REPLY}},
+            parameters=[_DRAFT_ID, _query("t", "number", "Seconds on the timeline (default 0)."),
+                        _query("width", "integer", "Width in pixels, 16-4096 (default 640)."), *_SIGNATURE],
+            tag="preview"),
+        "/drafts/{draft_id}/renders/{task_id}.mp4": get(
+            "draft_render", "A finished render (output.result of /task_status); answers Range requests",
+            {"200": {"description": "the MP4", "content": {"video/mp4": {
+                "schema": {"type": "string", "contentMediaType": "video/mp4"}}}},
+             "404": {"description": "no such render (or it was cleaned up)", **_ENVELOPE_REPLY}},
+            parameters=[_DRAFT_ID, {**_DRAFT_ID, "name": "task_id", "description": "The render's task id."},
+                        *_SIGNATURE], tag="preview"),
+        "/drafts/{draft_id}/task_status": get(
+            "draft_task_status", "/task_status under the draft's path (what the preview page polls)",
+            {"200": {"description": "the envelope of /task_status", **_ENVELOPE_REPLY},
+             "404": {"description": "the task is another draft's", **_ENVELOPE_REPLY}},
+            parameters=[_DRAFT_ID, _query("task_id", "string", "The render's task id."), *_SIGNATURE],
+            tag="preview"),
         "/drafts/{draft_id}.zip": get(
             "draft_zip", "The saved draft folder as a zip (after /save_draft completed)",
             {"200": {"description": "the zip", "content": {"application/zip": {

@@ -9,6 +9,8 @@
 """
 from __future__ import annotations
 
+import base64
+import io
 import json
 import os
 import socket
@@ -25,6 +27,7 @@ from helpers.media import MediaServer, make_audio, make_video
 from mcp import ClientSession, StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
+from PIL import Image
 
 SERVER = str(REPO_ROOT / "mcp_server.py")
 SRT = "1\n00:00:00,000 --> 00:00:02,500\nHello\n\n2\n00:00:02,500 --> 00:00:05,000\nWorld\n"
@@ -128,7 +131,7 @@ def _walk(node):
 
 def test_stdio_lists_one_tool_per_route_with_the_route_parameters(server_env, tmp_path):
     from capcut_drafts.model import catalog
-    expected = {_tool_name(p) for p in _post_routes()} | {_tool_name(p) for p in _catalogue_routes()}
+    expected = {_tool_name(p) for p in _post_routes()} | {_tool_name(p) for p in _catalogue_routes()} | {"get_frame"}
 
     async def body(session: ClientSession):
         assert session.initialize_result.server_info.name == "capcut-api"
@@ -140,14 +143,14 @@ def test_stdio_lists_one_tool_per_route_with_the_route_parameters(server_env, tm
         assert len(listing.model_dump_json(by_alias=True, exclude_none=True).encode()) < 30_000
 
         # each POST tool's parameters are its request model's, by alias (the canvas size only where a
-        # draft is created on purpose), each one described
+        # draft is created on purpose, no hosted-service license key), each one described
         from capcut_drafts.api import params
-        from capcut_drafts.mcp.server import CREATE_ONLY
+        from capcut_drafts.mcp.server import CREATE_ONLY, UNUSED
         for path, route in _post_routes().items():
             model = route.model
             schema = tools[_tool_name(path)].input_schema
             assert schema["type"] == "object"
-            expected_names = set(model.model_json_schema(by_alias=True)["properties"])
+            expected_names = set(model.model_json_schema(by_alias=True)["properties"]) - set(UNUSED)
             if path != "/create_draft":
                 expected_names -= set(CREATE_ONLY)
             assert set(schema["properties"]) == expected_names, path
@@ -243,6 +246,15 @@ def test_stdio_typical_flow_save_and_errors(server_env, tmp_path, media_urls, da
         assert {"video", "audio", "text", "effect"} <= set(kinds), kinds
         video_main = next(t for t in document["tracks"] if t.get("name") == "video_main")
         assert len(video_main["segments"]) == 2
+
+        # the agent looks at its edit: the frame at 1 s as image content it can see
+        seen = await session.call_tool("get_frame", {"draft_id": draft_id, "t": 1, "width": 160})
+        assert not seen.is_error and seen.content[0].type == "image" and seen.content[0].mime_type == "image/png"
+        picture = base64.b64decode(seen.content[0].data)
+        assert picture.startswith(b"\x89PNG") and Image.open(io.BytesIO(picture)).size == (160, 284)
+        assert json.loads(seen.content[1].text)["output"] == {"draft_id": draft_id, "t": 1.0}
+        missing_frame = await session.call_tool("get_frame", {"draft_id": "nope"})
+        assert missing_frame.is_error and json.loads(missing_frame.content[0].text)["code"] == "draft_not_found"
 
         saved = await ok(session, "save_draft", {"draft_id": draft_id})
         assert saved["success"] is True and saved["status"] == "completed", saved
@@ -374,7 +386,7 @@ def test_streamable_http_lists_tools_and_creates_a_draft(server_env, tmp_path, d
             await session.initialize()
             names = {t.name for t in (await session.list_tools()).tools}
             assert {"create_draft", "add_video", "save_draft", "get_transition_types"} <= names
-            assert len(names) == len(_post_routes()) + len(_catalogue_routes())
+            assert len(names) == len(_post_routes()) + len(_catalogue_routes()) + 1      # + get_frame
             result["draft"] = await ok(session, "create_draft", {"width": 1080, "height": 1920})
             missing = await call(session, "add_audio", {})
             assert missing["code"] == "missing_parameter"

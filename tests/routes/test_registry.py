@@ -22,7 +22,10 @@ from helpers import REPO_ROOT, make_settings
 PACKAGE = REPO_ROOT / "capcut_drafts"
 
 OPERATIONS = ["/healthz", "/readyz", "/metrics"]    # GET routes of capcut_drafts/web/surface.py, not tools
-DOWNLOADS = ["/drafts/{draft_id}", "/drafts/{draft_id}.zip"]     # GET routes of capcut_drafts/web/app.py
+DOWNLOADS = ["/drafts/{draft_id}", "/drafts/{draft_id}.zip",    # GET routes of web/app.py and web/render_routes.py
+             "/drafts/{draft_id}/preview", "/drafts/{draft_id}/frame.png", "/drafts/{draft_id}/renders/{task_id}.mp4",
+             "/drafts/{draft_id}/task_status"]
+DRAFT_POSTS = ["/drafts/<draft_id>/generate_video"]      # a registry route again under the draft's path
 
 
 def _isolated(code: str, tmp_path) -> subprocess.CompletedProcess:
@@ -47,15 +50,16 @@ def test_flask_openapi_and_mcp_serve_exactly_the_registry(app, client):
 
     rules = {method: sorted(r.rule for r in app.url_map.iter_rules() if method in r.methods)
              for method in ("POST", "GET")}
-    assert rules["POST"] == sorted(posts)
+    assert rules["POST"] == sorted(posts + DRAFT_POSTS)
     assert set(gets) | set(OPERATIONS) <= set(rules["GET"])
 
     paths = client.get("/openapi.json").get_json()["paths"]          # served with sorted keys
-    assert sorted(p for p, item in paths.items() if "post" in item) == sorted(posts)
+    assert sorted(p for p, item in paths.items() if "post" in item) == \
+        sorted(posts + [p.replace("<", "{").replace(">", "}") for p in DRAFT_POSTS])
     assert sorted(p for p, item in paths.items() if "get" in item) == sorted(gets + OPERATIONS + DOWNLOADS)
 
     tools = mcp_server.build_tools(app.extensions["capcut"])
-    assert list(tools) == [p.strip("/") for p in posts + gets]
+    assert list(tools) == [p.strip("/") for p in posts + gets] + ["get_frame"]
     for route in registry.ROUTES:
         tool = tools[route.name].tool
         assert tool.description.startswith(route.description), route.path

@@ -1,13 +1,11 @@
-"""Fixtures of the save tests (test_save.py, test_save_jobs.py): real media made at test time, a
-MediaServer on 127.0.0.1 serving it, and apps on their own SQLite data_dir."""
+"""Fixtures of the save tests (test_save.py, test_save_jobs.py): the real media made at test time
+that the shared `media_server` fixture (tests/conftest.py) serves."""
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
-from helpers import make_settings
-from helpers.media import MediaServer, make_audio, make_image, make_video, pattern_bytes
-from helpers.save import Service
+from helpers.media import make_audio, make_image, make_video, pattern_bytes
 
 
 @pytest.fixture(scope="module")
@@ -24,27 +22,3 @@ def media_dir(tmp_path_factory) -> Path:
     make_image(d / "photo.png", fmt="jpg", size=(48, 32))         # a JPEG behind a .png name
     (d / "noise.mp4").write_bytes(pattern_bytes(30_000, seed=7))  # not media at all
     return d
-
-
-@pytest.fixture
-def media_server(media_dir):
-    """A MediaServer on 127.0.0.1 serving `media_dir`."""
-    with MediaServer(media_dir) as s:
-        yield s
-
-
-@pytest.fixture
-def service(tmp_path):
-    """service(**overrides) -> a Service on a fresh SQLite data_dir; 127.0.0.1 may be fetched unless
-    the overrides say otherwise."""
-    made = []
-
-    def build(**overrides) -> Service:
-        overrides.setdefault("fetch_allow_hosts", ["127.0.0.1"])
-        svc = Service(make_settings(tmp_path / f"data{len(made)}", store="sqlite", **overrides))
-        made.append(svc)
-        return svc
-
-    yield build
-    for svc in made:
-        svc.close()

@@ -131,7 +131,7 @@ class Watcher(threading.Thread):
     def run(self) -> None:
         folder = self.svc.folder(self.d)
         staging = folder.parent / ".staging"
-        book = TaskBook(self.svc.ctx.cache.store)
+        book = TaskBook(self.svc.ctx.cache.store, Task)
         while not self.stop.is_set():
             self.looks += 1
             try:
@@ -444,7 +444,7 @@ def test_a_waiter_sees_its_own_job_finish_even_when_the_next_job_overwrites_the_
     from capcut_drafts.save.tasks import Task, TaskBook
     from capcut_drafts.store.memory import MemoryStore
 
-    book = TaskBook(MemoryStore())
+    book = TaskBook(MemoryStore(), Task)
     first = book.put(Task(task_id="d", job_id="a", status="processing"))
     book.update(first, status="completed", draft_url="zip-a")
     book.put(Task(task_id="d", job_id="b", status="processing"))          # overwrites the main record

@@ -107,19 +107,23 @@ def test_every_route_is_documented(app, client):
     from capcut_drafts.model import catalog
     document = document_of(client)
     paths = document["paths"]
-    # /get_duration's example downloads its URL: tests/routes/test_client_family.py posts it to a local server
-    assert {p for p, item in paths.items() if "post" in item} == set(registry.BY_PATH) == \
-        set(EXAMPLE_ROUTES) | {"/get_duration"}
+    # /get_duration's example downloads its URL: tests/routes/test_client_family.py posts it to a local
+    # server; the render routes need media: tests/render/test_render_routes.py posts their examples
+    assert set(registry.BY_PATH) == set(EXAMPLE_ROUTES) | {"/get_duration", "/generate_video", "/task_status"}
     assert {p for p, item in paths.items() if "get" in item} == set(catalog.ROUTES) | {
-        "/healthz", "/readyz", "/metrics", "/drafts/{draft_id}", "/drafts/{draft_id}.zip"}
+        "/healthz", "/readyz", "/metrics", "/drafts/{draft_id}", "/drafts/{draft_id}.zip",
+        "/drafts/{draft_id}/preview", "/drafts/{draft_id}/frame.png", "/drafts/{draft_id}/renders/{task_id}.mp4",
+        "/drafts/{draft_id}/task_status"}
     for path in catalog.ROUTES:
         op = paths[path]["get"]
         assert "catalogue" in op["tags"]
         assert [p["name"] for p in op["parameters"]] == ["profile"]
     for path in ("/healthz", "/readyz"):
         assert paths[path]["get"]["security"] == []
-    served = {r.rule for r in app.url_map.iter_rules() if "POST" in r.methods}
-    assert served == set(registry.BY_PATH), "a POST route the app serves is not documented (or the other way round)"
+    served = {r.rule.replace("<", "{").replace(">", "}") for r in app.url_map.iter_rules() if "POST" in r.methods}
+    assert served == {p for p, item in paths.items() if "post" in item} == \
+        set(registry.BY_PATH) | {"/drafts/{draft_id}/generate_video"}, \
+        "a POST route the app serves is not documented (or the other way round)"
     served_gets = {r.rule.replace("<", "{").replace(">", "}") for r in app.url_map.iter_rules()
                    if "GET" in r.methods and not r.rule.startswith(("/docs", "/static"))}
     assert served_gets - {"/", "/openapi.json"} == {p for p, item in paths.items() if "get" in item}, \

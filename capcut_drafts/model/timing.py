@@ -1,0 +1,91 @@
+"""Concrete timings: open clips resolved from what is known about their media, the overlap rule
+that follows, and which clip of a track holds a time (where keyframes attach).
+
+The builder (capcut_drafts/export/builder.py) and the renderer (capcut_drafts/render/scene.py)
+both read the document through these functions, so a render shows exactly the clips, lengths and
+keyframe attachments the saved draft has.
+"""
+from __future__ import annotations
+
+import bisect
+import itertools
+from collections.abc import Sequence
+from typing import Generic, NamedTuple, TypeVar
+
+from capcut_drafts.model.time import TimeRange
+from capcut_drafts.model.timeline import Draft, Material, Segment, Track
+
+T = TypeVar("T")
+
+
+class Cut(NamedTuple):
+    """A segment with concrete ranges (`resolve_timing`): closed, even where the segment is open."""
+    segment: Segment
+    source: TimeRange
+    target: TimeRange
+
+
+def resolve_timing(segment: Segment, material: Material | None, warnings: list[str], where: str) -> Cut:
+    """Concrete µs ranges; an open clip runs to the end of its media when the length is known.
+    A closed segment without a source length (text, effects, stickers) gets its target's."""
+    source, target = segment.source, segment.target
+    if not segment.is_open:
+        if not source.duration_us:
+            source = source.closed(target.length_us)
+        return Cut(segment, source, target)
+    known = material.duration_us if material else None
+    if known is None:
+        warnings.append(f"{where}: the media length is not known yet (it is probed at save), "
+                        "so this open-ended clip has length 0 here.")
+        return Cut(segment, source.closed(0), target.closed(0))
+    length = known - source.start_us
+    if length <= 0:
+        warnings.append(f"{where}: start ({source.start_us / 1e6:g}s) is beyond the media end "
+                        f"({known / 1e6:g}s); the clip is left with length 0.")
+        return Cut(segment, source.closed(0), target.closed(0))
+    return Cut(segment, source.closed(length), target.closed(int(length / segment.speed)))
+
+
+def label(track: Track, segment: Segment) -> str:
+    """How messages name a segment: its track and start."""
+    return f"track '{track.name}', clip at {segment.target.start_us / 1e6:g}s"
+
+
+def track_timings(draft: Draft, track: Track, warnings: list[str]) -> list[Cut]:
+    """Concrete timings of a track's segments in start order, minus those that overlap once open
+    clips are resolved: as upstream, the clip added later goes, but the client is told which and why."""
+    resolved = [resolve_timing(seg, draft.materials.get(seg.material_id or ""), warnings, label(track, seg))
+                for seg in track.segments]
+    if not any(seg.is_open for seg in track.segments):
+        return resolved
+    kept: list[Cut] = []
+    for cut in sorted(resolved, key=lambda c: c.segment.order):
+        rivals = kept if cut.segment.is_open else [k for k in kept if k.segment.is_open]
+        clash = next((k for k in rivals if k.target.overlaps(cut.target)), None)
+        if clash is None:
+            kept.append(cut)
+            continue
+        other = clash.target
+        warnings.append(
+            f"{label(track, cut.segment)}: once the media lengths are known it overlaps the clip at "
+            f"{other.start_us / 1e6:g}–{other.end_us / 1e6:g}s that was "
+            "added earlier, so it was left out of the draft (give clips an explicit end to avoid this).")
+    return sorted(kept, key=lambda c: c.target.start_us)
+
+
+class ClipAt(Generic[T]):
+    """Which placed clip of a track holds a time: the first, in start order, whose range
+    start..start+duration (both ends included) contains it — a boundary belongs to the earlier
+    clip. Found by bisection: the running maximum of the clips' ends never decreases, and the
+    first clip that reaches the time is the only candidate (later ones start no earlier)."""
+
+    def __init__(self, placed: Sequence[tuple[T, TimeRange]]):
+        self.clips = [clip for clip, _ in placed]
+        self.starts = [t.start_us for _, t in placed]
+        self.reach = list(itertools.accumulate((t.end_us for _, t in placed), max))
+
+    def at(self, time_us: int) -> T | None:
+        index = bisect.bisect_left(self.reach, time_us)
+        if index < len(self.clips) and self.starts[index] <= time_us:
+            return self.clips[index]
+        return None
