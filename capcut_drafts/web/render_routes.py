@@ -16,6 +16,7 @@ from werkzeug.exceptions import NotFound
 from capcut_drafts.api import dispatch
 from capcut_drafts.context import Context
 from capcut_drafts.errors import ApiError
+from capcut_drafts.export.builder import build
 from capcut_drafts.render.job import still, video_path
 from capcut_drafts.routes.render import FrameRequest
 from capcut_drafts.save import delivery
@@ -83,5 +84,5 @@ def install(app: Flask, ctx: Context, body_object: Callable[[], dict[str, Any]],
         saved = delivery.is_saved_folder(delivery.folder_path(settings, draft_id))
         query = f"?{request.query_string.decode()}" if request.query_string else ""
         zip_url = f"{ctx.base_url()}/drafts/{draft_id}.zip{query}" if saved else ""
-        view = preview.preview_view(draft, zip_url, [])
+        view = preview.preview_view(draft, zip_url, build(draft).warnings)
         return preview.preview_page(draft_id, view, query), 200, html_type

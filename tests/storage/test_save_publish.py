@@ -111,3 +111,24 @@ def test_with_api_keys_the_download_links_are_signed_and_open_without_a_key(tmp_
     assert client.get(path.replace(draft, "dfd_cat_1_00000000")).status_code == 401    # signed for another draft
     expired = path.split("?")[0] + "?expires=1&" + path.split("&", 1)[1]
     assert client.get(expired).status_code == 401
+
+
+def test_a_render_is_uploaded_with_is_upload_draft(tmp_path, media_server, oss):
+    """/generate_video on a service that uploads: the MP4 goes to the bucket, result is its signed URL."""
+    import time
+
+    import av
+    app, _ = oss_app(tmp_path, oss)
+    client = app.test_client()
+    draft = build_draft(client, media_server)
+    task_id = post(client, "/generate_video", {"draft_id": draft, "resolution": "480P"})["output"]["task_id"]
+    deadline = time.monotonic() + 90
+    while (task := post(client, "/task_status", {"task_id": task_id})["output"])["status"] not in ("SUCCESS", "FAILED"):
+        assert time.monotonic() < deadline, task
+        time.sleep(0.1)
+    assert task["status"] == "SUCCESS", task
+    url = task["result"]
+    assert f"renders/{draft}/{task_id}.mp4" in url and "x-oss-signature" in url
+    with av.open(io.BytesIO(requests.get(url, timeout=10).content)) as container:
+        assert container.streams.video and container.streams.audio
+    app.extensions["capcut"].runner.shutdown(wait=True)
