@@ -43,7 +43,7 @@ HOSTILE: list[tuple[str, bytes]] = [
     ("/create_draft", b'{"profile": "\\ud800"}'),
     ("/add_effect", b'{"effect_type": "Blur", "params": ' + DEEP + b"}"),
     ("/add_text", b'{"text": "x", "text_styles": ' + DEEP + b"}"),
-    ("/add_video", b'{"video_url": "https://example.com/a.mp4", "speed": 1e-320}'),
+    ("/add_video", b'{"video_url": "https://example.com/a.mp4", "speed": -1e-320}'),
     ("/add_text", b'{"text": "x", "font_size": NaN}'),
     ("/save_draft", b'{"draft_id": "' + b"d" * 1_000_000 + b'"}'),
     ("/query_draft_status", b'{"task_id": "../../etc/passwd"}'),

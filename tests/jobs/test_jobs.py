@@ -38,7 +38,7 @@ def test_thread_runner_runs_jobs_of_one_key_in_order_and_is_ready_until_shut_dow
         with lock:
             seen.append((context, n))
 
-    runner = open_runner(SimpleNamespace(job_runner="thread"), {"job": job}, "ctx")
+    runner = open_runner(SimpleNamespace(job_runner="thread", render_workers=1), {"job": job}, "ctx")
     runner.ping()
     for n in range(3):
         runner.submit("job", order_key="draft-1", n=n)
@@ -81,7 +81,7 @@ def in_request(request_id: str):
 
 def test_thread_runner_jobs_log_the_id_of_the_request_that_queued_them(job_log):
     job, records = job_log
-    runner = open_runner(SimpleNamespace(job_runner="thread"), {"job": job}, "ctx")
+    runner = open_runner(SimpleNamespace(job_runner="thread", render_workers=1), {"job": job}, "ctx")
     for n, request_id in enumerate(["req-one", "req-two"]):
         context = in_request(request_id)
         runner.submit("job", order_key="draft-1", n=n)
