@@ -205,3 +205,31 @@ def test_null_means_the_default(service, media_server):
                                              "license_key": None, "callback_url": None})
     assert nulls["output"]["task_id"] == plain["output"]["task_id"] and not nulls.get("warnings")
     assert finished(svc, plain["output"]["task_id"])["status"] == "SUCCESS"
+
+
+def test_a_draft_built_with_every_route_renders_and_says_what_it_left_out(service, media_server):
+    svc = service(prefetch_on_add=False)
+    d = svc.ok("/create_draft", {"width": 320, "height": 180, "fps": 25})["draft_id"]
+    svc.add("video", d, video_url=media_server.url("clip.mp4"), start=0, end=3, transition="Dissolve")
+    svc.add("video", d, video_url=media_server.url("mute.mp4"), start=0, end=2, target_start=3)
+    svc.add("image", d, image_url=media_server.url("red.png"), start=1, end=2, track_name="pics",
+            relative_index=1, mask_type="Circle")
+    svc.add("audio", d, audio_url=media_server.url("tone.mp3"), start=0, end=3)
+    svc.add("text", d, text="Title", start=0, end=2, intro_animation="Fade_In")
+    svc.add("subtitle", d, srt="1\n00:00:00,000 --> 00:00:01,000\nHi\n")
+    svc.add("effect", d, effect_type="Blur", start=0, end=1)
+    svc.add("filter", d, filter_type="亮肤", start=0, end=1)
+    svc.add("sticker", d, sticker_id="7107529669750066445", start=0, end=1)
+    svc.ok("/add_video_keyframe", {"draft_id": d, "track_name": "video_main", "property_types": ["alpha", "alpha"],
+                                   "times": [0, 1], "values": ["0", "1"]})
+    task_id = svc.ok("/generate_video", {"draft_id": d, "resolution": "480P"})["task_id"]
+    out = finished(svc, task_id)
+    assert out["status"] == "SUCCESS", out
+    script = json.loads(svc.ok("/query_script", {"draft_id": d}))
+    assert out["duration"] == pytest.approx(script["duration"] / 1e6, abs=0.05)      # the draft's timing
+    said = " ".join(out["warnings"]).lower()
+    for left_out in ("effect", "filter", "sticker", "mask"):
+        assert left_out in said, (left_out, out["warnings"])
+    video = svc.client.get(out["result"][out["result"].index("/drafts/"):])
+    with av.open(BytesIO(video.data)) as container:
+        assert float(container.duration / 1e6) == pytest.approx(out["duration"], abs=0.1)
