@@ -36,7 +36,7 @@ from capcut_drafts.export import library_adapter as lib
 from capcut_drafts.model import catalog, profiles
 from capcut_drafts.model.time import TimeRange
 from capcut_drafts.model.timeline import Draft, Mask, Material, Segment, Track
-from capcut_drafts.model.timing import ClipAt, Cut, track_timings
+from capcut_drafts.model.timing import Cut, keyframe_targets, track_timings
 from capcut_drafts.routes.media import BLUR_LEVELS
 from capcut_drafts.save.paths import material_path
 
@@ -287,18 +287,9 @@ class _Builder:
         return Built(content, self.warnings)
 
     def attach_keyframes(self) -> None:
-        """Each pending keyframe onto the clip under its time; cost n log n in keyframes + clips."""
-        finders: dict[str, ClipAt[Any]] = {}
+        """Each pending keyframe onto the clip under its time (model/timing.keyframe_targets)."""
         touched: dict[int, Any] = {}
-        for kf in self.draft.keyframes:
-            finder = finders.get(kf.track_name)
-            if finder is None:
-                finder = finders[kf.track_name] = ClipAt(self.placed.get(kf.track_name, []))
-            target = finder.at(kf.time_us)
-            if target is None:
-                self.warnings.append(f"keyframe {kf.property} at {kf.time_us / 1e6:g}s on track "
-                                     f"'{kf.track_name}' matches no clip and was not applied.")
-                continue
+        for kf, target in keyframe_targets(self.draft.keyframes, self.placed, self.warnings):
             offset = kf.time_us - target.target_timerange.start
             if kf.property == "uniform_scale" and not getattr(target, "uniform_scale", True):
                 self.warnings.append(f"keyframe uniform_scale at {kf.time_us / 1e6:g}s on track '{kf.track_name}' "

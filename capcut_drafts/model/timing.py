@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import bisect
 import itertools
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Generic, NamedTuple, TypeVar
 
 from capcut_drafts.model.time import TimeRange
-from capcut_drafts.model.timeline import Draft, Material, Segment, Track
+from capcut_drafts.model.timeline import Draft, Material, PendingKeyframe, Segment, Track
 
 T = TypeVar("T")
 
@@ -89,3 +89,20 @@ class ClipAt(Generic[T]):
         if index < len(self.clips) and self.starts[index] <= time_us:
             return self.clips[index]
         return None
+
+
+def keyframe_targets(keyframes: Iterable[PendingKeyframe], placed: Mapping[str, Sequence[tuple[T, TimeRange]]],
+                     warnings: list[str]) -> Iterator[tuple[PendingKeyframe, T]]:
+    """Each pending keyframe with the clip under its time on its track (`ClipAt`), in order; one
+    that matches no clip is named in `warnings` instead. Cost n log n in keyframes + clips."""
+    finders: dict[str, ClipAt[T]] = {}
+    for kf in keyframes:
+        finder = finders.get(kf.track_name)
+        if finder is None:
+            finder = finders[kf.track_name] = ClipAt(placed.get(kf.track_name, []))
+        clip = finder.at(kf.time_us)
+        if clip is None:
+            warnings.append(f"keyframe {kf.property} at {kf.time_us / 1e6:g}s on track "
+                            f"'{kf.track_name}' matches no clip and was not applied.")
+            continue
+        yield kf, clip

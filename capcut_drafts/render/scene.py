@@ -16,7 +16,7 @@ import numpy as np
 
 from capcut_drafts.model.time import TimeRange
 from capcut_drafts.model.timeline import Draft, ImageTransform, Segment, Track
-from capcut_drafts.model.timing import ClipAt, Cut, label, track_timings
+from capcut_drafts.model.timing import Cut, keyframe_targets, label, track_timings
 from capcut_drafts.routes.media import BLUR_LEVELS
 
 # Animations drawn as opacity ramps; any other video animation is left out with a warning, any
@@ -315,17 +315,8 @@ class _SceneBuilder:
     # -- keyframes --------------------------------------------------------------------------
 
     def attach_keyframes(self) -> None:
-        """As the builder: each keyframe onto the clip under its time (model/timing.ClipAt)."""
-        finders: dict[str, ClipAt[_Clip]] = {}
-        for kf in self.draft.keyframes:
-            finder = finders.get(kf.track_name)
-            if finder is None:
-                finder = finders[kf.track_name] = ClipAt(self.placed.get(kf.track_name, []))
-            clip = finder.at(kf.time_us)
-            if clip is None:
-                self.warnings.append(f"keyframe {kf.property} at {kf.time_us / 1e6:g}s on track "
-                                     f"'{kf.track_name}' matches no clip and was not applied.")
-                continue
+        """As the builder: each keyframe onto the clip under its time (model/timing.keyframe_targets)."""
+        for kf, clip in keyframe_targets(self.draft.keyframes, self.placed, self.warnings):
             self.add_key(clip, kf.property, kf.time_us, kf.value)
         for clip, _ in (pair for placed in self.placed.values() for pair in placed):
             self.curves(clip)
