@@ -17,11 +17,12 @@ from PIL import Image
 
 from capcut_drafts.render.audio import RATE
 
-# x264 preset, measured on the bench (bench/render.py, 2 cores, a 30 s 720p draft): "veryfast"
-# costs ~1.5x the CPU of "ultrafast" per frame but its files are ~9x smaller (ultrafast has no
-# CABAC or B-frames), and with encoding on its own thread the render stays within the 0.5x
-# real-time target; a preview that streams small wins.
-PRESET = "veryfast"
+# x264 preset, measured with bench/render.py (2 cores, the 30 s draft at 720p, encoding on its
+# own thread): veryfast 13-17 s wall, 23-26 CPU s, 3.8 MB; superfast 11-13 s, 18-20 CPU s, 6.7 MB;
+# ultrafast 11 s, 17 CPU s, 19.6 MB. veryfast sits on the 15 s target (0.5x real time), superfast
+# keeps a margin for 1.8x the file size (1.8 Mb/s, still fine to stream); ultrafast gains little
+# more and makes 5x bigger files.
+PRESET = "superfast"
 CRF = 23                     # x264's default quality
 AUDIO_BIT_RATE = 128_000
 QUEUE_FRAMES = 4             # frames waiting for the encoder (bounds memory)
@@ -55,7 +56,7 @@ class Mp4Writer:
         self.worker.start()
 
     def add_frame(self, image: Image.Image) -> None:
-        frame = av.VideoFrame.from_ndarray(np.asarray(image), format="rgb24")
+        frame = av.VideoFrame.from_image(image)
         frame.pts = self.frames
         self.frames += 1
         self.put(frame)

@@ -33,8 +33,11 @@ Size = tuple[int, int]
 
 
 class Source(Protocol):
-    """Pictures of one layer: `size` is the native size, `image` the picture at a source time."""
+    """Pictures of one layer: `size` is the native size, `image` the picture at a source time and
+    `version` a number that changes whenever that picture does."""
     size: Size
+
+    def version(self, source_us: int) -> int: ...
 
     def image(self, source_us: int, size: Size) -> Image.Image: ...
 
@@ -56,6 +59,9 @@ class StillSource:
             picture = ImageOps.exif_transpose(opened)
             alpha = picture.mode in ("RGBA", "LA", "PA") or "transparency" in picture.info
             return cls(picture.convert("RGBA" if alpha else "RGB"))
+
+    def version(self, source_us: int) -> int:
+        return 0
 
     def image(self, source_us: int, size: Size) -> Image.Image:
         if size == self.size:
@@ -130,6 +136,10 @@ class VideoSource:
         if self.current is None:
             raise RenderError("the video has no frames")
         return self.current
+
+    def version(self, source_us: int) -> int:
+        self.frame(source_us)
+        return self.serial
 
     def image(self, source_us: int, size: Size) -> Image.Image:
         frame = self.frame(source_us)
@@ -234,39 +244,34 @@ def blurred_cover(source: Source, source_us: int, strength: float, canvas: Size)
 
 
 class Layer:
-    """One visual on screen: its source and what was last placed (reused while unchanged)."""
+    """One visual on screen: its source and what was last placed, reused while the picture, the
+    pose and the opacity stay the same (always for images and texts without keyframes)."""
 
     def __init__(self, visual: Visual, source: Source, natural: tuple[float, float]):
         self.visual, self.source, self.natural = visual, source, natural
-        self.fixed = not isinstance(source, VideoSource)      # the picture never changes
-        self.last: tuple[tuple[Pose, float], Placed | None] | None = None
-        self.backdrop: tuple[float, Placed] | None = None
+        self.last: tuple[tuple[int, Pose, float], Placed | None] | None = None
+        self.backdrop: tuple[tuple[int, float], Placed] | None = None
 
     def draw(self, canvas: Image.Image, time_us: int) -> None:
         visual = self.visual
-        pose, opacity = visual.pose(time_us), visual.opacity(time_us)
-        key = (pose, round(opacity, 3))
-        if self.fixed and self.last is not None and self.last[0] == key:
-            placed = self.last[1]
-        else:
-            placed = place(self.source, visual.source_us(time_us), self.natural, pose, opacity, canvas.size)
-            self.last = (key, placed)
-        if placed is not None:
-            paste(canvas, placed)
+        source_us, pose, opacity = visual.source_us(time_us), visual.pose(time_us), visual.opacity(time_us)
+        key = (self.source.version(source_us), pose, round(opacity, 3))
+        if self.last is None or self.last[0] != key:
+            self.last = (key, place(self.source, source_us, self.natural, pose, opacity, canvas.size))
+        if self.last[1] is not None:
+            paste(canvas, self.last[1])
 
     def draw_backdrop(self, canvas: Image.Image, time_us: int) -> None:
         """The background blur, if the clip has one (fades apply, the pose does not)."""
         visual = self.visual
         if visual.blur is None:
             return
-        opacity = visual.fading(time_us)
-        if self.fixed and self.backdrop is not None and self.backdrop[0] == round(opacity, 3):
-            placed = self.backdrop[1]
-        else:
-            cover = blurred_cover(self.source, visual.source_us(time_us), visual.blur, canvas.size)
-            placed = Placed(cover, (0, 0), _mask(cover, opacity))
-            self.backdrop = (round(opacity, 3), placed)
-        paste(canvas, placed)
+        source_us, opacity = visual.source_us(time_us), visual.fading(time_us)
+        key = (self.source.version(source_us), round(opacity, 3))
+        if self.backdrop is None or self.backdrop[0] != key:
+            cover = blurred_cover(self.source, source_us, visual.blur, canvas.size)
+            self.backdrop = (key, Placed(cover, (0, 0), _mask(cover, opacity)))
+        paste(canvas, self.backdrop[1])
 
     def close(self) -> None:
         self.source.close()
