@@ -22,6 +22,7 @@ together) and with PR_SET_PDEATHSIG, so nothing outlives a killed test run; ever
 """
 from __future__ import annotations
 
+import io
 import json
 import socket
 import threading
@@ -329,6 +330,24 @@ def test_a_huey_save_longer_than_the_lease_keeps_its_lock_and_completes(huey_set
           f"lock present in {sum(lock_seen)}/{len(lock_seen)} looks while processing")
     assert lock_seen and all(lock_seen), "the Redis save lock expired while the save was still running"
     assert final["status"] == "completed", final
+
+
+def test_a_render_runs_on_a_huey_worker(huey_setup):
+    """/generate_video with job_runner huey: a consumer process renders, the web app serves the MP4."""
+    import av
+    hs = huey_setup(lease=10, count=1)
+    d = hs.draft(hs.fast_url)
+    task_id = hs.ok("/generate_video", {"draft_id": d, "resolution": "480P"})["task_id"]
+
+    def done():
+        state = hs.ok("/task_status", {"task_id": task_id})
+        return state if state["status"] in ("SUCCESS", "FAILED") else None
+    final = wait_until(done, 90, f"render {task_id} to finish", interval=0.2)
+    assert final["status"] == "SUCCESS", final
+    video = hs.client.get(final["result"][final["result"].index("/drafts/"):])
+    assert video.status_code == 200
+    with av.open(io.BytesIO(video.data)) as container:
+        assert container.streams.video and container.duration / 1e6 == pytest.approx(1.0, abs=0.1)
 
 
 # === 4. Redis unreachable, then back ========================================================
