@@ -17,6 +17,7 @@ from helpers import REPO_ROOT
 from helpers.media import MediaServer, make_image, pattern_bytes
 
 from capcut_drafts.net.fetcher import FetchError, FetchPolicy
+from capcut_drafts.save import media_cache
 from capcut_drafts.save.media_cache import CachedFile, MediaCache, url_key
 
 POLICY = FetchPolicy(allow_hosts=("127.0.0.1",), connect_timeout=2, read_timeout=5, deadline=20, backoff=0.01)
@@ -172,9 +173,10 @@ def test_fetch_many_twenty_files_with_four_workers(cache, media_server, served):
     urls = [media_server.url(f"slow/f{i:02d}.bin?chunk=20000&interval=0.02") for i in range(20)]
     calls, running, stop = [], [], threading.Event()
 
-    def watch():  # a .part file exists only while a download holds one of the `workers` slots
+    def watch():  # a transfer is registered only while its download holds one of the `workers` slots
         while not stop.is_set():
-            running.append(sum(1 for p in Path(cache.objects).rglob("*.part") if not p.name.startswith(".meta.")))
+            with media_cache._ACTIVE_LOCK:  # one atomic snapshot (a directory walk is not one)
+                running.append(len(media_cache._TRANSFERS))
             time.sleep(0.002)
 
     watcher = threading.Thread(target=watch)
