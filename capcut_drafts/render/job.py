@@ -77,8 +77,13 @@ def render_task_id(draft_id: str, seq: int, size: RenderSize) -> str:
     return TASK_PREFIX + hashlib.sha256(key.encode()).hexdigest()[:24]
 
 
+def renders_folder(data_dir: str, draft_id: str) -> Path:
+    """Where the renders of a draft are kept on this host."""
+    return Path(data_dir) / "renders" / draft_id
+
+
 def video_path(data_dir: str, draft_id: str, task_id: str) -> Path:
-    return Path(data_dir) / "renders" / draft_id / f"{task_id}.mp4"
+    return renders_folder(data_dir, draft_id) / f"{task_id}.mp4"
 
 
 def video_link(draft_id: str, task_id: str) -> str:

@@ -77,7 +77,7 @@ def publish(staged: Path, final: Path) -> None:
         final.rename(old)
     staged.rename(final)
     shutil.rmtree(staged.parent, ignore_errors=True)
-    _remove(old)
+    remove(old)
 
 
 class _Pipe:
@@ -204,12 +204,12 @@ def cleanup(settings: Settings, now: float | None = None) -> int:
     for path in candidates:
         if path.name in (".staging", ".locks") or path.lstat().st_mtime >= limit:
             continue
-        _remove(path)
+        remove(path)
         removed += 1
     return removed
 
 
-def _remove(path: Path) -> None:
+def remove(path: Path) -> None:
     """Delete a folder with its contents, or a file or symbolic link (never what a link points at)."""
     try:
         is_dir = stat.S_ISDIR(path.lstat().st_mode)

@@ -57,6 +57,11 @@ class Task(BaseModel):
     def finished(self) -> bool:
         return self.status not in ACTIVE
 
+    @property
+    def draft_id(self) -> str:
+        """The draft saved: a save's task id is its draft id."""
+        return self.task_id
+
     def public(self) -> dict[str, Any]:
         return self.model_dump(exclude={"task_id", "heartbeat_at", "job_id"})
 
@@ -67,6 +72,9 @@ class TaskRecord(Protocol):
     job_id: str
     status: str
     heartbeat_at: float | None
+
+    @property
+    def draft_id(self) -> str: ...
 
     @property
     def finished(self) -> bool: ...
@@ -86,7 +94,9 @@ def job_key(task_id: str, job_id: str) -> str:
 
 class TaskBook(Generic[R]):
     """Reads and writes task records of type `model` (save `Task`s, render tasks) through the store.
-    Writes through one book are serialised, so a heartbeat never writes an older state over a newer one."""
+    Writes through one book are serialised, so a heartbeat never writes an older state over a newer one.
+    Every record is linked to its draft: deleting the draft deletes it, and once the draft is gone
+    the store drops further writes (DraftStore.put_task)."""
 
     def __init__(self, store: DraftStore, model: type[R]):
         self.store, self.model = store, model
@@ -99,7 +109,7 @@ class TaskBook(Generic[R]):
     def put(self, task: R) -> R:
         with self._lock:
             task.heartbeat_at = time.time()
-            self.store.put_task(task.task_id, task.model_dump_json())
+            self.store.put_task(task.task_id, task.model_dump_json(), task.draft_id)
         return task
 
     def update(self, task: R, **changes: Any) -> R:
@@ -108,9 +118,9 @@ class TaskBook(Generic[R]):
                 setattr(task, name, value)
             task.heartbeat_at = time.time()
             record = task.model_dump_json()
-            self.store.put_task(task.task_id, record)
+            self.store.put_task(task.task_id, record, task.draft_id)
             if task.finished and task.job_id:      # a later job may overwrite the main record at once
-                self.store.put_task(job_key(task.task_id, task.job_id), record)
+                self.store.put_task(job_key(task.task_id, task.job_id), record, task.draft_id)
         return task
 
     def outcome(self, task_id: str, job_id: str) -> R | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING
 
-from capcut_drafts.store.base import DraftExists, DraftLog, DraftNotFound, DraftStore, StoreUnavailable
+from capcut_drafts.store.base import DraftExists, DraftInfo, DraftLog, DraftNotFound, DraftStore, StoreUnavailable
 
 if TYPE_CHECKING:                 # annotations only
     from capcut_drafts.settings import Settings
@@ -23,4 +23,4 @@ def open_store(settings: Settings) -> DraftStore:
     raise ValueError(f"store '{settings.store}' is not available in this build")
 
 
-__all__ = ["DraftExists", "DraftLog", "DraftNotFound", "DraftStore", "StoreUnavailable", "open_store"]
+__all__ = ["DraftExists", "DraftInfo", "DraftLog", "DraftNotFound", "DraftStore", "StoreUnavailable", "open_store"]

@@ -1,9 +1,14 @@
-"""The draft store contract: a snapshot plus an append-only log of operations per draft.
+"""The draft store contract: a snapshot plus an append-only log of operations per draft, an index
+of the drafts (name, creation and last-change times) for listing, and task records.
 
 Every backend (memory, sqlite, redis) implements this one interface; `capcut_drafts.store.cache.DraftCache`
-is the only caller. Payloads are opaque JSON text. The sequence number is the version: an
-`append` at a sequence number that is already taken fails (returns False) instead of
+is the only caller of the log methods. Payloads are opaque JSON text. The sequence number is the
+version: an `append` at a sequence number that is already taken fails (returns False) instead of
 overwriting, which is what makes concurrent writers from any process safe.
+
+The index is kept by the store itself: `create` enters a draft with its name, every `append`
+moves its `updated_at` to now, `set_name` changes the name it is listed and filtered by, and
+`delete` removes the draft with its log, index entry and task records.
 """
 from __future__ import annotations
 
@@ -27,6 +32,16 @@ class DraftExists(Exception):
     """`create` was given an id that is already taken."""
 
 
+@dataclass(frozen=True)
+class DraftInfo:
+    """A draft as the index lists it: `name` is the indexed name (see `DraftStore.set_name`);
+    times are unix seconds."""
+    draft_id: str
+    name: str
+    created_at: float
+    updated_at: float
+
+
 @dataclass
 class DraftLog:
     """What `load` returns: a snapshot at `snapshot_seq` (None when the caller is already past it)
@@ -42,8 +57,9 @@ class DraftLog:
 
 class DraftStore(ABC):
     @abstractmethod
-    def create(self, draft_id: str, snapshot: str) -> None:
-        """Store a new draft with its initial snapshot at sequence 0. DraftExists if it exists."""
+    def create(self, draft_id: str, snapshot: str, name: str | None = None) -> None:
+        """Store a new draft with its initial snapshot at sequence 0, indexed under `name` (default:
+        the id) with both times now. DraftExists if it exists."""
 
     @abstractmethod
     def load(self, draft_id: str, after_seq: int = -1) -> DraftLog | None:
@@ -53,8 +69,8 @@ class DraftStore(ABC):
 
     @abstractmethod
     def append(self, draft_id: str, seq: int, op: str) -> bool:
-        """Append `op` as sequence `seq`; False if `seq` is already taken (a concurrent writer won).
-        DraftNotFound if the draft does not exist."""
+        """Append `op` as sequence `seq` and set the draft's `updated_at` to now; False if `seq` is
+        already taken (a concurrent writer won). DraftNotFound if the draft does not exist."""
 
     @abstractmethod
     def save_snapshot(self, draft_id: str, seq: int, snapshot: str) -> None:
@@ -62,8 +78,30 @@ class DraftStore(ABC):
         Operations are kept (they are the draft's history)."""
 
     @abstractmethod
-    def put_task(self, task_id: str, record: str) -> None:
-        """Create or replace a save-task record."""
+    def list_drafts(self, offset: int, limit: int, name_contains: str | None = None) -> tuple[list[DraftInfo], int]:
+        """One page of the index, most recently changed first (ties: the larger id first), and
+        how many drafts match in all. `name_contains` keeps the drafts whose indexed name holds it,
+        ignoring case (`str.casefold`). Reads the index only, never a snapshot."""
+
+    @abstractmethod
+    def set_name(self, draft_id: str, name: str) -> None:
+        """Index the draft under `name` (the document's name after a rename, undo or redo); an
+        unknown draft is left alone."""
+
+    @abstractmethod
+    def idle_drafts(self, before: float, limit: int) -> list[str]:
+        """Ids of at most `limit` drafts whose `updated_at` is older than `before`, oldest first."""
+
+    @abstractmethod
+    def delete(self, draft_id: str) -> bool:
+        """Remove the draft: snapshot, log, index entry and every task record linked to it (see
+        `put_task`). Whether the draft existed."""
+
+    @abstractmethod
+    def put_task(self, task_id: str, record: str, draft_id: str | None = None) -> None:
+        """Create or replace a task record. With `draft_id` the record belongs to that draft
+        (`delete` removes it), and is not stored at all when the draft does not exist (a job that
+        finishes after its draft was deleted leaves nothing behind)."""
 
     @abstractmethod
     def get_task(self, task_id: str) -> str | None:

@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import threading
+import time
 
-from capcut_drafts.store.base import DraftExists, DraftLog, DraftNotFound, DraftStore
+from capcut_drafts.store.base import DraftExists, DraftInfo, DraftLog, DraftNotFound, DraftStore
 
 
 class MemoryStore(DraftStore):
@@ -11,14 +12,18 @@ class MemoryStore(DraftStore):
         self._lock = threading.Lock()
         self._snapshots: dict[str, tuple[int, str]] = {}
         self._ops: dict[str, dict[int, str]] = {}
+        self._index: dict[str, DraftInfo] = {}
         self._tasks: dict[str, str] = {}
+        self._draft_tasks: dict[str, set[str]] = {}      # draft id -> ids of its task records
 
-    def create(self, draft_id: str, snapshot: str) -> None:
+    def create(self, draft_id: str, snapshot: str, name: str | None = None) -> None:
         with self._lock:
             if draft_id in self._snapshots:
                 raise DraftExists(draft_id)
+            now = time.time()
             self._snapshots[draft_id] = (0, snapshot)
             self._ops[draft_id] = {}
+            self._index[draft_id] = DraftInfo(draft_id, draft_id if name is None else name, now, now)
 
     def load(self, draft_id: str, after_seq: int = -1) -> DraftLog | None:
         with self._lock:
@@ -39,6 +44,8 @@ class MemoryStore(DraftStore):
             if seq != head + 1:
                 return False
             ops[seq] = op
+            info = self._index[draft_id]
+            self._index[draft_id] = DraftInfo(draft_id, info.name, info.created_at, time.time())
             return True
 
     def save_snapshot(self, draft_id: str, seq: int, snapshot: str) -> None:
@@ -47,8 +54,40 @@ class MemoryStore(DraftStore):
                 return
             self._snapshots[draft_id] = (seq, snapshot)
 
-    def put_task(self, task_id: str, record: str) -> None:
+    def list_drafts(self, offset: int, limit: int, name_contains: str | None = None) -> tuple[list[DraftInfo], int]:
         with self._lock:
+            infos = list(self._index.values())
+        if name_contains is not None:
+            needle = name_contains.casefold()
+            infos = [info for info in infos if needle in info.name.casefold()]
+        infos.sort(key=lambda info: (info.updated_at, info.draft_id), reverse=True)
+        return infos[offset:offset + limit], len(infos)
+
+    def set_name(self, draft_id: str, name: str) -> None:
+        with self._lock:
+            info = self._index.get(draft_id)
+            if info is not None:
+                self._index[draft_id] = DraftInfo(draft_id, name, info.created_at, info.updated_at)
+
+    def idle_drafts(self, before: float, limit: int) -> list[str]:
+        with self._lock:
+            idle = sorted((info.updated_at, info.draft_id) for info in self._index.values() if info.updated_at < before)
+        return [draft_id for _, draft_id in idle[:limit]]
+
+    def delete(self, draft_id: str) -> bool:
+        with self._lock:
+            for task_id in self._draft_tasks.pop(draft_id, set()):
+                self._tasks.pop(task_id, None)
+            self._ops.pop(draft_id, None)
+            self._index.pop(draft_id, None)
+            return self._snapshots.pop(draft_id, None) is not None
+
+    def put_task(self, task_id: str, record: str, draft_id: str | None = None) -> None:
+        with self._lock:
+            if draft_id is not None:
+                if draft_id not in self._snapshots:
+                    return
+                self._draft_tasks.setdefault(draft_id, set()).add(task_id)
             self._tasks[task_id] = record
 
     def get_task(self, task_id: str) -> str | None:

@@ -6,19 +6,27 @@ Key layout (`prefix` defaults to "capcut:"):
 * `<prefix>ops:<id>`    list of operation payloads; the op with sequence number `seq` sits at
                         index `seq - 1` (ops are never deleted), so catching up after `after_seq`
                         is one `LRANGE ops after_seq -1`: O(k) for k new ops near the tail
-* `<prefix>task:<id>`   string: the save-task record
+* `<prefix>task:<id>`   string: a task record (save tasks are named by their draft id)
+* `<prefix>draft_tasks:<id>`  set of the ids of the task records that belong to draft `<id>`
+* `<prefix>drafts:updated`    sorted set of every draft id, scored by its last change (unix seconds)
+* `<prefix>drafts:names`      hash: draft id -> the name it is listed and filtered by
+* `<prefix>drafts:indexed`    set once the drafts stored before the index existed were entered in it
 
 Every write that must be atomic is one short Lua script run with EVALSHA (redis-py's registered
 scripts load themselves again after a Redis restart): `create` (refuses an existing draft),
 `append` (the compare-and-set: only `seq == LLEN(ops) + 1` of an existing draft), `save_snapshot`
-(only replaces an older snapshot) and `load` (snapshot and ops read consistently, one round trip).
-The scripts touch two keys of one draft, so a Redis Cluster is not supported (one server,
-optionally behind Sentinel or a managed failover endpoint).
+(only replaces an older snapshot), `load` (snapshot and ops read consistently, one round trip),
+`set_name`, `delete` (the draft, its log, index entries and task records) and a linked
+`put_task` (only while the draft exists). `create` and `append` keep the two index keys current.
+The scripts touch the keys of one draft and the index keys (`delete` also the task keys it finds),
+so a Redis Cluster is not supported (one server, optionally behind Sentinel or a managed failover
+endpoint).
 
 TTL: with `ttl_seconds`, every write (create, append, save_snapshot, put_task) sets the expiry of
 the keys it belongs to, so a draft nobody has changed for `ttl_seconds` disappears with its log,
-and a task record `ttl_seconds` after its last update. Reads do not extend it. Without a TTL (the
-default) nothing expires.
+and a task record `ttl_seconds` after its last update. Reads do not extend it. The index keys are
+shared and never expire: listing first drops the entries of drafts that expired. Without a TTL
+(the default) nothing expires.
 
 Outages: connections time out after `connect_timeout` / `socket_timeout` seconds; every redis-py
 connection or timeout error becomes `StoreUnavailable("Redis at host:port is unreachable: ...")`.
@@ -30,19 +38,21 @@ number; same snapshot and creation time for `create`) instead of reporting a con
 """
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 import redis
 from redis.backoff import NoBackoff
+from redis.client import Pipeline
 from redis.retry import Retry
 
-from capcut_drafts.store.base import DraftExists, DraftLog, DraftNotFound, DraftStore, StoreUnavailable
+from capcut_drafts.store.base import DraftExists, DraftInfo, DraftLog, DraftNotFound, DraftStore, StoreUnavailable
 
 T = TypeVar("T")
 
-# KEYS: draft, ops. ARGV: snapshot, now, ttl, is_retry.
+# KEYS: draft, ops, drafts:updated, drafts:names. ARGV: snapshot, now, ttl, is_retry, id, name.
 _CREATE = """
 if redis.call('EXISTS', KEYS[1]) == 1 then
   if ARGV[4] == '1' and redis.call('HGET', KEYS[1], 'created_at') == ARGV[2]
@@ -53,11 +63,14 @@ if redis.call('EXISTS', KEYS[1]) == 1 then
 end
 redis.call('DEL', KEYS[2])
 redis.call('HSET', KEYS[1], 'snapshot_seq', 0, 'snapshot', ARGV[1], 'created_at', ARGV[2], 'updated_at', ARGV[2])
+redis.call('ZADD', KEYS[3], ARGV[2], ARGV[5])
+redis.call('HSET', KEYS[4], ARGV[5], ARGV[6])
 if tonumber(ARGV[3]) > 0 then redis.call('EXPIRE', KEYS[1], ARGV[3]) end
 return 1
 """
 
-# KEYS: draft, ops. ARGV: seq, op, now, ttl, is_retry. Returns 1 appended, 0 seq taken/skipping, -1 no draft.
+# KEYS: draft, ops, drafts:updated. ARGV: seq, op, now, ttl, is_retry, id.
+# Returns 1 appended, 0 seq taken/skipping, -1 no draft.
 _APPEND = """
 if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
 local seq = tonumber(ARGV[1])
@@ -70,6 +83,7 @@ if seq ~= n + 1 then
 end
 redis.call('RPUSH', KEYS[2], ARGV[2])
 redis.call('HSET', KEYS[1], 'updated_at', ARGV[3])
+redis.call('ZADD', KEYS[3], ARGV[3], ARGV[6])
 if tonumber(ARGV[4]) > 0 then
   redis.call('EXPIRE', KEYS[1], ARGV[4])
   redis.call('EXPIRE', KEYS[2], ARGV[4])
@@ -101,6 +115,45 @@ local seq = tonumber(head[1])
 return {seq, head[2], redis.call('LRANGE', KEYS[2], seq, -1)}
 """
 
+# KEYS: draft, drafts:names. ARGV: id, name.
+_SET_NAME = """
+if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[2], ARGV[1], ARGV[2]) end
+"""
+
+# KEYS: draft, ops, drafts:updated, drafts:names, draft_tasks. ARGV: id, task key prefix. Returns 1 if
+# the draft existed. `task:<id>` too: the save record of a writer that did not link it (older versions).
+_DELETE = """
+local existed = redis.call('EXISTS', KEYS[1])
+redis.call('DEL', KEYS[1], KEYS[2])
+redis.call('ZREM', KEYS[3], ARGV[1])
+redis.call('HDEL', KEYS[4], ARGV[1])
+for _, task in ipairs(redis.call('SMEMBERS', KEYS[5])) do redis.call('DEL', ARGV[2] .. task) end
+redis.call('DEL', KEYS[5], ARGV[2] .. ARGV[1])
+return existed
+"""
+
+# KEYS: task, draft, draft_tasks. ARGV: record, ttl, task id. Returns 0 (nothing stored) without the draft.
+_PUT_LINKED_TASK = """
+if redis.call('EXISTS', KEYS[2]) == 0 then return 0 end
+redis.call('SET', KEYS[1], ARGV[1])
+redis.call('SADD', KEYS[3], ARGV[3])
+if tonumber(ARGV[2]) > 0 then
+  redis.call('EXPIRE', KEYS[1], ARGV[2])
+  redis.call('EXPIRE', KEYS[3], ARGV[2])
+end
+return 1
+"""
+
+# KEYS: drafts:updated, drafts:names. ARGV: cutoff, draft key prefix. Drops the index entries of
+# drafts unchanged since `cutoff` whose keys expired.
+_PRUNE = """
+for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])) do
+  if redis.call('EXISTS', ARGV[2] .. id) == 0 then
+    redis.call('ZREM', KEYS[1], id)
+    redis.call('HDEL', KEYS[2], id)
+  end
+end
+"""
 
 HUNG_COOLDOWN = 1.0     # seconds of failing fast after a Redis timeout
 
@@ -127,6 +180,12 @@ class RedisStore(DraftStore):
         self._append = self._client.register_script(_APPEND)
         self._snapshot = self._client.register_script(_SNAPSHOT)
         self._load = self._client.register_script(_LOAD)
+        self._set_name = self._client.register_script(_SET_NAME)
+        self._delete = self._client.register_script(_DELETE)
+        self._put_linked_task = self._client.register_script(_PUT_LINKED_TASK)
+        self._prune = self._client.register_script(_PRUNE)
+        self._updated, self._names = f"{prefix}drafts:updated", f"{prefix}drafts:names"
+        self._indexed = False           # see _index_older_drafts
 
     def _keys(self, draft_id: str) -> list[str]:
         return [f"{self.prefix}draft:{draft_id}", f"{self.prefix}ops:{draft_id}"]
@@ -151,10 +210,12 @@ class RedisStore(DraftStore):
         except redis.RedisError as exc:
             raise StoreUnavailable(f"Redis at {self.where} failed: {exc}") from exc
 
-    def create(self, draft_id: str, snapshot: str) -> None:
+    def create(self, draft_id: str, snapshot: str, name: str | None = None) -> None:
         now = repr(time.time())
+        keys = [*self._keys(draft_id), self._updated, self._names]
+        name = draft_id if name is None else name
         created = self._call(lambda retry: self._create(
-            self._keys(draft_id), [snapshot, now, self._ttl, "1" if retry else "0"]))
+            keys, [snapshot, now, self._ttl, "1" if retry else "0", draft_id, name]))
         if not created:
             raise DraftExists(draft_id)
 
@@ -170,7 +231,7 @@ class RedisStore(DraftStore):
     def append(self, draft_id: str, seq: int, op: str) -> bool:
         now = repr(time.time())
         result = int(self._call(lambda retry: self._append(
-            self._keys(draft_id), [int(seq), op, now, self._ttl, "1" if retry else "0"])))
+            [*self._keys(draft_id), self._updated], [int(seq), op, now, self._ttl, "1" if retry else "0", draft_id])))
         if result == -1:
             raise DraftNotFound(draft_id)
         return result == 1
@@ -179,8 +240,100 @@ class RedisStore(DraftStore):
         now = repr(time.time())
         self._call(lambda retry: self._snapshot(self._keys(draft_id), [int(seq), snapshot, now, self._ttl]))
 
-    def put_task(self, task_id: str, record: str) -> None:
-        self._call(lambda retry: self._client.set(f"{self.prefix}task:{task_id}", record, ex=self.ttl_seconds))
+    def list_drafts(self, offset: int, limit: int, name_contains: str | None = None) -> tuple[list[DraftInfo], int]:
+        self._index_older_drafts()
+        self._drop_expired()
+        if name_contains is None:
+            def page(pipe: Pipeline) -> None:
+                pipe.zcard(self._updated)
+                pipe.zrevrange(self._updated, offset, offset + limit - 1)
+
+            total, ids = self._pipelined(page)
+            return self._infos(ids), int(total)
+
+        def everything(pipe: Pipeline) -> None:
+            pipe.zrevrange(self._updated, 0, -1)
+            pipe.hgetall(self._names)
+
+        needle = name_contains.casefold()
+        ranked, names = self._pipelined(everything)
+        matching = [draft_id for draft_id in ranked if needle in names.get(draft_id, "").casefold()]
+        return self._infos(matching[offset:offset + limit]), len(matching)
+
+    def _infos(self, draft_ids: list[str]) -> list[DraftInfo]:
+        """The index entries of `draft_ids`, in order; a draft deleted meanwhile is left out."""
+        def queue(pipe: Pipeline) -> None:
+            for draft_id in draft_ids:
+                pipe.hget(self._names, draft_id)
+                pipe.hget(f"{self.prefix}draft:{draft_id}", "created_at")
+                pipe.zscore(self._updated, draft_id)
+
+        replies = self._pipelined(queue)
+        rows = zip(draft_ids, replies[0::3], replies[1::3], replies[2::3], strict=True)
+        return [DraftInfo(draft_id, name if name is not None else draft_id, float(created), float(updated))
+                for draft_id, name, created, updated in rows if created is not None and updated is not None]
+
+    def _pipelined(self, queue: Callable[[Pipeline], None]) -> list[Any]:
+        """The replies of the commands `queue` puts on a pipeline, run as one MULTI/EXEC transaction."""
+        def run(retry: bool) -> list[Any]:
+            pipe = self._client.pipeline()
+            queue(pipe)
+            return pipe.execute()
+        return self._call(run)
+
+    def _index_older_drafts(self) -> None:
+        """Enter the drafts stored before the index existed (name from the snapshot, last known
+        change), once per Redis database and prefix; concurrent runs only repeat each other."""
+        if self._indexed:
+            return
+        done = f"{self.prefix}drafts:indexed"
+        if not self._call(lambda retry: self._client.exists(done)):
+            self._call(lambda retry: self._index_each_draft())
+            self._call(lambda retry: self._client.set(done, "1"))
+        self._indexed = True
+
+    def _index_each_draft(self) -> None:
+        start = len(f"{self.prefix}draft:")
+        for key in self._client.scan_iter(match=f"{self.prefix}draft:*", count=500):
+            fields: Any = self._client.hmget(key, ["created_at", "updated_at", "snapshot"])
+            created, updated, snapshot = fields
+            if created is None:
+                continue                              # deleted or expired meanwhile
+            try:
+                name = json.loads(snapshot).get("name")
+            except (TypeError, ValueError, AttributeError):
+                name = None
+            draft_id = key[start:]
+            self._client.zadd(self._updated, {draft_id: float(updated or created)}, nx=True)
+            self._client.hsetnx(self._names, draft_id, name if isinstance(name, str) else draft_id)
+
+    def _drop_expired(self) -> None:
+        """With a TTL: drop the index entries of drafts that expired (at least `ttl_seconds` unchanged)."""
+        if self.ttl_seconds:
+            cutoff = repr(time.time() - self.ttl_seconds)
+            self._call(lambda retry: self._prune([self._updated, self._names], [cutoff, f"{self.prefix}draft:"]))
+
+    def set_name(self, draft_id: str, name: str) -> None:
+        self._call(lambda retry: self._set_name([self._keys(draft_id)[0], self._names], [draft_id, name]))
+
+    def idle_drafts(self, before: float, limit: int) -> list[str]:
+        self._index_older_drafts()
+        self._drop_expired()
+        ids: Any = self._call(lambda retry: self._client.zrangebyscore(
+            self._updated, "-inf", f"({before!r}", start=0, num=limit))
+        return list(ids)
+
+    def delete(self, draft_id: str) -> bool:
+        keys = [*self._keys(draft_id), self._updated, self._names, f"{self.prefix}draft_tasks:{draft_id}"]
+        return bool(self._call(lambda retry: self._delete(keys, [draft_id, f"{self.prefix}task:"])))
+
+    def put_task(self, task_id: str, record: str, draft_id: str | None = None) -> None:
+        key = f"{self.prefix}task:{task_id}"
+        if draft_id is None:
+            self._call(lambda retry: self._client.set(key, record, ex=self.ttl_seconds))
+            return
+        keys = [key, self._keys(draft_id)[0], f"{self.prefix}draft_tasks:{draft_id}"]
+        self._call(lambda retry: self._put_linked_task(keys, [record, self._ttl, task_id]))
 
     def get_task(self, task_id: str) -> str | None:
         record = self._call(lambda retry: self._client.get(f"{self.prefix}task:{task_id}"))

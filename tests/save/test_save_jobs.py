@@ -444,7 +444,9 @@ def test_a_waiter_sees_its_own_job_finish_even_when_the_next_job_overwrites_the_
     from capcut_drafts.save.tasks import Task, TaskBook
     from capcut_drafts.store.memory import MemoryStore
 
-    book = TaskBook(MemoryStore(), Task)
+    store = MemoryStore()
+    store.create("d", "{}")                   # a task record is stored only while its draft exists
+    book = TaskBook(store, Task)
     first = book.put(Task(task_id="d", job_id="a", status="processing"))
     book.update(first, status="completed", draft_url="zip-a")
     book.put(Task(task_id="d", job_id="b", status="processing"))          # overwrites the main record

@@ -159,9 +159,9 @@ def test_many_quick_files_do_not_write_the_task_once_per_file(service, media_ser
     store, writes = svc.ctx.cache.store, []
     put_task = store.put_task
 
-    def counted(task_id: str, record: str) -> None:          # the real store, its writes counted
+    def counted(task_id: str, record: str, draft_id: str | None = None) -> None:    # the real store, counted
         writes.append(task_id)
-        put_task(task_id, record)
+        put_task(task_id, record, draft_id)
 
     store.put_task = counted
     started = time.monotonic()

@@ -45,7 +45,8 @@ def test_key_layout(open_redis_store, redis_prefix):
     store.put_task("t1", "rec")
     r = raw(store)
     assert sorted(r.keys(redis_prefix + "*")) == sorted(
-        [f"{redis_prefix}draft:d1", f"{redis_prefix}ops:d1", f"{redis_prefix}task:t1"])
+        [f"{redis_prefix}draft:d1", f"{redis_prefix}ops:d1", f"{redis_prefix}task:t1",
+         f"{redis_prefix}drafts:updated", f"{redis_prefix}drafts:names"])
     draft = r.hgetall(f"{redis_prefix}draft:d1")
     assert (draft["snapshot_seq"], draft["snapshot"]) == ("1", "snap1")
     assert float(draft["created_at"]) <= float(draft["updated_at"]) <= time.time()
