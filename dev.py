@@ -1,5 +1,6 @@
-"""Developer entry point: `python3 dev.py serve [--host H] [--port N]`, `python3 dev.py test [pytest args]`
-or `python3 dev.py lint` (ruff, then mypy, as configured in pyproject.toml).
+"""Developer entry point: `python3 dev.py serve [--host H] [--port N]`, `python3 dev.py test [pytest args]`,
+`python3 dev.py lint` (ruff, then mypy, as configured in pyproject.toml) or `python3 dev.py cleanup`
+(delete the drafts unchanged for `draft_retention_days` now, as the web workers do every hour).
 
 The commands create `.venv` beside this file on first use and reinstall only when a
 requirements file changed, so the quick start works on a machine with nothing but Python 3.11.
@@ -20,6 +21,9 @@ VENV = ROOT / ".venv"
 PYTHON = VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
 # Prints the host and port the settings (config.json, CAPCUT_* variables) name.
 _WHERE = "from capcut_drafts.settings import load_settings; s = load_settings(); print(s.host, s.port)"
+# One clean-up of idle drafts with the settings; prints what it did.
+_CLEANUP = ("from capcut_drafts.editing.manage import run_cleanup; from capcut_drafts.settings import load_settings; "
+            "print(run_cleanup(load_settings()))")
 
 
 def _stamp(requirements: str) -> tuple[Path, str]:
@@ -91,6 +95,9 @@ def main(argv: list[str]) -> int:
     if command == "test":
         _ensure_venv("requirements-dev.txt")
         return subprocess.call([str(PYTHON), "-m", "pytest", *argv[1:]], cwd=ROOT)
+    if command == "cleanup":
+        _ensure_venv("requirements.txt")
+        return subprocess.call([str(PYTHON), "-c", _CLEANUP], cwd=ROOT)
     if command == "lint":
         _ensure_venv("requirements-dev.txt")
         return (subprocess.call([str(PYTHON), "-m", "ruff", "check", "."], cwd=ROOT)

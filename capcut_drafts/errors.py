@@ -7,6 +7,7 @@ also checks that every code literal in the source is a member.
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
 
 class ErrorCode(StrEnum):
@@ -71,6 +72,16 @@ class ErrorCode(StrEnum):
     SEGMENT_OVERLAP = ("segment_overlap",
                        "The clip would overlap a segment on its track: move `target_start`, shorten the clip "
                        "or use another track.")
+    SEGMENT_NOT_FOUND = ("segment_not_found",
+                         "The draft has no segment with this `segment_id`: take ids from the add_* replies or "
+                         "`/get_timeline`.")
+    SEGMENT_NOT_EDITABLE = ("segment_not_editable",
+                            "The segment was added before segments could be edited (its parameters were not "
+                            "kept): remove it and add it again.")
+    NOTHING_TO_UNDO = ("nothing_to_undo", "The draft has no change left to undo.")
+    NOTHING_TO_REDO = ("nothing_to_redo", "No change was undone since the last edit, so there is nothing to redo.")
+    BATCH_TOO_LARGE = ("batch_too_large",
+                       "The batch has more operations than `batch_max_operations`: split it into several batches.")
     NOT_FOUND = ("not_found",
                  "No route (or saved draft to download) at this path: see `GET /docs` for the routes.")
     METHOD_NOT_ALLOWED = ("method_not_allowed",
@@ -129,13 +140,16 @@ class ApiError(Exception):
     only when the `http_error_status` setting is on — by default every reply is HTTP 200, as
     upstream, because automation clients treat any other status as a transport failure.
     A string that is not an `ErrorCode` value raises ValueError here, at the raise site.
+    `details` are extra keys of the failure envelope (e.g. /batch's per-operation results).
     """
 
-    def __init__(self, message: str, code: ErrorCode = ErrorCode.INVALID_PARAMETER, http_status: int = 400):
+    def __init__(self, message: str, code: ErrorCode = ErrorCode.INVALID_PARAMETER, http_status: int = 400,
+                 details: dict[str, Any] | None = None):
         super().__init__(message)
         self.message = message
         self.code = ErrorCode.of(code)
         self.http_status = http_status
+        self.details = details or {}
 
 
 def missing(message: str) -> ApiError:

@@ -148,6 +148,7 @@ class Settings(BaseModel):
     save_wait_seconds: int = Field(120, ge=0)
     upstream_save_success: bool = False
     output_retention_hours: int = Field(72, ge=1)
+    draft_retention_days: float = Field(0.0, ge=0, le=36_500)   # drafts unchanged this long are deleted; 0 = off
     draft_install_dirs: Strings = []
     upload_url_expiry_seconds: int = Field(86400, ge=1)
     upload_key_prefix: str = ""
@@ -158,6 +159,7 @@ class Settings(BaseModel):
     upload_retries: int = Field(3, ge=0, le=20)
     upload_retry_backoff_ms: int = Field(500, ge=0)
     upload_timeout_seconds: int = Field(60, ge=1)
+    batch_max_operations: int = Field(500, ge=1, le=10_000)   # operations one /batch may hold
     render_workers: int = Field(1, ge=1, le=16)           # renders at once on a host (CPU-bound)
     render_timeout_seconds: int = Field(1800, ge=10)
     render_font: str = ""                                 # a .ttf/.otf/.ttc for CJK text ("" = search the system)
@@ -189,11 +191,11 @@ class Settings(BaseModel):
 
 # -- what a wrong value must be ----------------------------------------------------------------
 
-_KINDS: dict[object, str] = {bool: "bool", int: "int", list: "list", dict: "dict"}
+_KINDS: dict[object, str] = {bool: "bool", int: "int", float: "float", list: "list", dict: "dict"}
 
 
 def _kind(name: str) -> str:
-    """`str`, `int`, `bool`, `list` or `dict`: the JSON type setting `name` takes."""
+    """`str`, `int`, `float`, `bool`, `list` or `dict`: the JSON type setting `name` takes."""
     annotation = Settings.model_fields[name].annotation
     origin = get_origin(annotation) or annotation
     return _KINDS.get(origin, "str")
@@ -211,7 +213,7 @@ def _bounds(name: str) -> tuple[int | None, int | None]:
     return lo, hi
 
 
-_NOUNS = {"str": "a string", "int": "an integer", "bool": "true or false",
+_NOUNS = {"str": "a string", "int": "an integer", "float": "a number", "bool": "true or false",
           "list": "a list of strings or a comma-separated string", "dict": "an object"}
 _ENV_NOUNS = {**_NOUNS, "bool": "one of 1/0, true/false, yes/no, on/off", "dict": "a JSON object",
               "list": "a comma-separated list or a JSON list of strings"}
@@ -271,6 +273,7 @@ def _json_or_raw(text: str) -> Any:
 _ENV_DECODE: dict[str, Callable[[str], Any]] = {
     "str": lambda s: s,
     "int": lambda s: int(s) if re.fullmatch(r"\s*[+-]?\d+\s*", s) else s,
+    "float": lambda s: float(s) if re.fullmatch(r"\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*", s) else s,
     "bool": lambda s: _ENV_BOOLS.get(s.strip().lower(), s),
     "list": lambda s: _json_or_raw(s) if s.lstrip().startswith("[") else s,
     "dict": _json_or_raw,

@@ -177,8 +177,8 @@ def build_collection(document: dict) -> dict:
     for path in sorted(paths):
         operation = paths[path].get("get")
         if operation is None or "application/json" not in operation["responses"]["200"].get("content", {}) \
-                or "preview" in operation["tags"]:
-            continue        # metrics, the draft's pages and files are for Prometheus and browsers
+                or "preview" in operation["tags"] or "drafts" in operation["tags"]:
+            continue        # metrics, pages and files are for Prometheus and browsers; GET /drafts = POST /list_drafts
         query = [{"key": p["name"], "value": "", "description": p.get("description", ""), "disabled": True}
                  for p in operation.get("parameters", []) if p.get("in") == "query"]
         folder = "Catalogue" if "catalogue" in operation.get("tags", []) else "Health"

@@ -22,6 +22,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from capcut_drafts.api import registry
+from capcut_drafts.editing.pipeline import run_edit
 from capcut_drafts.errors import ApiError, ErrorCode
 from capcut_drafts.model import catalog, profiles
 from capcut_drafts.routes.drafts import unknown_draft
@@ -49,7 +50,7 @@ def error_body(settings: Settings, exc: ApiError, template: str = "{}") -> tuple
     """A handled failure: the message in the route's template (missing parameters stay bare)."""
     message = exc.message if exc.code == ErrorCode.MISSING_PARAMETER else template.format(exc.message)
     status = exc.http_status if settings.http_error_status else 200
-    return envelope_body(error=message, code=exc.code), status
+    return envelope_body(error=message, code=exc.code, **exc.details), status
 
 
 def run_route(ctx: Context, path: str, body: Any) -> tuple[dict, int]:
@@ -60,13 +61,14 @@ def run_route(ctx: Context, path: str, body: Any) -> tuple[dict, int]:
     the `internal_error` envelope the HTTP app's crash handler answers.
     """
     route = registry.route(path)
-    model, service, template = route.model, route.handler, route.error_template
+    model, template = route.model, route.error_template
     settings = ctx.settings
     if not isinstance(body, dict):
         return error_body(settings, ApiError(f"The request body must be a JSON object, not {type(body).__name__}.",
                                              code=ErrorCode.MALFORMED_JSON, http_status=400))
     try:
-        output = service(ctx, model.parse(body))
+        req = model.parse(body)
+        output = run_edit(ctx, path, route.plan, req) if route.plan else route.call(ctx, req)
     except ApiError as exc:
         return error_body(settings, exc, template)
     except DraftNotFound as exc:       # vanished between the route's check and its write

@@ -113,6 +113,8 @@ TEXTS: Mapping[str, str] = {
     "force_update": "Accepted for upstream compatibility; reading never changes the draft.",
     "async": "true: answer at once and poll query_draft_status; false: wait for the save (up to a limit).",
     "task_id": "The save's task id: the draft_id that was saved.",
+    "dry_run": "true: check the change and answer what it would create; nothing is stored.",
+    "segment_id": "Segment id from an add_* reply (segment_id) or get_timeline.",
 }
 
 ROUTE_TEXTS: Mapping[str, Mapping[str, str]] = {
@@ -155,6 +157,23 @@ ROUTE_TEXTS: Mapping[str, Mapping[str, str]] = {
     "/task_status": {"task_id": "output.task_id of generate_video."},
     "get_frame": {"draft_id": "The draft to look at.", "t": "Seconds on the timeline.",
                   "width": "Width of the picture in pixels."},
+    "/get_timeline": {"draft_id": "The draft to read."},
+    "/update_segment": {"draft_id": "The draft of the segment."},
+    "/move_segment": {"draft_id": "The draft of the segment.",
+                      "target_start": "New start on the timeline, seconds (omitted: unchanged).",
+                      "track_name": "Track to move it to (created if missing; omitted: unchanged)."},
+    "/remove_segment": {"draft_id": "The draft of the segment."},
+    "/undo": {"draft_id": "The draft whose latest change to undo."},
+    "/redo": {"draft_id": "The draft whose last undone change to redo."},
+    "/batch": {"draft_id": "Draft the operations change (omitted: a new draft, from a first /create_draft).",
+               "operations": "List of {route: '/add_text' etc., body: {the route's parameters without draft_id}}, "
+                             "applied in order, all or none."},
+    "/list_drafts": {"offset": "Drafts to skip (paging).", "limit": "Drafts per page, 1-500.",
+                     "name": "Only drafts whose name contains this, ignoring case."},
+    "/delete_draft": {"draft_id": "The draft to delete."},
+    "/duplicate_draft": {"draft_id": "The draft to copy.", "name": "Name of the copy (omitted: '<name> copy')."},
+    "/rename_draft": {"draft_id": "The draft to rename.",
+                      "name": "New name: 1-200 characters; no '/', '\\' or control characters."},
 }
 
 NESTED_TEXTS: Mapping[str, str] = {

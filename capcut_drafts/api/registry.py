@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
+from capcut_drafts.editing import batch, manage, segments, timeline
+from capcut_drafts.editing.pipeline import Planner
 from capcut_drafts.routes import (
     audio,
     drafts,
@@ -50,16 +52,25 @@ class Route:
     tool description an MCP client shows a model choosing a tool (the server appends the
     required keys and catalogue pointers). `example` is a body the route accepts once its
     `draft_id`/`task_id` names a real draft (a test posts each one). `read_only` routes never
-    change a draft.
+    change a draft. An editing route has a `plan` instead of a `handler`: editing/pipeline.py runs
+    it (segment ids in the reply, `dry_run`), and /batch may hold it.
     """
     path: str
     model: type[RequestModel]
-    handler: Callable[[Context, Any], Any]
+    handler: Callable[[Context, Any], Any] | None     # None for an editing route: its `plan` is run
     error_template: str
     summary: str
     example: Mapping[str, Any]
     description: str
     read_only: bool = False
+    destructive: bool = False       # destroys what /undo cannot bring back (MCP clients ask first)
+    plan: Planner | None = None     # an editing route's planner (editing/pipeline.py runs it)
+
+    def call(self, ctx: Context, req: Any) -> Any:
+        """Run the handler of a route that is not an editing route."""
+        if self.handler is None:
+            raise TypeError(f"{self.path} is an editing route: run its plan (editing/pipeline.py run_edit)")
+        return self.handler(ctx, req)
 
     @property
     def name(self) -> str:
@@ -68,6 +79,7 @@ class Route:
 
 
 EXAMPLE_ID = "dfd_cat_1764300000_1a2b3c4d"           # the shape of a real id; names no draft
+SEGMENT_ID = "3F2C9A5E-8B1D-4c7e-9A0B-1C2D3E4F5A6B"    # the shape of a segment id
 VIDEO_URL = "https://example.com/clip.mp4"
 SRT_EXAMPLE = "1\n00:00:00,000 --> 00:00:02,500\nHello\n\n2\n00:00:02,500 --> 00:00:05,000\nWorld\n"
 DRAFTS_FOLDER = "C:\\Users\\me\\AppData\\Local\\CapCut\\User Data\\Projects\\com.lveditor.draft"
@@ -82,34 +94,37 @@ ROUTES: tuple[Route, ...] = (
             "Create an empty draft (canvas, fps, app profile); pass output.draft_id to every later call. "
             "output: {draft_id, draft_url}.")),
     Route(
-        "/add_video", video.AddVideoRequest, video.add_video,
+        "/add_video", video.AddVideoRequest, None,
         "Error occurred while processing video: {}",
         summary="Add a video clip (start/end cut the source; target_start places it)",
         example={"draft_id": EXAMPLE_ID, "video_url": VIDEO_URL, "start": 0, "end": 5, "target_start": 0,
                  "track_name": "video_main", "transition": "Dissolve", "transition_duration": 1.0},
         description=(
             "Put a cut of a video file (start..end of the source) at target_start on a video track. Clips on "
-            "one track must not overlap. output: {draft_id, draft_url}.")),
+            "one track must not overlap. output: {draft_id, draft_url, segment_id, track_name}."),
+        plan=video.plan),
     Route(
-        "/add_audio", audio.AddAudioRequest, audio.add_audio,
+        "/add_audio", audio.AddAudioRequest, None,
         "Error occurred while processing audio: {}",
         summary="Add an audio clip, optionally with a voice effect",
         example={"draft_id": EXAMPLE_ID, "audio_url": "https://example.com/music.mp3", "start": 0, "end": 8,
                  "volume": 0.6, "effect_type": "Big_House", "effect_params": [50]},
         description=(
             "Put a cut of an audio file at target_start on an audio track, optionally with a voice effect. "
-            "output: {draft_id, draft_url}.")),
+            "output: {draft_id, draft_url, segment_id, track_name}."),
+        plan=audio.plan),
     Route(
-        "/add_image", image.AddImageRequest, image.add_image,
+        "/add_image", image.AddImageRequest, None,
         "Error occurred while processing image: {}",
         summary="Add an image from start to end on the timeline",
         example={"draft_id": EXAMPLE_ID, "image_url": "https://example.com/photo.jpg", "start": 0, "end": 3,
                  "intro_animation": "Fade_In"},
         description=(
             "Show a still image (or GIF) on a video track from start to end on the timeline. "
-            "output: {draft_id, draft_url}.")),
+            "output: {draft_id, draft_url, segment_id, track_name}."),
+        plan=image.plan),
     Route(
-        "/add_text", text.AddTextRequest, text.add_text,
+        "/add_text", text.AddTextRequest, None,
         "Error occurred while processing text: {}",
         summary="Add styled text",
         example={"draft_id": EXAMPLE_ID, "text": "My Title", "start": 0, "end": 3, "font_color": "#FFD700",
@@ -117,49 +132,56 @@ ROUTES: tuple[Route, ...] = (
                  "text_styles": [{"start": 0, "end": 2, "style": {"color": "#FF0000", "bold": True}}]},
         description=(
             "Add a styled text from start to end on a text track; text_styles style character ranges. "
-            "Upstream aliases color/size/alpha work too. output: {draft_id, draft_url}.")),
+            "Upstream aliases color/size/alpha work too. output: {draft_id, draft_url, segment_id, track_name}."),
+        plan=text.plan),
     Route(
-        "/add_subtitle", subtitle.AddSubtitleRequest, subtitle.add_subtitle,
+        "/add_subtitle", subtitle.AddSubtitleRequest, None,
         "Error occurred while processing subtitle: {}",
         summary="Add every cue of an SRT file (text or http(s) URL; or srt_url)",
         example={"draft_id": EXAMPLE_ID, "srt": SRT_EXAMPLE, "font_size": 6, "border_width": 20},
         description=(
             "Add every cue of an SRT file as text on a subtitle track; the style applies to every cue. "
-            "output: {draft_id, draft_url}.")),
+            "output: {draft_id, draft_url, segment_ids, track_name}."),
+        plan=subtitle.plan),
     Route(
-        "/add_effect", effect.AddEffectRequest, effect.add_effect,
+        "/add_effect", effect.AddEffectRequest, None,
         "Error occurred while adding effect: {} ",
         summary="Add a scene or character effect over a time range",
         example={"draft_id": EXAMPLE_ID, "effect_type": "Blur", "effect_category": "scene", "start": 0,
                  "end": 2, "params": [40]},
         description=(
             "Add a video effect over the whole picture from start to end on an effect track. "
-            "output: {draft_id, draft_url}.")),
+            "output: {draft_id, draft_url, segment_id, track_name}."),
+        plan=effect.plan_effect),
     Route(
-        "/add_filter", effect.AddFilterRequest, effect.add_filter,
+        "/add_filter", effect.AddFilterRequest, None,
         "Error occurred while adding filter: {} ",
         summary="Add a filter over a time range",
         example={"draft_id": EXAMPLE_ID, "filter_type": "亮肤", "filter_intensity": 60, "start": 0, "end": 5},
         description=(
             "Add a colour filter over the whole picture from start to end on a filter track. "
-            "output: {draft_id, draft_url}.")),
+            "output: {draft_id, draft_url, segment_id, track_name}."),
+        plan=effect.plan_filter),
     Route(
-        "/add_sticker", sticker.AddStickerRequest, sticker.add_sticker,
+        "/add_sticker", sticker.AddStickerRequest, None,
         "Error occurred while adding sticker: {} ",
         summary="Add a sticker by resource id",
         example={"draft_id": EXAMPLE_ID, "sticker_id": "7107529669750066445", "start": 0, "end": 5},
         description=(
             "Add a CapCut/JianYing library sticker by resource id from start to end. "
-            "output: {draft_id, draft_url}.")),
+            "output: {draft_id, draft_url, segment_id, track_name}."),
+        plan=sticker.plan),
     Route(
-        "/add_video_keyframe", keyframe.AddKeyframeRequest, keyframe.add_video_keyframe,
+        "/add_video_keyframe", keyframe.AddKeyframeRequest, None,
         "Error occurred while adding keyframe: {}",
         summary="Add keyframes at absolute timeline times (single or batch)",
         example={"draft_id": EXAMPLE_ID, "track_name": "video_main", "property_types": ["alpha", "alpha"],
                  "times": [0, 1], "values": ["0", "1"]},
         description=(
             "Keyframes at timeline times on the clips of an existing track: one (property_type, time, value) or "
-            "a batch (equal-length lists). output: {draft_id, draft_url, added_keyframes_count?}.")),
+            "a batch (equal-length lists). output: {draft_id, draft_url, track_name, segment_ids (the clips "
+            "they fall on), added_keyframes_count?}."),
+        plan=keyframe.plan),
     Route(
         "/query_script", drafts.QueryScriptRequest, query.query_script, "{}",
         summary="The draft JSON as a string (read-only)",
@@ -211,6 +233,80 @@ ROUTES: tuple[Route, ...] = (
             "Progress of a render started by generate_video. output: {status (PENDING/PROCESSING/SUCCESS/"
             "FAILED), progress 0-100, result (the MP4's URL once SUCCESS), error, warnings}."),
         read_only=True),
+    Route(
+        "/get_timeline", drafts.DraftIdRequest, timeline.get_timeline, "{}",
+        summary="The draft as our own timeline in seconds: tracks, segments with ids and parameters, materials",
+        example={"draft_id": EXAMPLE_ID},
+        description=(
+            "Read a draft as a timeline in seconds: tracks in render order, segments (id, kind, target/source, "
+            "text, media_url, effects, params), materials, keyframes, undo/redo stacks."),
+        read_only=True),
+    Route(
+        "/update_segment", segments.UpdateSegmentRequest, None, "{}",
+        summary="Change parameters of a segment (same names as the route that added it)",
+        example={"draft_id": EXAMPLE_ID, "segment_id": SEGMENT_ID, "text": "New title", "font_color": "#00FF00"},
+        description=(
+            "Change a segment: send segment_id and only the parameters to change, named as on the add_* route "
+            "that made it. Checked like an add. output: {segment_id, track_name}."),
+        plan=segments.plan_update),
+    Route(
+        "/move_segment", segments.MoveSegmentRequest, None, "{}",
+        summary="Move a segment in time (target_start) and/or to another track",
+        example={"draft_id": EXAMPLE_ID, "segment_id": SEGMENT_ID, "target_start": 4.0},
+        description=(
+            "Move a segment to target_start seconds and/or track_name; its keyframes move with it. "
+            "output: {segment_id, track_name}."),
+        plan=segments.plan_move),
+    Route(
+        "/remove_segment", segments.SegmentRequest, None, "{}",
+        summary="Remove a segment (and its keyframes; its media and track when nothing else uses them)",
+        example={"draft_id": EXAMPLE_ID, "segment_id": SEGMENT_ID},
+        description="Remove a segment with its keyframes. output: {segment_id, track_name, removed}.",
+        plan=segments.plan_remove),
+    Route(
+        "/undo", segments.UndoRequest, segments.undo, "{}",
+        summary="Undo the draft's latest change (any worker or host sees it)",
+        example={"draft_id": EXAMPLE_ID},
+        description="Undo the draft's latest change. output: {undone: what it was, undo_left, redo_available}."),
+    Route(
+        "/redo", segments.UndoRequest, segments.redo, "{}",
+        summary="Redo the change undone last (a new edit clears what can be redone)",
+        example={"draft_id": EXAMPLE_ID},
+        description="Redo the change undone last. output: {redone, redo_left, undo_available}."),
+    Route(
+        "/batch", batch.BatchRequest, lambda ctx, req: batch.run_batch(ctx, req, EDITING), "{}",
+        summary="Several edits at once, all or none: one stored change, one undo",
+        example={"draft_id": EXAMPLE_ID, "operations": [
+            {"route": "/add_text", "body": {"text": "Title", "start": 0, "end": 2}},
+            {"route": "/add_text", "body": {"text": "Subtitle", "start": 2, "end": 4}}]},
+        description=(
+            "Apply several editing calls atomically: operations [{route, body}] (add_*, update/move/remove_segment"
+            "; /create_draft first when no draft_id). output: {draft_id, results: [envelope per operation]}.")),
+    Route(
+        "/list_drafts", manage.ListDraftsRequest, manage.list_drafts, "{}",
+        summary="The drafts, most recently changed first, a page at a time (also GET /drafts)",
+        example={"offset": 0, "limit": 20, "name": "promo"},
+        description=(
+            "List drafts, most recently changed first; name filters by part of the name. output: {drafts: "
+            "[{draft_id, name, created, updated, duration, segments}], total, offset, limit}."),
+        read_only=True),
+    Route(
+        "/delete_draft", manage.DraftRequest, manage.delete_draft, "{}",
+        summary="Delete a draft for good, with its save and render tasks, saved folder, zip and renders",
+        example={"draft_id": EXAMPLE_ID},
+        description="Delete a draft for good (history, tasks, saved files, renders). output: {draft_id, deleted}.",
+        destructive=True),
+    Route(
+        "/duplicate_draft", manage.DuplicateDraftRequest, manage.duplicate_draft, "{}",
+        summary="Copy a draft as a new draft (new id, no undo history)",
+        example={"draft_id": EXAMPLE_ID, "name": "Promo v2"},
+        description="Copy a draft under a new draft_id, without undo history. output: {draft_id, draft_url, name}."),
+    Route(
+        "/rename_draft", manage.RenameDraftRequest, None, "{}",
+        summary="Rename a draft (undoable; listings and their name filter show it)",
+        example={"draft_id": EXAMPLE_ID, "name": "Summer promo"},
+        description="Rename a draft (undoable). output: {draft_id, name}.",
+        plan=manage.plan_rename),
 )
 
 
@@ -225,6 +321,9 @@ def _by_path(routes: Iterable[Route]) -> Mapping[str, Route]:
 
 
 BY_PATH: Mapping[str, Route] = _by_path(ROUTES)
+# The routes a /batch may hold: path -> (request model, planner).
+EDITING: Mapping[str, tuple[type[RequestModel], Planner]] = MappingProxyType(
+    {r.path: (r.model, r.plan) for r in ROUTES if r.plan is not None})
 
 
 def route(path: str) -> Route:

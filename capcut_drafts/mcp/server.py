@@ -9,12 +9,16 @@ The tools are generated from the HTTP route tables, so they cannot drift from th
   `save_draft`, `query_draft_status`), named after the path. Its description is the route
   record's `description` and what the route requires; its input schema is the route's documented
   request schema (`capcut_drafts.api.params.documented_schema`: the pydantic model by alias, every
-  parameter described, catalogue parameters pointing to their catalogue tool), compacted for
-  agents. A call runs exactly what the HTTP route runs (`capcut_drafts.api.dispatch.run_route`: the
-  model's `parse`, then the service function) and answers the same `{success, output, error,
-  code?, warnings?}` envelope, as JSON text and as structured content;
-* one tool per catalogue route of `capcut_drafts.model.catalog.ROUTES` (`get_transition_types`, …) with an
-  optional `profile` argument, answering the same list as `GET /get_…_types?profile=…`.
+  parameter described, catalogue parameters pointing to `get_names`), compacted for agents: the
+  texts many tools share are said once in the server instructions (`GLOSSARY`), and parameters
+  an agent never needs are left out (`hidden_params`; the tools still accept them). A call runs
+  exactly what the HTTP route runs (`capcut_drafts.api.dispatch.run_route`: the model's `parse`,
+  then the service function) and answers the same `{success, output, error, code?, warnings?}`
+  envelope, as JSON text and as structured content;
+* `get_names {category, profile?}` for the catalogue routes of `capcut_drafts.model.catalog.ROUTES`:
+  `category=transition` answers the same list as `GET /get_transition_types?profile=…` (one tool,
+  not one per route: each tool costs an agent tokens on every connection);
+* `get_frame`: one frame of a draft as an image the agent can look at.
 
 Settings come from `load_settings()` exactly as for `app.py` (config.json / `CAPCUT_CONFIG`, then
 `CAPCUT_*` variables), so with the same settings the MCP server and the HTTP service share one
@@ -29,6 +33,7 @@ import copy
 import ipaddress
 import json
 import logging
+import re
 import sys
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -41,13 +46,15 @@ import mcp_types as types
 from mcp.server.context import ServerRequestContext
 from mcp.server.lowlevel import Server
 from mcp.shared.exceptions import MCPError
+from pydantic import StrictStr, field_validator
 
 from capcut_drafts.api import dispatch, params, registry
 from capcut_drafts.context import Context, build_context
 from capcut_drafts.errors import ApiError, ErrorCode
-from capcut_drafts.model import catalog
+from capcut_drafts.model import catalog, profiles
 from capcut_drafts.render.job import still
 from capcut_drafts.routes.render import FrameRequest
+from capcut_drafts.routes.schema import RequestModel
 from capcut_drafts.settings import Settings, SettingsError, load_settings
 from capcut_drafts.web import guards
 
@@ -62,6 +69,14 @@ DEFAULT_HTTP_HOST = "127.0.0.1"
 DEFAULT_HTTP_PORT = 9002
 HTTP_PATH = "/mcp"
 
+# Parameters that three or more tools share, by name or by suffix (`*_color`), with their params.py
+# texts: INSTRUCTIONS says each text once and the tool schemas leave it out (a parameter a route
+# describes in its own words, such as add_video's `start`, keeps them).
+SHARED = ("draft_id", "track_name", "relative_index", "start", "end", "target_start", "transform_x",
+          "transform_y", "scale_x", "scale_y", "filter_intensity", "segment_id", "dry_run", "*_url", "*_color",
+          "*_duration")
+GLOSSARY: Mapping[str, str] = {label: text for label in SHARED if (text := params.describe("", label))}
+
 INSTRUCTIONS = (
     "Builds CapCut / JianYing video-editing drafts. Typical flow: create_draft -> add_video / add_audio / "
     "add_image / add_text / add_subtitle / add_effect / add_filter / add_sticker / add_video_keyframe with the "
@@ -69,11 +84,12 @@ INSTRUCTIONS = (
     "render it to an MP4 -> save_draft -> query_draft_status (task_id = draft_id). Every tool answers the JSON "
     "object {success: bool, output: the result (\"\" on failure), error: \"\" or what to fix} (+ code: a stable "
     "error key on failures, warnings: [what was adjusted or left out]). Omitted parameters take their default "
-    "(null works too). Times are seconds; colours are '#RRGGBB'. "
+    "(null works too). Times are seconds. "
     "Names of transitions, animations, masks, effects, fonts and filters are exact and case-sensitive: take "
-    "them from the get_*_types tools (per profile, except fonts and filters: CapCut profiles use English "
-    "names, JianYing profiles Chinese ones). "
-    "Media URLs must be http(s) URLs the service can download.")
+    "them from get_names (per profile, except fonts and filters: CapCut profiles use English names, JianYing "
+    "profiles Chinese ones; where an error names GET /get_<x>_types, that list is a get_names category). "
+    "Media URLs must be http(s) URLs the service can download. "
+    "Parameters described here, not in each tool: " + " ".join(f"{label}: {text}" for label, text in GLOSSARY.items()))
 
 
 def tool_name(path: str) -> str:
@@ -97,12 +113,14 @@ def _zero(value: Any) -> bool:
 
 def _compact(node: Any) -> Any:
     """A documented schema without what costs an agent tokens and tells it nothing: the null
-    branch of optional parameters (omitting one is the same as null) and zero defaults."""
+    branch of optional parameters (omitting one is the same as null), zero defaults and empty
+    `items` schemas (a list of anything)."""
     if isinstance(node, list):
         return [_compact(item) for item in node]
     if not isinstance(node, dict):
         return node
-    out = {key: _compact(value) for key, value in node.items() if not (key == "default" and _zero(value))}
+    out = {key: _compact(value) for key, value in node.items()
+           if not (key == "default" and _zero(value)) and not (key == "items" and value == {})}
     branches = out.get("anyOf")
     if isinstance(branches, list) and {"type": "null"} in branches:
         rest = [branch for branch in branches if branch != {"type": "null"}]
@@ -114,19 +132,60 @@ def _compact(node: Any) -> Any:
     return out
 
 
-# Parameters an agent never needs, left out of the tool schemas (the tools still accept them): the
-# canvas size matters only when a call creates its draft, and agents call create_draft first
-# (INSTRUCTIONS); license_key is the hosted service's and does nothing here.
-CREATE_ONLY = ("width", "height")
-UNUSED = ("license_key",)
+# catalogue category -> the GET route that lists its names (catalog.ROUTES the other way round)
+CATEGORY_ROUTES: Mapping[str, str] = {category: path for path, category in catalog.ROUTES.items()}
+_ROUTE_NAME = re.compile(r"\b(?:" + "|".join(tool_name(path) for path in catalog.ROUTES) + r")\b")
+
+
+def names_pointer(text: str) -> str:
+    """`text` with each catalogue route it names (`get_font_types`: the parameter texts are the
+    HTTP docs' too) replaced by the get_names call that lists the same names."""
+    return _ROUTE_NAME.sub(lambda found: f"get_names category={catalog.ROUTES['/' + found.group()]}", text)
+
+
+def _pointing_to_get_names(node: Any) -> Any:
+    """A schema whose descriptions point to get_names (`names_pointer`)."""
+    if isinstance(node, list):
+        return [_pointing_to_get_names(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    return {key: names_pointer(value) if key == "description" and isinstance(value, str)
+            else _pointing_to_get_names(value) for key, value in node.items()}
+
+
+# Parameters left out of the tool schemas; the tools still accept them, as the HTTP routes do.
+# UNUSED never matter to an agent: the hosted service's license_key, upstream's no-ops (force_update,
+# callback_url) and legacy names (animation, animation_duration: intro_animation's).
+UNUSED = ("license_key", "force_update", "callback_url", "animation", "animation_duration")
+# These matter on the listed routes only: the canvas size where a call creates its draft (agents call
+# create_draft first, INSTRUCTIONS); the user's drafts folder where the media paths are written
+# (save_draft's overrides the one add_* calls record; generate_draft_url ignores it).
+ONLY_ON: Mapping[str, tuple[str, ...]] = {
+    "width": ("/create_draft",), "height": ("/create_draft",),
+    "draft_folder": ("/save_draft", "/query_script"),
+}
+
+
+def hidden_params(route: str) -> set[str]:
+    """The parameters of `route` that its tool schema leaves out."""
+    return {*UNUSED, *(name for name, routes in ONLY_ON.items() if route not in routes)}
+
+
+def shared_label(name: str) -> str | None:
+    """The GLOSSARY entry for parameter `name`: its own or its suffix's (`*_color`); None: neither."""
+    return next((label for label in (name, "*_" + name.rsplit("_", 1)[-1]) if label in GLOSSARY), None)
 
 
 def input_schema(route: str) -> dict:
-    """The route's request schema as the tool's input schema (params.documented_schema, compacted)."""
-    schema = _compact(params.documented_schema(registry.route(route)))
-    hidden = UNUSED if route == "/create_draft" else CREATE_ONLY + UNUSED
-    for name in hidden:
+    """The route's request schema as the tool's input schema (params.documented_schema, compacted),
+    without the hidden parameters and the texts INSTRUCTIONS gives (GLOSSARY)."""
+    schema = _pointing_to_get_names(_compact(params.documented_schema(registry.route(route))))
+    for name in hidden_params(route):
         schema["properties"].pop(name, None)
+    for name, sub in schema["properties"].items():
+        label = shared_label(name)
+        if label and sub.get("description") == GLOSSARY[label]:
+            del sub["description"]
     return schema
 
 
@@ -138,20 +197,12 @@ def route_description(route: str) -> str:
     return f"{record.description}\nRequired: {params.required_text(record.model)}."
 
 
-_CATALOGUE_WORDS = {
-    "transition": "transitions", "intro": "video/image intro (entrance) animations",
-    "outro": "video/image outro (exit) animations", "combo": "video/image combo animations",
-    "mask": "mask shapes", "audio_effect": "audio (voice) effects with their params",
-    "font": "fonts", "text_intro": "text intro animations", "text_outro": "text outro animations",
-    "text_loop": "text loop animations", "scene_effect": "scene video effects with their params",
-    "character_effect": "character video effects with their params", "filter": "colour filters",
-}
-
-
-def catalogue_description(path: str) -> str:
-    category = catalog.ROUTES[path]
-    what = _CATALOGUE_WORDS.get(category, category.replace("_", " "))
-    return f"Names of {what}."
+def tool_annotations(read_only: bool, destructive: bool = False) -> types.ToolAnnotations:
+    """Read-only tools say so; the others say whether they destroy what cannot be undone (the spec
+    assumes they do unless told; the hint means nothing for a read-only tool, so it is left out)."""
+    if read_only:
+        return types.ToolAnnotations(read_only_hint=True, idempotent_hint=True)
+    return types.ToolAnnotations(destructive_hint=destructive)
 
 
 # -- the tool table ------------------------------------------------------------------------------
@@ -160,24 +211,53 @@ def build_tools(ctx: Context) -> dict[str, ToolSpec]:
     """All tools for a service context (`capcut_drafts.context.build_context`), in registry order."""
     tools: dict[str, ToolSpec] = {}
     for route in registry.ROUTES:
-        name, read_only = route.name, route.read_only
-        tool = types.Tool(
-            name=name, description=route_description(route.path),
-            input_schema=input_schema(route.path),
-            annotations=types.ToolAnnotations(read_only_hint=read_only or None, destructive_hint=False,
-                                              idempotent_hint=read_only or None))   # None: the spec's default
-        tools[name] = ToolSpec(tool, partial(dispatch.run_route, ctx, route.path))
-
-    schema = {"type": "object", "properties": {"profile": {
-        "type": "string", "description": f"App profile (default '{ctx.settings.profile}')."}}}
-    for path in catalog.ROUTES:
-        name = tool_name(path)
-        tool = types.Tool(
-            name=name, description=catalogue_description(path),
-            input_schema=schema, annotations=types.ToolAnnotations(read_only_hint=True, idempotent_hint=True))
-        tools[name] = ToolSpec(tool, partial(_run_listing, ctx, path))
+        tool = types.Tool(name=route.name, description=route_description(route.path),
+                          input_schema=input_schema(route.path),
+                          annotations=tool_annotations(route.read_only, route.destructive))
+        tools[route.name] = ToolSpec(tool, partial(dispatch.run_route, ctx, route.path))
+    tools["get_names"] = _names_tool(ctx)
     tools["get_frame"] = _frame_tool(ctx)
     return tools
+
+
+class NamesRequest(RequestModel):
+    """get_names: which catalogue, for which profile (omitted: the service's)."""
+    REQUIRED = ("category",)
+    MISSING = "Hi, the required parameter 'category' is missing. Please add it and try again."
+    category: StrictStr = ""
+    profile: StrictStr | None = None
+
+    @field_validator("category")
+    @classmethod
+    def _known(cls, value: str) -> str:
+        if value not in CATEGORY_ROUTES:
+            raise ValueError(f"use one of {', '.join(CATEGORY_ROUTES)}")
+        return value
+
+
+def _names_tool(ctx: Context) -> ToolSpec:
+    """get_names: what the catalogue routes (`GET /get_<x>_types`) answer, one tool for all of them."""
+    schema = {"type": "object", "properties": {
+        "category": {"type": "string", "enum": list(CATEGORY_ROUTES), "description": (
+            "transition, mask, filter, font; intro, outro, combo: video/image animations; text_intro, text_outro, "
+            "text_loop: text animations; scene_effect, character_effect: video effects; audio_effect: voice "
+            "effects.")},
+        "profile": {"type": "string", "description": (
+            f"The draft's profile: {', '.join(profiles.PROFILES)} (default '{ctx.settings.profile}').")}},
+        "required": ["category"]}
+    tool = types.Tool(name="get_names", description=(
+        "The valid names (exact, case-sensitive) of the parameters that say 'Name from get_names category=...'. "
+        "output: [{name, title, is_vip, ...}]; effects also list their params."),
+        input_schema=schema, annotations=tool_annotations(read_only=True))
+    return ToolSpec(tool, partial(_run_names, ctx))
+
+
+def _run_names(ctx: Context, args: dict[str, Any]) -> tuple[dict[str, Any], int]:
+    try:
+        req = NamesRequest.parse(args if isinstance(args, dict) else {})
+    except ApiError as exc:
+        return dispatch.error_body(ctx.settings, exc)
+    return dispatch.run_listing(ctx.settings, CATEGORY_ROUTES[req.category], req.profile, label="parameter")
 
 
 def _frame_tool(ctx: Context) -> ToolSpec:
@@ -185,7 +265,7 @@ def _frame_tool(ctx: Context) -> ToolSpec:
     schema = _compact(params.model_schema(FrameRequest, "get_frame"))
     tool = types.Tool(name="get_frame", description=(
         "Look at the draft: the frame at t seconds as a PNG image, to check your edit."), input_schema=schema,
-        annotations=types.ToolAnnotations(read_only_hint=True, idempotent_hint=True))
+        annotations=tool_annotations(read_only=True))
     return ToolSpec(tool, partial(_run_frame, ctx), to_result=_frame_result)
 
 
@@ -209,15 +289,6 @@ def _frame_result(envelope: dict[str, Any]) -> types.CallToolResult:
     return types.CallToolResult(content=[types.ImageContent(data=picture, mime_type="image/png"),
                                          types.TextContent(text=json.dumps(summary, ensure_ascii=False))],
                                 is_error=False)
-
-
-def _run_listing(ctx: Context, path: str, args: dict[str, Any]) -> tuple[dict[str, Any], int]:
-    profile = args.get("profile") if isinstance(args, dict) else None
-    if profile is not None and not isinstance(profile, str):
-        return dispatch.error_body(ctx.settings, ApiError(
-            f"Invalid parameter 'profile': use a profile name (a string), not {type(profile).__name__}.",
-            code=ErrorCode.INVALID_PARAMETER))
-    return dispatch.run_listing(ctx.settings, path, profile, label="parameter")
 
 
 def result_of(envelope: dict[str, Any]) -> types.CallToolResult:

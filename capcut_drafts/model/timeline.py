@@ -12,9 +12,10 @@ carries `schema_version`; older versions are upgraded on load (capcut_drafts/mod
 from __future__ import annotations
 
 import bisect
+from collections.abc import Iterable
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from capcut_drafts.model.migrations import SCHEMA_VERSION
 from capcut_drafts.model.time import TimeRange
@@ -120,6 +121,10 @@ class Segment(_Model):
     text: dict | None = None                # normalised text parameters (capcut_drafts/routes/text.py)
     sticker_id: str | None = None
     order: int = 0            # position in the order segments were added (set when applied)
+    # The route that made it and that route's parameters as JSON text (text: one small object per
+    # segment); /update_segment merges changes into them and plans the segment again.
+    made_by: str | None = None
+    params: str | None = None
 
     @property
     def is_open(self) -> bool:
@@ -135,6 +140,25 @@ class Track(_Model):
     @property
     def layer(self) -> int:
         return LAYER_BASE[self.kind] + self.relative_index
+
+    def position(self, segment: Segment) -> int | None:
+        """The list index of this very segment object (found by its start), or None."""
+        index = bisect.bisect_left(self.segments, segment.target.start_us, key=_target_start)
+        while index < len(self.segments) and self.segments[index].target.start_us == segment.target.start_us:
+            if self.segments[index] is segment:
+                return index
+            index += 1
+        return None
+
+    def segment_at(self, time_us: int) -> Segment | None:
+        """The segment whose target contains `time_us` (None over a gap or open segments)."""
+        index = bisect.bisect_right(self.segments, time_us, key=_target_start)
+        for i in range(index - 1, -1, -1):
+            if self.segments[i].target.contains(time_us):
+                return self.segments[i]
+            if not self.segments[i].target.is_empty:
+                break
+        return None
 
     def find_overlap(self, target: TimeRange) -> Segment | None:
         """The existing segment whose target `target` would overlap, if any.
@@ -184,6 +208,12 @@ class PendingKeyframe(_Model):
     value: float
 
 
+class Change(_Model):
+    """One entry of the undo or redo stack: what the change was and the operation that reverts it."""
+    what: dict
+    inverse: dict
+
+
 class Draft(_Model):
     # Of the stored JSON (capcut_drafts/model/migrations.py). The first field, so a snapshot starts
     # with it: the store's fast path for current snapshots looks there (store/cache.py).
@@ -197,6 +227,9 @@ class Draft(_Model):
     materials: dict[str, Material] = Field(default_factory=dict)
     keyframes: list[PendingKeyframe] = Field(default_factory=list)
     segments_added: int = 0
+    undo: list[Change] = Field(default_factory=list)     # most recent last
+    redo: list[Change] = Field(default_factory=list)     # most recently undone last
+    _places: dict[str, tuple[Track, Segment]] | None = PrivateAttr(default=None)   # see find_segment
 
     def track(self, name: str) -> Track | None:
         for track in self.tracks:
@@ -207,6 +240,26 @@ class Draft(_Model):
     def tracks_in_layer_order(self) -> list[Track]:
         """Bottom to top: by layer, ties in creation order (sort is stable)."""
         return sorted(self.tracks, key=lambda t: t.layer)
+
+    def find_segment(self, segment_id: str) -> tuple[Track, Segment] | None:
+        """The track and segment with this id. An id -> place index answers in log time; the
+        operations keep it current (`index_segments`), and a hit is checked before it is trusted,
+        so an index that missed a change is rebuilt, never believed."""
+        hit = self._places.get(segment_id) if self._places is not None else None
+        if hit is not None and any(t is hit[0] for t in self.tracks) and hit[0].position(hit[1]) is not None:
+            return hit
+        self._places = {s.id: (t, s) for t in self.tracks for s in t.segments}
+        return self._places.get(segment_id)
+
+    def index_segments(self, track: Track, segments: Iterable[Segment]) -> None:
+        """Note where `segments` now are (a no-op until an index was built)."""
+        if self._places is not None:
+            self._places.update((s.id, (track, s)) for s in segments)
+
+    def unindex_segments(self, segments: Iterable[Segment]) -> None:
+        if self._places is not None:
+            for segment in segments:
+                self._places.pop(segment.id, None)
 
     def keyframe_count(self, track_name: str) -> int:
         return sum(1 for keyframe in self.keyframes if keyframe.track_name == track_name)

@@ -11,7 +11,6 @@ from capcut_drafts.model.time import to_us
 from capcut_drafts.model.timeline import Draft, NamedEffect, Segment
 from capcut_drafts.routes.media import (
     ClipParams,
-    add_media,
     app_of,
     check_draft_folder,
     checked_media_url,
@@ -20,7 +19,7 @@ from capcut_drafts.routes.media import (
     source_range,
     timeline_target,
 )
-from capcut_drafts.routes.schema import DraftTarget, MediaSource, Reply, per_run
+from capcut_drafts.routes.schema import DraftTarget, MediaSource, Plan, per_run
 
 if TYPE_CHECKING:                 # annotations only: capcut_drafts.context imports the save job
     from capcut_drafts.context import Context
@@ -38,9 +37,10 @@ class AddAudioRequest(DraftTarget, MediaSource, ClipParams):
     effect_params: list[Any] | None = None   # checked per parameter by catalog.map_params
 
 
-def plan(req: AddAudioRequest, notes: list[str], strict_names: bool = True):
+def plan(ctx: Context, req: AddAudioRequest, notes: list[str]) -> Plan:
     """The change; what was clamped or left out goes to `notes`. An unknown effect_type is left
     out with a note, as upstream ignores it, unless `strict_names`: then it fails the request."""
+    strict_names = ctx.settings.strict_names
     url = checked_media_url(req.audio_url, "audio_url")
     folder = check_draft_folder(req.draft_folder)
     req = clip_numbers(req, notes)
@@ -64,8 +64,3 @@ def plan(req: AddAudioRequest, notes: list[str], strict_names: bool = True):
 
     return per_run(notes, _plan)
 
-
-def add_audio(ctx: Context, req: AddAudioRequest) -> Reply:
-    notes: list[str] = []
-    output = add_media(ctx, req, plan(req, notes, ctx.settings.strict_names), req.audio_url)
-    return Reply(output, notes)

@@ -11,9 +11,8 @@ from capcut_drafts.model import catalog, operations
 from capcut_drafts.model.ids import new_id
 from capcut_drafts.model.time import TimeRange, seconds_range
 from capcut_drafts.model.timeline import Draft, NamedEffect, Segment
-from capcut_drafts.routes.drafts import change
 from capcut_drafts.routes.media import app_of
-from capcut_drafts.routes.schema import DraftTarget, RequestModel
+from capcut_drafts.routes.schema import DraftTarget, Plan, RequestModel
 
 if TYPE_CHECKING:                 # annotations only: capcut_drafts.context imports the save job
     from capcut_drafts.context import Context
@@ -67,7 +66,7 @@ def _track_segment(draft: Draft, track_name: str, kind: str, relative_index: int
     return operations.place(track, Segment(id=new_id(), target=target, effect=effect))
 
 
-def add_effect(ctx: Context, req: AddEffectRequest) -> dict:
+def plan_effect(ctx: Context, req: AddEffectRequest, notes: list[str]) -> Plan:
     target = seconds_range(req.start, req.end)
     category = EFFECT_CATEGORIES.get(req.effect_category)
     if category is None:
@@ -81,10 +80,10 @@ def add_effect(ctx: Context, req: AddEffectRequest) -> dict:
         return _track_segment(draft, req.track_name or "effect_01", "effect", req.relative_index, "effect",
                               target, effect), None
 
-    return change(ctx, req, _plan)
+    return _plan
 
 
-def add_filter(ctx: Context, req: AddFilterRequest) -> dict:
+def plan_filter(ctx: Context, req: AddFilterRequest, notes: list[str]) -> Plan:
     target = seconds_range(req.start, req.end)
 
     def _plan(draft: Draft):
@@ -92,5 +91,5 @@ def add_filter(ctx: Context, req: AddFilterRequest) -> dict:
         return _track_segment(draft, req.track_name or "filter_01", "filter", req.relative_index, "filter",
                               target, effect), None
 
-    return change(ctx, req, _plan)
+    return _plan
 

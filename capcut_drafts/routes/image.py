@@ -12,7 +12,6 @@ from capcut_drafts.model.time import TimeRange, seconds_range, to_us
 from capcut_drafts.model.timeline import Animation, Draft, ImageTransform, Segment
 from capcut_drafts.routes.effect import ClipFilterParams, clip_filter
 from capcut_drafts.routes.media import (
-    add_media,
     app_of,
     blur_for,
     check_draft_folder,
@@ -25,7 +24,7 @@ from capcut_drafts.routes.schema import (
     DraftTarget,
     MaskParams,
     MediaSource,
-    Reply,
+    Plan,
     Transform,
     TransitionParams,
     per_run,
@@ -71,7 +70,7 @@ def animations_for(draft: Draft, req: AddImageRequest, length_us: int) -> dict[s
     return result
 
 
-def plan(req: AddImageRequest, notes: list[str]):
+def plan(ctx: Context, req: AddImageRequest, notes: list[str]) -> Plan:
     """The change; what was clamped or cut goes to `notes`."""
     url = checked_media_url(req.image_url, "image_url")
     folder = check_draft_folder(req.draft_folder)
@@ -92,7 +91,3 @@ def plan(req: AddImageRequest, notes: list[str]):
 
     return per_run(notes, _plan)
 
-
-def add_image(ctx: Context, req: AddImageRequest) -> Reply:
-    notes: list[str] = []
-    return Reply(add_media(ctx, req, plan(req, notes), req.image_url), notes)

@@ -17,8 +17,7 @@ from capcut_drafts.errors import ApiError, ErrorCode
 from capcut_drafts.model import operations
 from capcut_drafts.model.time import to_us
 from capcut_drafts.model.timeline import MAX_KEYFRAMES_PER_TRACK, Draft, PendingKeyframe
-from capcut_drafts.routes.drafts import change
-from capcut_drafts.routes.schema import DraftTarget, Number, Reply, clamp
+from capcut_drafts.routes.schema import DraftTarget, Number, Plan, clamp
 
 if TYPE_CHECKING:                 # annotations only: capcut_drafts.context imports the save job
     from capcut_drafts.context import Context
@@ -140,10 +139,9 @@ def check_track_room(track_name: str, total: int) -> None:
                        "keyframes) or put the clips that need more on another track.", code=ErrorCode.INVALID_PARAMETER)
 
 
-def add_video_keyframe(ctx: Context, req: AddKeyframeRequest) -> Reply:
+def plan(ctx: Context, req: AddKeyframeRequest, notes: list[str]) -> Plan:
     items = _batch_items(req) if req.batch else [(req.property_type, req.time, req.value)]
     check_track_room(req.track_name, len(items))
-    notes: list[str] = []
     keyframes = [_keyframe(req.track_name, p, t, v, i if req.batch else None, notes)
                  for i, (p, t, v) in enumerate(items)]
 
@@ -164,7 +162,9 @@ def add_video_keyframe(ctx: Context, req: AddKeyframeRequest) -> Reply:
             raise ApiError(f"Track '{track.name}' is a {track.kind} track; it cannot take keyframes for "
                            f"{', '.join(bad)}.", code=ErrorCode.INVALID_PARAMETER)
         check_track_room(track.name, draft.keyframe_count(track.name) + len(keyframes))
-        result = {"added_keyframes_count": len(keyframes)} if req.batch else None
+        result: dict[str, Any] = {"added_keyframes_count": len(keyframes)} if req.batch else {}
+        covered = (track.segment_at(k.time_us) for k in keyframes)    # the clips they will attach to
+        result.update(track_name=track.name, segment_ids=list(dict.fromkeys(s.id for s in covered if s)))
         return operations.add_keyframes(keyframes), result
 
-    return Reply(change(ctx, req, _plan), notes)
+    return _plan

@@ -26,6 +26,7 @@ from typing import Annotated, Any, ClassVar, TypeVar, get_args
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
 from capcut_drafts.errors import ApiError, ErrorCode, missing
+from capcut_drafts.model.timeline import Draft
 
 MAX_DEPTH = 20          # the deepest real body (text_styles → style → color) is 4 levels
 DEPTH_CODE = ErrorCode.NESTING_TOO_DEEP
@@ -122,6 +123,10 @@ class RequestModel(Bounded):
     MISSING: ClassVar[str] = ""
     # A required key -> other keys that may stand in for it (e.g. srt -> srt_url).
     ALTERNATIVES: ClassVar[dict[str, tuple[str, ...]]] = {}
+    # Body keys that stand for a field (e.g. /add_text `color` for `font_color`) and win over it.
+    KEY_ALIASES: ClassVar[dict[str, str]] = {}
+    # Fields /update_segment does not change on a segment this model made.
+    NOT_EDITABLE: ClassVar[frozenset[str]] = frozenset()
 
     @classmethod
     def has_required(cls, body: dict[str, Any]) -> bool:
@@ -191,8 +196,10 @@ Identifier = Annotated[str, AfterValidator(_identifier)]
 
 
 class DraftTarget(RequestModel):
-    """Which draft a change goes to; width/height only matter when a new draft is created."""
+    """Which draft a change goes to; width/height only matter when a new draft is created.
+    `dry_run`: check the change and answer what it would create, store nothing."""
     draft_id: Identifier | None = None
+    dry_run: bool = False
     width: int = Field(1080, gt=0, le=16384)
     height: int = Field(1920, gt=0, le=16384)
 
@@ -233,6 +240,11 @@ class MaskParams(RequestModel):
 class MediaSource(RequestModel):
     draft_folder: str | None = None
     track_name: str | None = None
+
+
+# What a route plans for a draft: the operation to append (None: no change) and the extra keys of
+# its reply. A plan only reads the draft; it runs again on every concurrent-write retry.
+Plan = Callable[[Draft], tuple[dict[str, Any] | None, dict[str, Any] | None]]
 
 
 class Reply:

@@ -9,8 +9,7 @@ from capcut_drafts.model import operations
 from capcut_drafts.model.ids import new_id
 from capcut_drafts.model.time import seconds_range
 from capcut_drafts.model.timeline import Draft, ImageTransform, Segment
-from capcut_drafts.routes.drafts import change
-from capcut_drafts.routes.schema import DraftTarget, Reply, Transform, clamp
+from capcut_drafts.routes.schema import DraftTarget, Plan, Transform, clamp
 
 if TYPE_CHECKING:                 # annotations only: capcut_drafts.context imports the save job
     from capcut_drafts.context import Context
@@ -30,9 +29,8 @@ class AddStickerRequest(DraftTarget, Transform):
     relative_index: int = 0
 
 
-def add_sticker(ctx: Context, req: AddStickerRequest) -> Reply:
+def plan(ctx: Context, req: AddStickerRequest, notes: list[str]) -> Plan:
     """Upstream writes `alpha` as sent; outside 0..1 it is clamped, with a warning."""
-    notes: list[str] = []
     target = seconds_range(req.start, req.end)
     transform = ImageTransform(transform_x=req.transform_x, transform_y=req.transform_y, scale_x=req.scale_x,
                                scale_y=req.scale_y, rotation=req.rotation, alpha=clamp(req.alpha, "alpha", 0, 1, notes),
@@ -44,4 +42,4 @@ def add_sticker(ctx: Context, req: AddStickerRequest) -> Reply:
         segment = Segment(id=new_id(), target=target, transform=transform, sticker_id=req.sticker_id)
         return operations.place(track, segment), None
 
-    return Reply(change(ctx, req, _plan), notes)
+    return _plan

@@ -9,6 +9,7 @@ reported by cue number and line, never by echoing the file's content.
 """
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -18,12 +19,11 @@ from pydantic import Field
 from capcut_drafts.errors import ApiError, ErrorCode
 from capcut_drafts.model import catalog, operations
 from capcut_drafts.model.ids import new_id
-from capcut_drafts.model.time import TimeRange, to_us
+from capcut_drafts.model.time import US_PER_SECOND, TimeRange, seconds_range, to_us
 from capcut_drafts.model.timeline import MAX_SUBTITLE_CUES, Draft, ImageTransform, Segment
 from capcut_drafts.net.fetcher import FetchError, fetch_bytes, policy_from
-from capcut_drafts.routes.drafts import change
 from capcut_drafts.routes.media import app_of
-from capcut_drafts.routes.schema import DraftTarget, Reply, clamped, per_run
+from capcut_drafts.routes.schema import DraftTarget, Plan, clamped, per_run
 from capcut_drafts.routes.text import (
     TextBoxParams,
     background_spec,
@@ -158,15 +158,41 @@ def check_cue_count(cues: list[Cue]) -> None:
                        code=ErrorCode.INVALID_PARAMETER)
 
 
-def add_subtitle(ctx: Context, req: AddSubtitleRequest) -> Reply:
+class SubtitleCueRequest(AddSubtitleRequest):
+    """One cue of an /add_subtitle, as /update_segment changes it: its `text` and timeline
+    `start`/`end` in seconds, with the style of the request that added it."""
+    REQUIRED = ("text",)
+    ALTERNATIVES = {}
+    NOT_EDITABLE = frozenset({"srt", "srt_url", "time_offset"})
+    MISSING = "Hi, the required parameter 'text' is missing."
+    text: str
+    start: float = Field(0.0, ge=0)
+    end: float = 5.0
+
+
+# What a cue keeps of its request besides the style: the file and its shift are spent once parsed.
+NOT_STYLE = {"srt", "srt_url", "time_offset", "text", "start", "end", "draft_id", "width", "height", "dry_run"}
+
+
+def plan(ctx: Context, req: AddSubtitleRequest, notes: list[str]) -> Plan:
     """Every cue as a text; unknown animation names are left out with a warning unless
     `strict_names`, numbers outside APP_RANGES are clamped with one."""
-    source, notes = subtitle_source(ctx, req)
+    source, source_notes = subtitle_source(ctx, req)
+    notes.extend(source_notes)
     cues = parse_srt(source)
     check_cue_count(cues)
+    return _cues_plan(ctx, req, cues, to_us(req.time_offset), notes)
+
+
+def plan_cue(ctx: Context, req: SubtitleCueRequest, notes: list[str]) -> Plan:
+    target = seconds_range(req.start, req.end)
+    return _cues_plan(ctx, req, [Cue(1, target.start_us, target.end_us, req.text)], 0, notes)
+
+
+def _cues_plan(ctx: Context, req: AddSubtitleRequest, cues: list[Cue], offset: int, notes: list[str]) -> Plan:
     color = check_color(req.font_color, "font_color")
+    style = req.model_dump(mode="json", exclude_unset=True, exclude=NOT_STYLE)
     req = clamped(req, APP_RANGES, notes)
-    offset = to_us(req.time_offset)
     name_notes = None if ctx.settings.strict_names else notes
 
     def _plan(draft: Draft):
@@ -191,14 +217,17 @@ def add_subtitle(ctx: Context, req: AddSubtitleRequest) -> Reply:
                              fixed_width=648 if portrait else 1344,
                              background=background_spec(req.background_color, req.background_style,
                                                         req.background_alpha))
+            params = {**style, "text": cue.text, "start": start / US_PER_SECOND,
+                      "end": (start + length) / US_PER_SECOND}
             segment = Segment(id=new_id(), target=TimeRange(start_us=start, duration_us=length), text=spec,
                               transform=ImageTransform(transform_x=req.transform_x, transform_y=req.transform_y,
                                                        scale_x=req.scale_x, scale_y=req.scale_y,
                                                        rotation=req.rotation),
                               animations=timed_text_animations(picked, length, req.intro_duration,
-                                                               req.outro_duration))
+                                                               req.outro_duration),
+                              made_by="/add_subtitle", params=json.dumps(params, ensure_ascii=False))
             batch.append(segment)
         operations.check_all_free(track, batch)
-        return operations.add_segments(track, batch), None
+        return operations.add_segments(track, batch), {"segment_ids": [s.id for s in batch]}
 
-    return Reply(change(ctx, req, per_run(notes, _plan)), notes)
+    return per_run(notes, _plan)

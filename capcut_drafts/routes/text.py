@@ -15,9 +15,8 @@ from capcut_drafts.model import catalog, operations
 from capcut_drafts.model.ids import new_id
 from capcut_drafts.model.time import seconds_range, to_us
 from capcut_drafts.model.timeline import MAX_TEXT_STYLES, Animation, Draft, ImageTransform, Segment
-from capcut_drafts.routes.drafts import change
 from capcut_drafts.routes.media import app_of
-from capcut_drafts.routes.schema import Bounded, DraftTarget, Reply, RequestModel, clamped, per_run
+from capcut_drafts.routes.schema import Bounded, DraftTarget, Plan, RequestModel, clamped, per_run
 
 if TYPE_CHECKING:                 # annotations only: capcut_drafts.context imports the save job
     from capcut_drafts.context import Context
@@ -123,13 +122,15 @@ class AddTextRequest(DraftTarget, TextBoxParams):
     loop_animation: str | None = None
     text_styles: list[TextStyleRange] = Field(default_factory=list)
 
+    KEY_ALIASES = {"color": "font_color", "size": "font_size", "alpha": "font_alpha"}
+
     @model_validator(mode="before")
     @classmethod
     def _aliases(cls, data: Any) -> Any:
         # `color`, `size`, `alpha` win over font_color/font_size/font_alpha, as upstream.
         if isinstance(data, dict):
             data = dict(data)
-            for short, long in (("color", "font_color"), ("size", "font_size"), ("alpha", "font_alpha")):
+            for short, long in cls.KEY_ALIASES.items():
                 if data.get(short) is not None:
                     data[long] = data[short]
         return data
@@ -281,9 +282,10 @@ def timed_text_animations(picked: dict[str, str], length_us: int, intro_seconds:
             for slot, name in picked.items()}
 
 
-def plan(req: AddTextRequest, notes: list[str], strict_names: bool = True):
-    """The change; warnings go to `notes`. `strict_names` False: unknown animation names are left
-    out with a warning instead of failing the request."""
+def plan(ctx: Context, req: AddTextRequest, notes: list[str]) -> Plan:
+    """The change; warnings go to `notes`. Without the `strict_names` setting unknown animation names
+    are left out with a warning instead of failing the request."""
+    strict_names = ctx.settings.strict_names
     target = seconds_range(req.start, req.end)
     req = lenient(req, notes)
 
@@ -301,8 +303,3 @@ def plan(req: AddTextRequest, notes: list[str], strict_names: bool = True):
 
     return per_run(notes, _plan)
 
-
-def add_text(ctx: Context, req: AddTextRequest) -> Reply:
-    notes: list[str] = []
-    output = change(ctx, req, plan(req, notes, ctx.settings.strict_names))
-    return Reply(output, notes)

@@ -12,7 +12,6 @@ from capcut_drafts.model.timeline import Draft, ImageTransform, Segment
 from capcut_drafts.routes.effect import ClipFilterParams, clip_filter
 from capcut_drafts.routes.media import (
     ClipParams,
-    add_media,
     blur_for,
     check_draft_folder,
     checked_media_url,
@@ -27,7 +26,7 @@ from capcut_drafts.routes.schema import (
     DraftTarget,
     MaskParams,
     MediaSource,
-    Reply,
+    Plan,
     Transform,
     TransitionParams,
     per_run,
@@ -50,7 +49,7 @@ class AddVideoRequest(DraftTarget, MediaSource, Transform, ClipParams, Transitio
     background_blur: int | None = None
 
 
-def plan(req: AddVideoRequest, notes: list[str]):
+def plan(ctx: Context, req: AddVideoRequest, notes: list[str]) -> Plan:
     """The change; what was clamped or cut goes to `notes`."""
     url = checked_media_url(req.video_url, "video_url")
     folder = check_draft_folder(req.draft_folder)
@@ -74,7 +73,3 @@ def plan(req: AddVideoRequest, notes: list[str]):
 
     return per_run(notes, _plan)
 
-
-def add_video(ctx: Context, req: AddVideoRequest) -> Reply:
-    notes: list[str] = []
-    return Reply(add_media(ctx, req, plan(req, notes), req.video_url), notes)

@@ -206,9 +206,10 @@ def skeleton(profile: Profile, draft_id: str) -> dict:
     return doc
 
 
-def meta_info(spec: dict, profile: Profile, media: list[MediaFile], *, draft_id: str, name: str,
+def meta_info(spec: dict, profile: Profile, media: list[MediaFile], *, draft_id: str, name: str, title: str,
               draft_folder: str | None, duration: int, created_us: int, modified_us: int,
               materials_size: int) -> dict:
+    """draft_meta_info.json: `name` is the folder's name, `title` the name the app lists."""
     entries = []
     for f in media:
         entry = copy.deepcopy(spec["meta_material"])
@@ -223,7 +224,7 @@ def meta_info(spec: dict, profile: Profile, media: list[MediaFile], *, draft_id:
         entries.append(entry)
     meta = copy.deepcopy(spec["meta"])
     meta.update(
-        draft_id=draft_id, draft_name=name,
+        draft_id=draft_id, draft_name=title,
         draft_fold_path=paths.join(draft_folder, name) if draft_folder else "",
         draft_root_path=paths.validate_draft_folder(draft_folder) if draft_folder else "",
         draft_new_version=profile.new_version, draft_timeline_materials_size_=materials_size,
@@ -365,7 +366,8 @@ class _Folder:
 
 
 def write_folder(target_dir: Path, content: dict, profile: Profile, *, name: str, draft_folder: str | None,
-                 assets: dict[str, Path], created_us: int, modified_us: int, seed: str) -> list[str]:
+                 assets: dict[str, Path], created_us: int, modified_us: int, seed: str,
+                 title: str | None = None) -> list[str]:
     """Write the complete draft folder at `target_dir` (replacing one already there) and return the
     relative paths written, '/'-separated and sorted.
 
@@ -439,8 +441,8 @@ def write_folder(target_dir: Path, content: dict, profile: Profile, *, name: str
     if meta_id == content_id:                      # cannot happen with sha1, but the apps never share them
         meta_id = app_guid(seed, "draft_meta_info.json:draft_id:2")
     folder.put_json("draft_meta_info.json", meta_info(
-        spec, profile, media, draft_id=meta_id, name=name, draft_folder=draft_folder, duration=duration,
-        created_us=created_us, modified_us=modified_us, materials_size=materials_size))
+        spec, profile, media, draft_id=meta_id, name=name, title=title or name, draft_folder=draft_folder,
+        duration=duration, created_us=created_us, modified_us=modified_us, materials_size=materials_size))
 
     clash = set(folder.files) & set(folder.links)
     if clash:

@@ -28,6 +28,7 @@ T = TypeVar("T")
 Plan = Callable[[Draft], tuple[dict[str, Any] | None, T]]
 
 MAX_ATTEMPTS = 50
+BIG_DRAFT = 1000       # segments from which a snapshot is written less often (`_maybe_snapshot`)
 
 
 @dataclass
@@ -49,8 +50,20 @@ class DraftCache:
         self._lock = threading.Lock()
 
     def create(self, draft: Draft) -> None:
-        self.store.create(draft.id, draft.model_dump_json())
+        self.store.create(draft.id, draft.model_dump_json(), draft.name)
         self._remember(draft.id, _Entry(draft, 0, 0))
+
+    def delete(self, draft_id: str) -> bool:
+        """Delete the draft from the store (log, index, task records) and from this cache; whether it
+        existed. Other processes drop their copy when their next catch-up finds it gone."""
+        existed = self.store.delete(draft_id)
+        self.forget(draft_id)
+        return existed
+
+    def forget(self, draft_id: str) -> None:
+        """Drop this process's copy of the draft (the next access loads it from the store)."""
+        with self._lock:
+            self._entries.pop(draft_id, None)
 
     def exists(self, draft_id: str) -> bool:
         return self._entry(draft_id) is not None
@@ -127,7 +140,7 @@ class DraftCache:
     def _catch_up(self, draft_id: str, entry: _Entry) -> None:
         log = self.store.load(draft_id, after_seq=entry.seq)
         if log is None:                      # gone from the store (e.g. a Redis without persistence)
-            self._forget(draft_id)
+            self.forget(draft_id)
             raise DraftNotFound(draft_id)
         self._replay(draft_id, entry, log.ops)
 
@@ -140,7 +153,7 @@ class DraftCache:
         try:
             operations.apply(entry.draft, op)
         except Exception:
-            self._forget(draft_id)           # the cached copy may be half-changed: drop it
+            self.forget(draft_id)           # the cached copy may be half-changed: drop it
             raise
         entry.seq = seq
 
@@ -148,15 +161,16 @@ class DraftCache:
         try:
             return self.store.append(draft_id, seq, json.dumps(migrations.stamp_op(op), ensure_ascii=False))
         except DraftNotFound:
-            self._forget(draft_id)
+            self.forget(draft_id)
             raise
 
-    def _forget(self, draft_id: str) -> None:
-        with self._lock:
-            self._entries.pop(draft_id, None)
-
     def _maybe_snapshot(self, draft_id: str, entry: _Entry) -> None:
-        if entry.seq - entry.snapshot_seq >= self.snapshot_every:
+        """Snapshot every `snapshot_every` operations; a draft of BIG_DRAFT segments or more every as
+        many operations as it has segments: a snapshot costs time in proportion to the draft (9 ms
+        for 2 000 segments), replaying an operation does not, so the cost per operation stays flat."""
+        segments = entry.draft.segment_count()
+        every = max(self.snapshot_every, segments) if segments >= BIG_DRAFT else self.snapshot_every
+        if entry.seq - entry.snapshot_seq >= every:
             self.store.save_snapshot(draft_id, entry.seq, entry.draft.model_dump_json())
             entry.snapshot_seq = entry.seq
 

@@ -25,6 +25,7 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 
 from capcut_drafts.api import dispatch, registry
 from capcut_drafts.context import build_context
+from capcut_drafts.editing import manage
 from capcut_drafts.errors import ApiError, ErrorCode
 from capcut_drafts.export.builder import build
 from capcut_drafts.model import catalog
@@ -67,6 +68,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     ctx = build_context(settings)
     ctx.base_url = lambda: surface.guards.link_base(settings)     # never an unlisted Host header
     app.extensions["capcut"] = ctx
+    if settings.draft_retention_days > 0:
+        app.extensions["capcut_retention"] = manage.RetentionSweeper(ctx).start()
 
     def body_object() -> dict[str, Any]:
         if not request.is_json:
@@ -124,6 +127,13 @@ def create_app(settings: Settings | None = None) -> Flask:
     @app.get("/")
     def root() -> WerkzeugResponse:
         return redirect("/docs/", code=302)          # Swagger UI: every route with an example
+
+    @app.get("/drafts")
+    def drafts_list() -> tuple[Response, int]:
+        """POST /list_drafts with the query string's offset, limit and name."""
+        query = {key: request.args[key] for key in ("offset", "limit", "name") if key in request.args}
+        reply, status = dispatch.run_route(ctx, "/list_drafts", query)
+        return jsonify(reply), status
 
     @app.get("/drafts/<draft_id>.zip")
     def download_zip(draft_id: str) -> Response:

@@ -108,7 +108,7 @@ def _draft_render(route: Route) -> dict[str, Any]:
 
 
 def _operations_routes() -> dict[str, Any]:
-    """The GET routes beside the API: health, metrics, the draft page and the zip download."""
+    """The GET routes beside the API: health, metrics, the draft list, the draft page and the zip download."""
     def get(operation_id: str, summary: str, responses: dict[str, Any], *, open_: bool = False,
             parameters: list[dict[str, Any]] | None = None, tag: str = "operations") -> dict[str, Any]:
         operation: dict[str, Any] = {"operationId": operation_id, "summary": summary, "tags": [tag],
@@ -130,6 +130,13 @@ def _operations_routes() -> dict[str, Any]:
         "/metrics": get("metrics", "Prometheus metrics (requests, latency, saves, jobs, store)",
                         {"200": {"description": "Prometheus text exposition format",
                                  "content": {"text/plain": {"schema": {"type": "string"}}}}}),
+        "/drafts": get(
+            "drafts", "The drafts, most recently changed first: POST /list_drafts with a query string",
+            {"200": {"description": "the envelope of /list_drafts", **_ENVELOPE_REPLY}},
+            parameters=[_query("offset", "integer", "Drafts to skip (default 0)."),
+                        _query("limit", "integer", "Drafts per page, 1-500 (default 50)."),
+                        _query("name", "string", "Only drafts whose name contains this, ignoring case.")],
+            tag="drafts"),
         "/drafts/{draft_id}": get(
             "draft_page", "The draft's page: what it holds, the save state, the zip link, install steps",
             {"200": {"description": "the page", **html}, "404": {"description": "no such draft", **html}},
@@ -156,6 +163,10 @@ def _operations_routes() -> dict[str, Any]:
              "404": {"description": "no such render (or it was cleaned up)", **_ENVELOPE_REPLY}},
             parameters=[_DRAFT_ID, {**_DRAFT_ID, "name": "task_id", "description": "The render's task id."},
                         *_SIGNATURE], tag="preview"),
+        "/drafts/{draft_id}/timeline.json": get(
+            "draft_timeline", "The draft as a timeline in seconds (the envelope of /get_timeline)",
+            {"200": {"description": "the envelope of /get_timeline", **_ENVELOPE_REPLY}},
+            parameters=[_DRAFT_ID, *_SIGNATURE], tag="drafts"),
         "/drafts/{draft_id}/task_status": get(
             "draft_task_status", "/task_status under the draft's path (what the preview page polls)",
             {"200": {"description": "the envelope of /task_status", **_ENVELOPE_REPLY},

@@ -4,8 +4,9 @@
   served from 127.0.0.1): tool listing, the typical editing flow with a real save, error replies,
   and drafts/tasks shared with the Flask app on the same data dir;
 * over streamable HTTP: `python mcp_server.py --http` on a free port;
-* in process: every catalogue pointer in the tool schemas names the catalogue the route really
-  checks, and `capcut_drafts.api.dispatch` answers exactly what the Flask routes answer.
+* in process: every catalogue pointer in the tool schemas names the get_names category the route
+  really checks, get_names answers what the GET catalogue routes answer, and
+  `capcut_drafts.api.dispatch` answers exactly what the Flask routes answer.
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import base64
 import io
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -45,6 +47,10 @@ def _post_routes():
 def _catalogue_routes():
     from capcut_drafts.model import catalog
     return catalog.ROUTES
+
+
+def _expected_tools() -> set[str]:
+    return {_tool_name(p) for p in _post_routes()} | {"get_names", "get_frame"}
 
 
 # -- helpers ------------------------------------------------------------------------------------
@@ -130,31 +136,38 @@ def _walk(node):
 # -- stdio -----------------------------------------------------------------------------------------
 
 def test_stdio_lists_one_tool_per_route_with_the_route_parameters(server_env, tmp_path):
+    from capcut_drafts.api import params
+    from capcut_drafts.mcp.server import GLOSSARY, SHARED, hidden_params, shared_label
     from capcut_drafts.model import catalog
-    expected = {_tool_name(p) for p in _post_routes()} | {_tool_name(p) for p in _catalogue_routes()} | {"get_frame"}
 
     async def body(session: ClientSession):
         assert session.initialize_result.server_info.name == "capcut-api"
         assert session.initialize_result.capabilities.tools is not None
+        instructions = session.initialize_result.instructions
         listing = await session.list_tools()
         tools = {t.name: t for t in listing.tools}
-        assert set(tools) == expected
-        # what an agent pays on every connection: the tools/list result as sent
-        assert len(listing.model_dump_json(by_alias=True, exclude_none=True).encode()) < 30_000
+        assert set(tools) == _expected_tools()
+        # what an agent pays on every connection: the tools/list result as sent, and the instructions
+        # (which say the shared parameter texts once: they must not become where the cost hides)
+        size = len(listing.model_dump_json(by_alias=True, exclude_none=True).encode())
+        print(f"tools/list: {size} bytes for {len(tools)} tools; instructions: {len(instructions.encode())} bytes")
+        assert size < 30_000
+        assert len(instructions.encode()) < 3_000
 
-        # each POST tool's parameters are its request model's, by alias (the canvas size only where a
-        # draft is created on purpose, no hosted-service license key), each one described
-        from capcut_drafts.api import params
-        from capcut_drafts.mcp.server import CREATE_ONLY, UNUSED
+        # each POST tool's parameters are its request model's, by alias, without the hidden ones (the
+        # canvas size only where a draft is created on purpose, upstream's no-ops and legacy names); each
+        # is described in its schema or, in the same words, once in the instructions
+        assert set(GLOSSARY) == set(SHARED), f"params.py describes none of {set(SHARED) - set(GLOSSARY)}"
         for path, route in _post_routes().items():
             model = route.model
             schema = tools[_tool_name(path)].input_schema
             assert schema["type"] == "object"
-            expected_names = set(model.model_json_schema(by_alias=True)["properties"]) - set(UNUSED)
-            if path != "/create_draft":
-                expected_names -= set(CREATE_ONLY)
+            expected_names = set(model.model_json_schema(by_alias=True)["properties"]) - hidden_params(path)
             assert set(schema["properties"]) == expected_names, path
-            assert params.undescribed(schema) == [], path
+            for name in params.undescribed(schema):
+                label = shared_label(name)
+                assert label and params.describe(path, name) == GLOSSARY[label], (path, name)
+                assert f"{label}: {GLOSSARY[label]}" in instructions, (path, name)
             alone = {name for name in model.REQUIRED if not model.ALTERNATIVES.get(name)}
             assert alone <= set(schema.get("required", [])), path
             assert not any("$ref" in node for node in _walk(schema)), f"{path}: unresolved $ref"
@@ -166,10 +179,16 @@ def test_stdio_lists_one_tool_per_route_with_the_route_parameters(server_env, tm
         video = tools["add_video"].input_schema
         assert video["required"] == ["video_url"]
         for name in ("draft_id", "start", "end", "target_start", "speed", "volume", "track_name", "transition",
-                     "transition_duration", "mask_type", "background_blur", "transform_x", "scale_x", "draft_folder"):
+                     "transition_duration", "mask_type", "background_blur", "transform_x", "scale_x"):
             assert name in video["properties"], name
-        assert "get_transition_types" in video["properties"]["transition"]["description"]
-        assert "get_mask_types" in video["properties"]["mask_type"]["description"]
+        assert "draft_folder" not in video["properties"]
+        assert "draft_folder" in tools["save_draft"].input_schema["properties"]
+        assert "animation" not in tools["add_image"].input_schema["properties"]
+        assert "get_names category=transition" in video["properties"]["transition"]["description"]
+        assert "get_names category=mask" in video["properties"]["mask_type"]["description"]
+        assert video["properties"]["start"]["description"].startswith("Start of the cut in the source file")
+        assert "description" not in video["properties"]["draft_id"]      # the instructions say it
+        assert "draft_id: Draft id from create_draft" in instructions
 
         # upstream's MCP mismatches are gone: the HTTP names are the tool names
         assert "srt" in tools["add_subtitle"].input_schema["properties"]
@@ -182,23 +201,25 @@ def test_stdio_lists_one_tool_per_route_with_the_route_parameters(server_env, tm
         assert "async" in tools["save_draft"].input_schema["properties"]
         assert "Required: task_id or draft_id" in tools["query_draft_status"].description
         text = tools["add_text"].input_schema["properties"]
-        assert "get_text_intro_types" in text["intro_animation"]["description"]
-        assert "get_font_types" in text["text_styles"]["items"]["properties"]["font"]["description"]
+        assert "get_names category=text_intro" in text["intro_animation"]["description"]
+        assert "get_names category=font" in text["text_styles"]["items"]["properties"]["font"]["description"]
 
-        # catalogue tools: optional profile, read-only
-        for path in catalog.ROUTES:
-            tool = tools[_tool_name(path)]
-            assert set(tool.input_schema["properties"]) == {"profile"}
-            assert not tool.input_schema.get("required")
-            assert tool.annotations.read_only_hint is True
+        # get_names: a required category (one per catalogue route), an optional profile, read-only
+        names = tools["get_names"]
+        assert set(names.input_schema["properties"]) == {"category", "profile"}
+        assert names.input_schema["required"] == ["category"]
+        assert names.input_schema["properties"]["category"]["enum"] == list(catalog.ROUTES.values())
+        assert names.annotations.read_only_hint is True
 
-        # every "listed by the X tool" hint names a real tool
+        # every catalogue pointer names a get_names category; none names a GET route's tool any more
+        categories = set(catalog.ROUTES.values())
         for tool in tools.values():
-            for node in _walk(tool.input_schema):
-                words = str(node.get("description", "")).replace(",", " ").replace(")", " ").split()
-                for word in words:
-                    if word.startswith("get_") and word.endswith("_types"):
-                        assert word in tools, f"{tool.name} points to unknown tool {word}"
+            texts = [tool.description or "", *(str(node.get("description", "")) for node in _walk(tool.input_schema))]
+            for text in texts:
+                assert not re.search(r"get_\w+_types", text), f"{tool.name}: {text}"
+                for category in re.findall(r"get_names category=(\w+)", text):
+                    assert category in categories, f"{tool.name} points to unknown category {category}"
+        assert "get_names" in instructions and "get_*_types" not in instructions
 
     run_stdio(server_env, tmp_path, body)
 
@@ -282,13 +303,15 @@ def test_stdio_typical_flow_save_and_errors(server_env, tmp_path, media_urls, da
         empty = await call(session, "save_draft", {})
         assert empty["error"] == "Hi, the required parameter 'draft_id' is missing. Please add it and try again."
 
-        # catalogue tools: default profile, another profile, a bad profile
-        transitions = await ok(session, "get_transition_types", {})
+        # catalogue names: default profile, another profile, a bad profile, a bad category
+        transitions = await ok(session, "get_names", {"category": "transition"})
         assert "Dissolve" in [item["name"] for item in transitions]
-        masks = await ok(session, "get_mask_types", {"profile": "jianying"})
+        masks = await ok(session, "get_names", {"category": "mask", "profile": "jianying"})
         assert "圆形" in [item["name"] for item in masks]
-        bad = await call(session, "get_mask_types", {"profile": "nope"})
+        bad = await call(session, "get_names", {"category": "mask", "profile": "nope"})
         assert bad["code"] == "unknown_name" and bad["error"].startswith("Invalid parameter 'profile'")
+        no_such = await call(session, "get_names", {"category": "transitions"})
+        assert no_such["code"] == "invalid_parameter" and "category" in no_such["error"]
 
         # a tool that does not exist is the one protocol error
         with pytest.raises(MCPError):
@@ -385,8 +408,7 @@ def test_streamable_http_lists_tools_and_creates_a_draft(server_env, tmp_path, d
         async with streamable_http_client(url) as (read, write), ClientSession(read, write) as session:
             await session.initialize()
             names = {t.name for t in (await session.list_tools()).tools}
-            assert {"create_draft", "add_video", "save_draft", "get_transition_types"} <= names
-            assert len(names) == len(_post_routes()) + len(_catalogue_routes()) + 1      # + get_frame
+            assert names == _expected_tools()
             result["draft"] = await ok(session, "create_draft", {"width": 1080, "height": 1920})
             missing = await call(session, "add_audio", {})
             assert missing["code"] == "missing_parameter"
@@ -417,7 +439,7 @@ def test_streamable_http_requires_the_api_key_when_keys_are_set(server_env, tmp_
                         streamable_http_client(url, http_client=client) as (read, write),
                         ClientSession(read, write) as session):
                 await session.initialize()
-                assert await ok(session, "get_mask_types", {})
+                assert await ok(session, "get_names", {"category": "mask"})
 
     with http_server({**server_env, "CAPCUT_API_KEYS": "key-one,key-two"}, tmp_path) as url:
         anyio.run(main, url)
@@ -447,7 +469,7 @@ def tool_table(tmp_path):
 
 def test_every_catalogue_pointer_names_the_catalogue_the_route_checks(tool_table):
     """For each name-valued parameter: a bogus name is refused with the pointed catalogue's route,
-    and the first name the pointed catalogue tool lists is accepted."""
+    and the first name get_names lists for the pointed category is accepted."""
     from capcut_drafts.api import params
     from capcut_drafts.routes.effect import EFFECT_CATEGORIES
 
@@ -462,7 +484,7 @@ def test_every_catalogue_pointer_names_the_catalogue_the_route_checks(tool_table
                      if isinstance(category, tuple) else [(category, {})])
             for cat, extra in cases:
                 run = tool_table[_tool_name(path)].run
-                listing, _ = tool_table[params.catalogue_route(cat)].run({})
+                listing, _ = tool_table["get_names"].run({"category": cat})
                 first = listing["output"][0]["name"]
                 good, _ = run({**MINIMAL[path], **extra, param: first})
                 assert good["success"], f"{path} {param}={first!r} ({cat}): {good}"
@@ -480,21 +502,43 @@ def test_every_catalogue_pointer_names_the_catalogue_the_route_checks(tool_table
     assert bad["code"] == "unknown_name" and "GET /get_font_types" in bad["error"]
 
 
-def test_catalogue_tools_answer_what_the_get_routes_answer(tool_table, app):
+def test_get_names_answers_what_the_get_routes_answer(tool_table, app):
     client = app.test_client()
-    for path in _catalogue_routes():
-        for profile in (None, "jianying", "nope"):
+    for path, category in _catalogue_routes().items():
+        for profile in (None, "jianying", "jianying_pro_10", "capcut_legacy", "nope"):
             query = f"?profile={profile}" if profile else ""
             expected = client.get(path + query).get_json()
-            got, status = tool_table[_tool_name(path)].run({"profile": profile} if profile else {})
+            arguments = {"category": category, **({"profile": profile} if profile else {})}
+            got, status = tool_table["get_names"].run(arguments)
             if profile == "nope":
                 assert expected["error"].replace("query parameter", "parameter") == got["error"]
                 assert expected["code"] == got["code"] and got["success"] is False
             else:
-                assert got == expected, path
+                assert got == expected, (path, profile)
             assert status == 200
-    bad, _ = tool_table["get_font_types"].run({"profile": 3})
-    assert bad["code"] == "invalid_parameter" and bad["success"] is False
+
+
+def test_get_names_refuses_what_no_route_lists(tool_table):
+    run = tool_table["get_names"].run
+    missing, _ = run({"profile": "capcut"})
+    assert missing["code"] == "missing_parameter" and "'category'" in missing["error"]
+    for bad_category in ("get_font_types", "fonts", 3):
+        bad, _ = run({"category": bad_category})
+        assert bad["code"] == "invalid_parameter" and "'category'" in bad["error"], bad_category
+    bad_profile, _ = run({"category": "font", "profile": 3})
+    assert bad_profile["code"] == "invalid_parameter" and bad_profile["success"] is False
+
+
+def test_hidden_parameters_are_still_read(tool_table):
+    """Left out of the schemas, not out of the tools: clients written for the HTTP routes keep working."""
+    first_intro = tool_table["get_names"].run({"category": "intro"})[0]["output"][0]["name"]
+    added, _ = tool_table["add_image"].run({**MINIMAL["/add_image"], "animation": first_intro,
+                                            "animation_duration": 1, "draft_folder": "C:\\Drafts"})
+    assert added["success"], added
+    refused, _ = tool_table["add_image"].run({**MINIMAL["/add_image"], "animation": "NoSuchName_zz"})
+    assert refused["code"] == "unknown_name", refused
+    read, _ = tool_table["query_script"].run({"draft_id": added["output"]["draft_id"], "force_update": True})
+    assert read["success"], read
 
 
 @pytest.mark.parametrize("http_error_status", [False, True])

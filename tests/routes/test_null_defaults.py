@@ -57,25 +57,39 @@ def _optional_fields(route: registry.Route) -> list[str]:
 # A render's reply moves on between two calls (PENDING, then SUCCESS): tests/render/
 # test_render_routes.py checks that null gives the same render task as the default there.
 RENDER_ROUTES = {"/generate_video", "/task_status"}
+# A listing moves on too (each call here makes a draft): tests/routes/test_manage.py checks null there.
+LISTING_ROUTES = {"/list_drafts"}
+NO_OPTIONAL_FIELDS = {"/delete_draft"}
 CASES = [(route.path, key) for route in registry.ROUTES for key in _optional_fields(route)
-         if (route.path, key) not in NULL_HAS_MEANING | NULL_IS_MISSING and route.path not in RENDER_ROUTES]
+         if (route.path, key) not in NULL_HAS_MEANING | NULL_IS_MISSING
+         and route.path not in RENDER_ROUTES | LISTING_ROUTES]
 
 
-def _prepare(client, path: str) -> str:
-    """A fresh draft the route's example can act on: with a clip on video_main for keyframes,
-    saved for a status query."""
-    draft = new_draft(client)
+# Routes that change an existing segment or step through the history.
+SEGMENT_ROUTES = {"/update_segment", "/move_segment", "/remove_segment", "/undo", "/redo"}
+
+
+def _prepare(client, path: str) -> tuple[str, str]:
+    """A fresh draft the route's example can act on (with a clip on video_main for keyframes, a
+    text to change or undo, an undone change to redo, saved for a status query) and the id of
+    its segment."""
+    draft, segment = new_draft(client), registry.SEGMENT_ID
     if path == "/add_video_keyframe":
         ok(client, "/add_video", {"draft_id": draft, "video_url": registry.VIDEO_URL, "end": 5,
                                   "track_name": "video_main"})
+    if path in SEGMENT_ROUTES:
+        segment = ok(client, "/add_text", {"draft_id": draft, "text": "a", "start": 0, "end": 1})["segment_id"]
+    if path == "/redo":
+        ok(client, "/undo", {"draft_id": draft})
     if path == "/query_draft_status":
         ok(client, "/save_draft", {"draft_id": draft})
-    return draft
+    return draft, segment
 
 
-def _example(route: registry.Route, draft: str, media: MediaServer) -> dict[str, Any]:
-    """The route's example acting on `draft`, its example.com URLs served by `media`."""
-    text = json.dumps(dict(route.example)).replace(registry.EXAMPLE_ID, draft)
+def _example(route: registry.Route, prepared: tuple[str, str], media: MediaServer) -> dict[str, Any]:
+    """The route's example acting on the prepared draft and segment, its example.com URLs served by `media`."""
+    draft, segment = prepared
+    text = json.dumps(dict(route.example)).replace(registry.EXAMPLE_ID, draft).replace(registry.SEGMENT_ID, segment)
     return json.loads(text.replace("https://example.com/", media.url("")))
 
 
@@ -97,7 +111,7 @@ def _result(client, path: str, body: dict[str, Any]) -> Any:
     if not reply["success"]:
         return reply["code"], reply["error"]
     output = reply["output"]
-    if path.startswith(("/add_", "/create_")):
+    if path.startswith(("/add_", "/create_")) or path in SEGMENT_ROUTES | {"/batch"}:
         output = json.loads(ok(client, "/query_script", {"draft_id": output["draft_id"]}))
     elif path == "/query_script":
         output = json.loads(output)
@@ -119,7 +133,8 @@ def _twice(client, media, path: str, key: str, value: Any) -> tuple[Any, Any]:
 
 
 def test_every_route_has_optional_fields_to_check():
-    assert {path for path, _ in CASES} == {route.path for route in registry.ROUTES} - RENDER_ROUTES
+    assert {path for path, _ in CASES} == \
+        {route.path for route in registry.ROUTES} - RENDER_ROUTES - LISTING_ROUTES - NO_OPTIONAL_FIELDS
     assert ("/add_video", "height") in CASES and ("/save_draft", "async") in CASES
 
 
@@ -127,8 +142,9 @@ def test_every_route_has_optional_fields_to_check():
 def test_null_is_the_default(client, media, path, key):
     with_null, without = _twice(client, media, path, key, None)
     assert with_null == without
-    if isinstance(without, tuple):        # the example needs this key (one list of a keyframe batch)
-        assert (path, key) in {("/add_video_keyframe", name) for name in ("property_types", "times", "values")}
+    if isinstance(without, tuple):        # the example needs this key (one list of a keyframe batch, the move)
+        assert (path, key) in {("/add_video_keyframe", name) for name in ("property_types", "times", "values")} | {
+            ("/move_segment", "target_start")}
 
 
 def test_nulls_of_upstream_clients_are_accepted_together(client, media):
@@ -141,7 +157,7 @@ def test_nulls_of_upstream_clients_are_accepted_together(client, media):
 def test_null_is_the_default_for_a_single_keyframe(client, key):
     results = []
     for body_change in ({key: None}, {}):
-        draft = _prepare(client, "/add_video_keyframe")
+        draft, _ = _prepare(client, "/add_video_keyframe")
         body = {"draft_id": draft, "track_name": "video_main", "property_type": "alpha", "time": 1, "value": "0.5"}
         body.pop(key)
         results.append(_result(client, "/add_video_keyframe", {**body, **body_change}))

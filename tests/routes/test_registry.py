@@ -24,8 +24,9 @@ PACKAGE = REPO_ROOT / "capcut_drafts"
 OPERATIONS = ["/healthz", "/readyz", "/metrics"]    # GET routes of capcut_drafts/web/surface.py, not tools
 DOWNLOADS = ["/drafts/{draft_id}", "/drafts/{draft_id}.zip",    # GET routes of web/app.py and web/render_routes.py
              "/drafts/{draft_id}/preview", "/drafts/{draft_id}/frame.png", "/drafts/{draft_id}/renders/{task_id}.mp4",
-             "/drafts/{draft_id}/task_status"]
+             "/drafts/{draft_id}/task_status", "/drafts/{draft_id}/timeline.json"]
 DRAFT_POSTS = ["/drafts/<draft_id>/generate_video"]      # a registry route again under the draft's path
+DRAFT_LIST = ["/drafts"]                                 # POST /list_drafts as a GET (web/app.py)
 
 
 def _isolated(code: str, tmp_path) -> subprocess.CompletedProcess:
@@ -56,14 +57,15 @@ def test_flask_openapi_and_mcp_serve_exactly_the_registry(app, client):
     paths = client.get("/openapi.json").get_json()["paths"]          # served with sorted keys
     assert sorted(p for p, item in paths.items() if "post" in item) == \
         sorted(posts + [p.replace("<", "{").replace(">", "}") for p in DRAFT_POSTS])
-    assert sorted(p for p, item in paths.items() if "get" in item) == sorted(gets + OPERATIONS + DOWNLOADS)
+    assert sorted(p for p, item in paths.items() if "get" in item) == sorted(gets + OPERATIONS + DOWNLOADS + DRAFT_LIST)
 
     tools = mcp_server.build_tools(app.extensions["capcut"])
-    assert list(tools) == [p.strip("/") for p in posts + gets] + ["get_frame"]
+    assert list(tools) == [p.strip("/") for p in posts] + ["get_names", "get_frame"]
     for route in registry.ROUTES:
         tool = tools[route.name].tool
         assert tool.description.startswith(route.description), route.path
         assert bool(tool.annotations.read_only_hint) is route.read_only, route.path
+        assert bool(tool.annotations.destructive_hint) is route.destructive, route.path
         assert paths[route.path]["post"]["summary"] == route.summary
 
 
@@ -73,7 +75,7 @@ def test_every_record_is_complete():
         assert route.path.startswith("/") and route.name == route.path[1:], route
         assert route.summary.strip() and route.description.strip(), route.path
         assert "{}" in route.error_template, route.path
-        assert callable(route.handler), route.path
+        assert callable(route.handler) != callable(route.plan), route.path
         assert set(route.model.REQUIRED) <= set(route.example), f"{route.path}: example lacks a required key"
         route.model.parse(dict(route.example))
     assert list(registry.BY_PATH) == [route.path for route in registry.ROUTES]

@@ -29,6 +29,9 @@ from helpers.redis import redis_url_for_tests, require_redis
 EXAMPLE_ROUTES = ["/create_draft", "/add_video", "/add_audio", "/add_image", "/add_text", "/add_subtitle",
                   "/add_effect", "/add_filter", "/add_sticker", "/add_video_keyframe", "/query_script",
                   "/generate_draft_url", "/save_draft", "/query_draft_status"]     # capcut_drafts/api/registry.py
+EXAMPLE_ROUTES += ["/list_drafts", "/delete_draft", "/duplicate_draft", "/rename_draft"]     # editing/manage.py
+EXAMPLE_ROUTES += ["/get_timeline", "/update_segment", "/move_segment", "/remove_segment", "/undo", "/redo",
+                   "/batch"]                                  # editing/timeline.py, segments.py, batch.py
 
 
 # -- helpers -------------------------------------------------------------------------------
@@ -111,9 +114,9 @@ def test_every_route_is_documented(app, client):
     # server; the render routes need media: tests/render/test_render_routes.py posts their examples
     assert set(registry.BY_PATH) == set(EXAMPLE_ROUTES) | {"/get_duration", "/generate_video", "/task_status"}
     assert {p for p, item in paths.items() if "get" in item} == set(catalog.ROUTES) | {
-        "/healthz", "/readyz", "/metrics", "/drafts/{draft_id}", "/drafts/{draft_id}.zip",
+        "/healthz", "/readyz", "/metrics", "/drafts", "/drafts/{draft_id}", "/drafts/{draft_id}.zip",
         "/drafts/{draft_id}/preview", "/drafts/{draft_id}/frame.png", "/drafts/{draft_id}/renders/{task_id}.mp4",
-        "/drafts/{draft_id}/task_status"}
+        "/drafts/{draft_id}/task_status", "/drafts/{draft_id}/timeline.json"}
     for path in catalog.ROUTES:
         op = paths[path]["get"]
         assert "catalogue" in op["tags"]
@@ -185,6 +188,11 @@ def test_every_example_is_accepted_by_its_route(make_app, path):
     if path == "/add_video_keyframe":          # keyframes go on a clip of the example's track
         clip = with_draft(example_of(document_of(client), "/add_video"), draft_id)
         assert post(client, "/add_video", clip)["success"]
+    if path in ("/update_segment", "/move_segment", "/remove_segment", "/undo", "/redo"):   # a text to change
+        text = post(client, "/add_text", {"draft_id": draft_id, "text": "x", "start": 0, "end": 1})["output"]
+        example = {**example, "segment_id": text["segment_id"]} if "segment_id" in example else example
+        if path == "/redo":
+            assert post(client, "/undo", {"draft_id": draft_id})["success"]
     reply = post(client, path, with_draft(example, draft_id))
     assert reply["success"], f"{path} rejects its own example: {reply}"
     if "draft_id" in example and path != "/create_draft":
