@@ -18,7 +18,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
+from urllib.parse import parse_qsl
 
 from filelock import FileLock
 
@@ -148,21 +149,56 @@ def _open_regular(dir_fd: int, name: str) -> int | None:
     return fd
 
 
-def stream_zip(folder: Path, chunk: int = 1 << 20) -> Iterator[bytes]:
+class MemberRewriter(Protocol):
+    """Changes some members of a streamed zip (relocate.Relocation is one)."""
+
+    def wants(self, name: str) -> bool:
+        """Whether member `name` is read whole and passed to `rewrite`; the others stream as they are."""
+        ...
+
+    def rewrite(self, name: str, data: bytes) -> bytes:
+        ...
+
+
+def stream_zip(folder: Path, chunk: int = 1 << 20, rewriter: MemberRewriter | None = None) -> Iterator[bytes]:
     """The folder's regular files as a zip, produced while it is sent (no copy on disk). Media is
-    stored, the JSON deflated; members sit at the archive root, as upstream's zips."""
+    stored, the JSON deflated; members sit at the archive root, as upstream's zips. Members the
+    `rewriter` wants are read whole and replaced by what it returns; every other member is read
+    `chunk` bytes at a time."""
     pipe = _Pipe()
     with _open_folder(folder) as root, zipfile.ZipFile(pipe, "w") as archive:
         for name, dir_fd, file_name, _ in _regular_files(root):
             fd = _open_regular(dir_fd, file_name)
             if fd is None:
                 continue
-            with open(fd, "rb") as source, archive.open(_info(name, os.fstat(fd)), "w") as member:
-                while block := source.read(chunk):
-                    member.write(block)
-                    yield pipe.take()
+            with open(fd, "rb") as source:
+                info = _info(name, os.fstat(fd))
+                if rewriter is not None and rewriter.wants(name):
+                    data = rewriter.rewrite(name, source.read())
+                    info.file_size = len(data)
+                    blocks: Iterator[bytes] = iter((data,))
+                else:
+                    blocks = iter(lambda: source.read(chunk), b"")
+                with archive.open(info, "w") as member:
+                    for block in blocks:
+                        member.write(block)
+                        yield pipe.take()
         yield pipe.take()
     yield pipe.take()
+
+
+def read_file(folder: Path, name: str) -> bytes | None:
+    """The bytes of the regular file `name` directly inside `folder`, or None; never through a
+    symbolic link (the folder or the file), as the zip reads them."""
+    try:
+        with _open_folder(folder) as root:
+            fd = _open_regular(root, name)
+            if fd is None:
+                return None
+            with open(fd, "rb") as source:
+                return source.read()
+    except OSError:
+        return None
 
 
 _TEXT_SUFFIXES = {".json", ".tmp", ".bak", ""}
@@ -248,6 +284,7 @@ class SaveView:
     draft_folder: str | None       # the drafts folder the save wrote media paths for
     zip_url: str = ""              # "" while there is nothing to download
     size: int | None = None        # bytes of the saved folder's files, when saved on this host
+    served_here: bool = False      # the zip streams from this service, so it takes ?draft_folder=
 
 
 # The drafts folders of the apps' default installs: (app, system, folder).
@@ -291,7 +328,42 @@ def _save_state(save: SaveView | None) -> str:
     if not save.zip_url:
         return state
     size = f" (about {save.size / 1_048_576:.1f} MiB)" if save.size is not None else ""
-    return state + f'<p><a href="{html.escape(save.zip_url)}">Download the saved draft (zip)</a>{size}</p>'
+    link = f'<p><a href="{html.escape(save.zip_url)}" id="zip-link">Download the saved draft (zip)</a>{size}</p>'
+    return state + link + (_folder_form(save.zip_url) if save.served_here else "")
+
+
+FOLDER_STORAGE_KEY = "capcut-drafts.draft_folder"      # where the browser remembers the drafts folder
+_FOLDER_SCRIPT = """<script>(function () {
+  var key = "FOLDER_KEY", field = document.getElementById("draft-folder"),
+      link = document.getElementById("zip-link"), base = link.getAttribute("href");
+  function sync() {
+    var value = field.value.trim();
+    link.setAttribute("href", value ? base + (base.indexOf("?") < 0 ? "?" : "&") + "draft_folder="
+                                      + encodeURIComponent(value) : base);
+    try { if (value) { localStorage.setItem(key, value); } else { localStorage.removeItem(key); } } catch (e) {}
+  }
+  try { field.value = localStorage.getItem(key) || ""; } catch (e) {}
+  field.addEventListener("input", sync);
+  sync();
+})();</script>""".replace("FOLDER_KEY", FOLDER_STORAGE_KEY)
+
+
+def _folder_form(zip_url: str) -> str:
+    """The drafts-folder field under the zip link. With a folder, the zip's media and meta paths
+    are absolute paths into it (GET /drafts/<id>.zip?draft_folder=, capcut_drafts/save/relocate.py).
+    Without script it is a GET form (the link's signature rides along as hidden fields); the
+    script fills the field from localStorage, remembers what is typed and puts it on the link."""
+    action, _, query = zip_url.partition("?")
+    hidden = "".join(f'<input type="hidden" name="{html.escape(k)}" value="{html.escape(v)}">'
+                     for k, v in parse_qsl(query, keep_blank_values=True) if k != "draft_folder")
+    return (f'<form id="folder-form" method="get" action="{html.escape(action)}">{hidden}'
+            '<label for="draft-folder">Your drafts folder:</label> '
+            '<input id="draft-folder" name="draft_folder" size="60" '
+            'placeholder="C:/Users/you/AppData/Local/CapCut/User Data/Projects/com.lveditor.draft"> '
+            '<button type="submit">Download for this folder</button></form>'
+            "<p>With your drafts folder, the media and meta paths in the zip are absolute paths into "
+            "<code>&lt;your folder&gt;/&lt;draft id&gt;</code>, as CapCut 8.x–9.x write them; unzip it "
+            "there. This browser remembers the folder.</p>" + _FOLDER_SCRIPT)
 
 
 def _install(draft_id: str, save: SaveView | None) -> str:
@@ -305,11 +377,16 @@ def _install(draft_id: str, save: SaveView | None) -> str:
     elif save.draft_folder:
         paths = (f"<p>Media paths in the draft point into a folder named <code>{name}</code> inside "
                  f"<code>{html.escape(save.draft_folder)}</code>: unzip it exactly there, or the app "
-                 "shows the media as missing.</p>")
+                 "shows the media as missing"
+                 + (" (or enter another drafts folder above and download again)." if save.served_here else ".")
+                 + "</p>")
     else:
         paths = ("<p>This draft was saved without <code>draft_folder</code>: media paths are relative to "
-                 "the draft's own folder (its <code>assets</code> folder), so copy the whole unzipped folder, "
-                 "<code>assets</code> included, into the drafts folder.</p>")
+                 "the draft's own folder (the apps' draft-folder token, which CapCut up to 7.8 and JianYing "
+                 "resolve wherever the folder sits), so copy the whole unzipped folder, <code>assets</code> "
+                 "included, into the drafts folder."
+                 + (" CapCut 8.x–9.x write absolute paths instead: enter your drafts folder above to download "
+                    "the zip with them." if save.served_here else "") + "</p>")
     return (f"<h2>Install</h2><ol><li>Close the app.</li><li>Unzip into a folder named <code>{name}</code> "
             "inside the app's drafts folder (default install locations below).</li>"
             "<li>Open the app: the draft is in the project list.</li></ol>"

@@ -47,7 +47,7 @@ def install_into(drafts_root: Path, folder: Path, *, name: str, content: dict, p
     staging = root / f".{name}.installing-{secrets.token_hex(4)}"
     try:
         shutil.copytree(folder, staging, copy_function=link_or_copy, ignore=_links_and_specials)
-        meta = _point_meta_at(staging, fold, root_text)
+        meta = _point_meta_at(staging, fold, paths.root_path(root_text, profile.name))
         json_file = next((n for n in ("draft_content.json", "draft_info.json") if (staging / n).is_file()),
                          "draft_content.json")
         entry = root_meta_entry(spec, meta, fold=fold, root=root_text, json_file=json_file,
@@ -88,7 +88,9 @@ def _destination(drafts_root: Path, folder: Path, name: str) -> tuple[Path, Path
 
 
 def _point_meta_at(staging: Path, fold: str, root_text: str) -> dict:
-    """Rewrite the copy's draft_meta_info.json to name its installed place; returns the meta."""
+    """Rewrite the copy's draft_meta_info.json to name its installed place; returns the meta.
+    `root_text` is in the profile's `draft_root_path` form (paths.root_path); root_meta_info.json
+    keeps forward slashes for it, as the CapCut excerpt shows."""
     meta_path = staging / "draft_meta_info.json"
     meta = json.loads(meta_path.read_text(encoding="utf-8"))
     meta["draft_fold_path"], meta["draft_root_path"] = fold, root_text

@@ -2,30 +2,37 @@
 
 The draft is built on the server but opened by CapCut/JianYing on the user's computer, and the
 apps find media by the path written in each material. So every path we write is a *client*
-path, built as a string in the client's own style; nothing here touches this machine's disk.
+path, built as a string; nothing here touches this machine's disk.
 
-Styles (chosen by the form of `draft_folder`, never by the server's OS):
+Forms (chosen by the form of `draft_folder`, never by the server's OS):
 
-* Windows drive, backslashes — ``C:\\Users\\me\\…``: backslashes throughout (forward slashes the
-  user mixed in are turned into backslashes), as upstream CapCutAPI writes them.
-* Windows drive, forward slashes — ``C:/Users/me/…``: kept with forward slashes (backslashes
-  mixed in become ``/``). Decided so because the apps write this form themselves: CapCut
-  Windows stores ``draft_fold_path`` and imported media paths as ``C:/Users/…`` and opens them.
-* UNC — ``\\\\server\\share\\…``: backslashes throughout (upstream crashed on these).
-* POSIX — ``/Users/me/…`` (macOS) or any other absolute ``/…`` path.
+* Windows drive, ``C:\\Users\\me\\…`` or ``C:/Users/me/…``: written ``C:/Users/me/…`` with forward
+  slashes, whichever the user sent, because that is how the apps write them. Every app-written
+  reference draft on Windows (CapCut 1.5–9.1, JianYing 2.8.5–5.9) has its imported media paths,
+  ``draft_fold_path``, meta ``file_Path`` and agency ``source_path`` as ``X:/…`` (e.g.
+  capcut-8.9-win-donor-282new: ``E:/E Download/…/IMG_1482.MOV``,
+  ``C:/Users/Acer/AppData/Local/CapCut/User Data/Projects/com.lveditor.draft/282new``). The one
+  exception is ``draft_root_path``, see `root_path`.
+* UNC, ``\\\\server\\share\\…``: backslashes throughout (no reference shows one; kept as upstream
+  CapCutAPI writes Windows paths, which upstream crashed on for UNC).
+* POSIX, ``/Users/me/…`` (macOS) or any other absolute ``/…`` path: as sent.
 
+`validate_draft_folder` keeps the user's own separators (it is what the task record and the draft
+page show); `join`, `material_path` and `root_path` give the form written into the draft.
 Runs of separators are collapsed, ``.`` segments dropped and trailing separators ignored.
 Rejected, with a message that says what to send instead: empty values, relative paths
-(including ``~/…`` and a bare ``C:``), ``..`` segments, control characters, characters
-Windows forbids in names (for Windows styles), and values too long for the app to use.
+(including ``~/…`` and a bare ``C:``), ``..`` segments, control characters, unpaired surrogates,
+characters Windows forbids in names (for Windows forms), and values too long for the app to use.
 
 No ``draft_folder``: `material_path` writes the apps' own "this draft's folder" token,
 ``##_draftpath_placeholder_0E685133-18CE-45ED-8CB8-2904A212EC80_##/assets/<kind>/<file>``.
-CapCut (1.5 to 7.8, Windows and macOS) and JianYing write exactly this prefix for media kept
+CapCut (1.5 to 7.8, Windows and macOS) and JianYing 5.4.5β write exactly this prefix for media kept
 inside the draft folder and resolve it to wherever the folder sits, so a user who forgot
 `draft_folder` still gets working media once the folder is copied into the drafts directory,
-whatever its location or name. (Upstream wrote ``""``: media missing, its most reported
-problem.)
+whatever its location or name. No CapCut 7.9–9.1 reference has the token (their media all sit
+outside the draft folder); those versions write absolute paths, which a download with
+``?draft_folder=`` gives (capcut_drafts/save/relocate.py). (Upstream wrote ``""``: media missing,
+its most reported problem.)
 """
 from __future__ import annotations
 
@@ -45,6 +52,7 @@ MAX_WINDOWS_FOLDER_LENGTH = 180
 MAX_NAME_LENGTH = 255
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _DRIVE = re.compile(r"^([A-Za-z]):([\\/]|$)")
 _WINDOWS_FORBIDDEN = re.compile(r'[<>:"|?*]')
 _WINDOWS_RESERVED = re.compile(r"^(CON|PRN|AUX|NUL|COM[1-9]|LPT[1-9])(\..*)?$", re.IGNORECASE)
@@ -68,11 +76,18 @@ class _Parsed:
     def windows(self) -> bool:
         return self.kind != "posix"
 
-    def render(self, extra: tuple[str, ...] = ()) -> str:
+    def render(self, extra: tuple[str, ...] = (), sep: str | None = None) -> str:
+        """The path with `extra` segments appended; `sep` replaces a drive path's separators."""
         parts = self.parts + extra
         if self.kind == "unc":
-            return self.root + "".join(self.sep + p for p in parts)
-        return self.root + self.sep.join(parts)
+            return self.root + "".join("\\" + p for p in parts)
+        if self.kind == "posix" or sep is None:
+            return self.root + self.sep.join(parts)
+        return self.root[:2] + sep + sep.join(parts)
+
+    def app_form(self, extra: tuple[str, ...] = ()) -> str:
+        """The path as the apps write it: a drive path with forward slashes (module doc)."""
+        return self.render(extra, "/")
 
 
 def _fail(message: str) -> None:
@@ -88,6 +103,8 @@ def _parse(value: str) -> _Parsed:
     if _CONTROL.search(text):
         _fail("it contains control characters (a newline, tab or NUL byte?); send the folder path "
               "on one line, without escape sequences.")
+    if _SURROGATE.search(text):
+        _fail("it contains an unpaired surrogate (not valid Unicode); send the folder path as UTF-8 text.")
     if len(text) > MAX_FOLDER_LENGTH:
         _fail(f"it is {len(text)} characters long; at most {MAX_FOLDER_LENGTH} are accepted.")
 
@@ -134,7 +151,8 @@ def _check_parts(parts, *, windows: bool, what: str) -> None:
 
 
 def validate_draft_folder(value: str) -> str:
-    """The drafts folder in its normalised client style (see the module doc); ValueError says what to fix."""
+    """The drafts folder normalised, with the user's own separators (what the task and the draft
+    page show; see the module doc); ValueError says what to fix."""
     return _parse(value).render()
 
 
@@ -185,19 +203,44 @@ def _relative_parts(parts: tuple[str, ...]) -> tuple[str, ...]:
 
 
 def join(draft_folder: str, *parts: str) -> str:
-    """`draft_folder` joined with `parts` in the folder's style. Each part may hold several
-    segments separated by / or \\; every segment must be a plain name (no '..')."""
-    return _parse(draft_folder).render(_relative_parts(parts))
+    """`draft_folder` joined with `parts`, as the apps write it (module doc). Each part may hold
+    several segments separated by / or \\; every segment must be a plain name (no '..')."""
+    return _parse(draft_folder).app_form(_relative_parts(parts))
+
+
+def app_separator(draft_folder: str) -> str:
+    """The separator of paths written for `draft_folder`: "\\" for UNC, else "/"."""
+    return "\\" if _parse(draft_folder).kind == "unc" else "/"
+
+
+# Which profiles' apps write `draft_root_path` of a Windows drive with backslashes, while every
+# other path of the draft has forward slashes (checked in tests/save/test_paths.py):
+#   capcut (8.9.1): capcut-8.9-win-donor-282new C:\Users\Acer\AppData\Local\CapCut\User Data\…
+#       (the 8.1.1 quran folders wrote C:/Users/davro/…; 8.9.1 is the profile's version);
+#   capcut_legacy (6.5): capcut-6.2-win-baby-starfish C:/Users/TAI/AppData/Local/CapCut Drafts and
+#       the 6.9 hybrid E:/CapCut Drafts (capcut-6.9-win-rolik wrote backslashes);
+#   jianying, jianying_pro_10 (5.9 content): every JianYing 5.x meta, e.g. jianying-5.5-win-draftdemo-normal
+#       Z:\jianying\Data\JianyingPro Drafts (5.6 t1 and t2 the same).
+ROOT_BACKSLASH_PROFILES = frozenset({"capcut", "jianying", "jianying_pro_10"})
+
+
+def root_path(draft_folder: str, profile: str) -> str:
+    """`draft_root_path` of draft_meta_info.json for the app of `profile` (a profile name): the
+    folder as the apps write it, with backslashes on a Windows drive where that app version does."""
+    parsed = _parse(draft_folder)
+    if profile in ROOT_BACKSLASH_PROFILES:
+        return parsed.render(sep="\\")
+    return parsed.app_form()
 
 
 def material_path(draft_folder: str | None, draft_name: str, kind_dir: str, file_name: str) -> str:
     """The path the client's app will open: <draft_folder>/<draft_name>/assets/<kind_dir>/<file_name>
-    in the folder's style, or the apps' draft-folder token when no folder was sent (module doc)."""
+    as the apps write it, or the apps' draft-folder token when no folder was sent (module doc)."""
     check_name(draft_name)
     tail = _relative_parts(("assets", kind_dir, file_name))
     if not draft_folder:
         return "/".join((DRAFT_PATH_PLACEHOLDER, *tail))
-    return _parse(draft_folder).render((draft_name, *tail))
+    return _parse(draft_folder).app_form((draft_name, *tail))
 
 
 def meta_file_path(path: str) -> str:

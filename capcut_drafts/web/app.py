@@ -17,6 +17,7 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote_to_bytes
 
 from flask import Flask, Response, abort, jsonify, redirect, request, stream_with_context
 from flask.json.provider import DefaultJSONProvider
@@ -31,7 +32,7 @@ from capcut_drafts.export.builder import build
 from capcut_drafts.model import catalog
 from capcut_drafts.model.timeline import Draft
 from capcut_drafts.routes import schema
-from capcut_drafts.save import delivery
+from capcut_drafts.save import delivery, relocate
 from capcut_drafts.save.tasks import Task, TaskBook
 from capcut_drafts.settings import Settings, load_settings
 from capcut_drafts.store import DraftNotFound
@@ -50,6 +51,22 @@ class _JSONProvider(DefaultJSONProvider):
 
 
 _ID = re.compile(r"[A-Za-z0-9_-]{1,80}")        # the draft ids whose folders may be served
+
+
+def query_value(raw: bytes, name: str) -> str | None:
+    """The first `name` parameter of the raw query string, decoded as strict UTF-8 (Werkzeug leaves
+    an escape that is not UTF-8, such as an encoded surrogate or %FF, in the text as it came, where
+    it would pass for part of a folder name). None when absent; ValueError when not UTF-8."""
+    for pair in raw.split(b"&"):
+        key, _, value = pair.partition(b"=")
+        if unquote_to_bytes(key.replace(b"+", b" ")) != name.encode():
+            continue
+        try:
+            return unquote_to_bytes(value.replace(b"+", b" ")).decode("utf-8")
+        except UnicodeDecodeError:
+            raise ValueError(f"Invalid {name}: it is not valid UTF-8 (a surrogate or a stray byte); "
+                             "percent-encode the path's UTF-8 bytes.") from None
+    return None
 
 
 def _safe_id(draft_id: str) -> str:
@@ -136,10 +153,24 @@ def create_app(settings: Settings | None = None) -> Flask:
         return jsonify(reply), status
 
     @app.get("/drafts/<draft_id>.zip")
-    def download_zip(draft_id: str) -> Response:
+    def download_zip(draft_id: str) -> Response | tuple[Response, int]:
+        """The saved folder as a zip; with ?draft_folder=, its paths moved into that folder."""
         folder = saved_folder(draft_id)
-        return Response(stream_with_context(delivery.stream_zip(folder)), mimetype="application/zip",
+        try:
+            relocation = relocation_for(folder)
+        except ValueError as exc:
+            return envelope(error=f"Invalid parameter 'draft_folder': {exc}", code=ErrorCode.INVALID_PARAMETER,
+                            status=400)
+        return Response(stream_with_context(delivery.stream_zip(folder, rewriter=relocation)),
+                        mimetype="application/zip",
                         headers={"Content-Disposition": f'attachment; filename="{draft_id}.zip"'})
+
+    def relocation_for(folder: Path) -> relocate.Relocation | None:
+        """The download's ?draft_folder= as a relocation of `folder`; None when absent or empty."""
+        value = query_value(request.query_string, "draft_folder")
+        if value is None or not value.strip():
+            return None
+        return relocate.plan(delivery.read_file(folder, "draft_meta_info.json") or b"", folder.name, value)
 
     @app.get("/drafts/<draft_id>")
     def draft_page(draft_id: str) -> tuple[str, int, dict[str, str]]:
@@ -174,11 +205,13 @@ def create_app(settings: Settings | None = None) -> Flask:
         query = f"?{request.query_string.decode()}" if request.query_string else ""
         zip_url = f"{ctx.base_url()}/drafts/{draft_id}.zip{query}" if saved else ""
         if task is None:
-            return delivery.SaveView("completed", 100, "", None, None, zip_url, delivery.folder_size(folder))
+            return delivery.SaveView("completed", 100, "", None, None, zip_url, delivery.folder_size(folder),
+                                     served_here=True)
         if not saved and task.status == "completed" and not task.draft_url.startswith("/"):
             zip_url = task.draft_url                      # uploaded to object storage
         return delivery.SaveView(task.status, task.progress, task.message, task.finished_at or task.started_at,
-                                 task.draft_folder, zip_url, delivery.folder_size(folder) if saved else None)
+                                 task.draft_folder, zip_url, delivery.folder_size(folder) if saved else None,
+                                 served_here=saved)
 
     render_routes.install(app, ctx, body_object, _safe_id)
     surface.install(app, ctx, registry.ROUTES, envelope)

@@ -177,6 +177,11 @@ def _operations_routes() -> dict[str, Any]:
             "draft_zip", "The saved draft folder as a zip (after /save_draft completed)",
             {"200": {"description": "the zip", "content": {"application/zip": {
                 "schema": {"type": "string", "contentMediaType": "application/zip"}}}},
+             "400": {"description": "draft_folder is not a usable drafts folder (invalid_parameter)",
+                     **_ENVELOPE_REPLY},
              "404": {"description": "not saved (or the saved folder was cleaned up)"}},
-            parameters=[_DRAFT_ID, *_SIGNATURE], tag="downloads"),
+            parameters=[_DRAFT_ID, _query("draft_folder", "string", "The client's drafts folder: the media and "
+                                          "meta paths in the zip point into <draft_folder>/<draft_id>, as the apps "
+                                          "write them (e.g. C:/…), whatever folder the save was made for."),
+                        *_SIGNATURE], tag="downloads"),
     }

@@ -10,6 +10,7 @@ from pathlib import Path
 from helpers import post
 
 WIN = r"C:\Users\me\AppData\Local\CapCut\User Data\Projects\com.lveditor.draft"
+WIN_APP = WIN.replace("\\", "/")        # WIN as the apps write it in a draft (capcut_drafts/save/paths.py)
 CONTENT_NAMES = ("draft_content.json", "draft_info.json")
 
 
@@ -88,3 +89,15 @@ def media_materials(content: dict) -> list[dict]:
 def saved_track(content: dict, name: str) -> dict:
     """The first track called `name` in saved draft content."""
     return next(t for t in content["tracks"] if t.get("name") == name)
+
+
+def json_strings(value, key: str = ""):
+    """(key, string) of every string in a JSON value, with the key it sits under."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield from json_strings(v, k)
+    elif isinstance(value, list):
+        for v in value:
+            yield from json_strings(v, key)
+    elif isinstance(value, str):
+        yield key, value

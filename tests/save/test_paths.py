@@ -1,5 +1,6 @@
-"""capcut_drafts.save.paths: client paths in the client's style (Windows, UNC, macOS, Linux), validation messages,
-the OS guess and the no-folder fallback."""
+"""capcut_drafts.save.paths: client paths as the apps write them (Windows, UNC, macOS, Linux), validation
+messages, the OS guess and the no-folder fallback. The forms per app version, checked against the app-written
+reference drafts, are in test_app_path_forms.py."""
 from __future__ import annotations
 
 import pytest
@@ -7,40 +8,42 @@ import pytest
 from capcut_drafts.save import paths
 
 WIN = r"C:\Users\me\AppData\Local\CapCut\User Data\Projects\com.lveditor.draft"
+WIN_APP = "C:/Users/me/AppData/Local/CapCut/User Data/Projects/com.lveditor.draft"     # as the apps write it
 MAC = "/Users/me/Movies/CapCut/User Data/Projects/com.lveditor.draft"
 FILE = "video_454a5414d017e3bc.mp4"
-TAIL_WIN = "\\dfd_1\\assets\\video\\" + FILE
+TAIL = "/dfd_1/assets/video/" + FILE
+TAIL_UNC = "\\dfd_1\\assets\\video\\" + FILE
 
 
-# --- material_path: one style per kind of folder --------------------------------------------------
+# --- material_path: the form the apps write, per kind of folder -------------------------------------
 
 @pytest.mark.parametrize("folder, expected", [
-    (WIN, WIN + TAIL_WIN),
-    (WIN + "\\", WIN + TAIL_WIN),                 # trailing separator
-    (WIN + "\\\\", WIN + TAIL_WIN),
-    (r"C:\Users/me\Drafts", r"C:\Users\me\Drafts" + TAIL_WIN),   # mixed → backslashes
-    ("C:/Users/me/CapCut Drafts", "C:/Users/me/CapCut Drafts/dfd_1/assets/video/" + FILE),
-    ("C:/Users/me/CapCut Drafts/", "C:/Users/me/CapCut Drafts/dfd_1/assets/video/" + FILE),
-    ("C:/Users\\me/Drafts", "C:/Users/me/Drafts/dfd_1/assets/video/" + FILE),      # mixed → forward
-    ("D:\\", "D:" + TAIL_WIN),                              # a drive root
-    (r"\\nas\share\CapCut Drafts", r"\\nas\share\CapCut Drafts" + TAIL_WIN),
-    ("\\\\nas\\share\\", r"\\nas\share" + TAIL_WIN),
-    (MAC, MAC + "/dfd_1/assets/video/" + FILE),
-    (MAC + "/", MAC + "/dfd_1/assets/video/" + FILE),
-    ("/home/me/drafts", "/home/me/drafts/dfd_1/assets/video/" + FILE),
-    ("/home/me//drafts/./x/", "/home/me/drafts/x/dfd_1/assets/video/" + FILE),
-    ("/", "/dfd_1/assets/video/" + FILE),
-    ("  /home/me/drafts\n", "/home/me/drafts/dfd_1/assets/video/" + FILE),    # pasted with whitespace
+    (WIN, WIN_APP + TAIL),                        # backslashes sent: forward slashes written
+    (WIN + "\\", WIN_APP + TAIL),                 # trailing separator
+    (WIN + "\\\\", WIN_APP + TAIL),
+    (r"C:\Users/me\Drafts", "C:/Users/me/Drafts" + TAIL),   # mixed
+    ("C:/Users/me/CapCut Drafts", "C:/Users/me/CapCut Drafts" + TAIL),
+    ("C:/Users/me/CapCut Drafts/", "C:/Users/me/CapCut Drafts" + TAIL),
+    ("C:/Users\\me/Drafts", "C:/Users/me/Drafts" + TAIL),
+    ("D:\\", "D:" + TAIL),                                 # a drive root
+    ("e:/", "e:" + TAIL),
+    (r"\\nas\share\CapCut Drafts", r"\\nas\share\CapCut Drafts" + TAIL_UNC),   # UNC: backslashes
+    ("\\\\nas\\share\\", r"\\nas\share" + TAIL_UNC),
+    (MAC, MAC + TAIL),
+    (MAC + "/", MAC + TAIL),
+    ("/home/me/drafts", "/home/me/drafts" + TAIL),
+    ("/home/me//drafts/./x/", "/home/me/drafts/x" + TAIL),
+    ("/", TAIL),
+    ("  /home/me/drafts\n", "/home/me/drafts" + TAIL),    # pasted with whitespace
 ])
-def test_material_path_keeps_the_client_style(folder, expected):
+def test_material_path_is_written_as_the_apps_write_it(folder, expected):
     assert paths.material_path(folder, "dfd_1", "video", FILE) == expected
 
 
-def test_windows_backslash_style_matches_upstream():
-    # upstream: C:\...\com.lveditor.draft\<id>\assets\video\video_<h>.mp4
+def test_windows_drive_paths_have_no_backslash():
     got = paths.material_path(WIN, "dfd_cat_1_ab", "video", FILE)
-    assert got == WIN + "\\dfd_cat_1_ab\\assets\\video\\" + FILE
-    assert "/" not in got
+    assert got == WIN_APP + "/dfd_cat_1_ab/assets/video/" + FILE
+    assert "\\" not in got
 
 
 @pytest.mark.parametrize("folder", [None, ""])
@@ -56,8 +59,8 @@ def test_meta_file_path_leaves_absolute_paths_alone():
 
 # --- join, client_os, validate ---------------------------------------------------------------------
 
-def test_join_uses_the_folder_style_and_splits_parts():
-    assert paths.join(WIN, "my draft") == WIN + "\\my draft"
+def test_join_uses_the_apps_form_and_splits_parts():
+    assert paths.join(WIN, "my draft") == WIN_APP + "/my draft"
     assert paths.join("C:/x", "a/b", "c") == "C:/x/a/b/c"
     assert paths.join(r"\\srv\share", "d") == r"\\srv\share\d"
     assert paths.join(MAC, "d", "assets\\video") == MAC + "/d/assets/video"
@@ -97,6 +100,8 @@ def test_validate_returns_the_normalised_folder(folder, normalised):
     ("\\\\server", "network path without a share"),
     (r"C:\a?b", "Windows does not allow"),
     ("C:/a:b", "Windows does not allow"),
+    ("/a/\ud800b", "unpaired surrogate"),
+    ("C:\\a\udfffb", "unpaired surrogate"),
     ("/a/" + "x" * 1100, "at most 1024"),
     ("C:\\" + "x" * 200, "at most 180"),
 ])

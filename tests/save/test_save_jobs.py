@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from helpers.lint import lint
-from helpers.save import WIN, Service, files_of, media_materials, saved_track
+from helpers.save import WIN, WIN_APP, Service, files_of, media_materials, saved_track
 
 from capcut_drafts.save import delivery, paths
 from capcut_drafts.save.tasks import Task, TaskBook
@@ -304,14 +304,14 @@ def test_a_save_sent_during_another_save_gets_its_own_draft_folder(service, medi
 
 # --- 8. client path styles -------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("folder, sep", [
-    (WIN, "\\"),
-    ("/Users/me/Movies/CapCut/User Data/Projects/com.lveditor.draft", "/"),
-    ("/home/me/capcut drafts", "/"),
-    (r"\\nas\share\drafts", "\\"),
-    ("C:/CapCut Drafts", "/"),
+@pytest.mark.parametrize("folder, written, sep", [
+    (WIN, WIN_APP, "/"),                          # a Windows drive: forward slashes, as the apps write it
+    ("/Users/me/Movies/CapCut/User Data/Projects/com.lveditor.draft",) * 2 + ("/",),
+    ("/home/me/capcut drafts", "/home/me/capcut drafts", "/"),
+    (r"\\nas\share\drafts", r"\\nas\share\drafts", "\\"),
+    ("C:/CapCut Drafts", "C:/CapCut Drafts", "/"),
 ])
-def test_material_paths_follow_the_draft_folder_style(service, media_server, folder, sep):
+def test_material_paths_follow_the_draft_folder_form(service, media_server, folder, written, sep):
     svc = service()
     d = svc.draft()
     svc.add("video", d, video_url=media_server.url("v1.mp4"), end=1)
@@ -321,10 +321,10 @@ def test_material_paths_follow_the_draft_folder_style(service, media_server, fol
     content = svc.content(d)
     for material in media_materials(content):
         kind = {"photo": "image", "video": "video"}.get(material.get("type"), "audio")
-        assert material["path"] == sep.join([folder, d, "assets", kind, paths.base_name(material["path"])])
+        assert material["path"] == sep.join([written, d, "assets", kind, paths.base_name(material["path"])])
         assert (svc.folder(d) / "assets" / kind / paths.base_name(material["path"])).is_file()
     other = "\\" if sep == "/" else "/"
-    assert all(other not in m["path"].replace(folder, "") for m in media_materials(content))
+    assert all(other not in m["path"].replace(written, "") for m in media_materials(content))
 
 
 def test_the_folder_sent_with_an_add_is_used_when_the_save_sends_none(service, media_server):

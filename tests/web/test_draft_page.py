@@ -50,10 +50,26 @@ def test_page_after_a_save_without_draft_folder(client):
     assert ok(client, "/save_draft", {"draft_id": d})["status"] == "completed"
     text = page(client, d)
     assert "Status <b>completed</b> (100 %)" in text and "UTC" in text
-    assert f'<a href="http://127.0.0.1:9001/drafts/{d}.zip">' in text
+    assert f'<a href="http://127.0.0.1:9001/drafts/{d}.zip" id="zip-link">' in text
     assert "saved without <code>draft_folder</code>: media paths are relative" in text
+    assert "enter your drafts folder above" in text
     assert "Not saved yet" not in text
     assert client.get(f"/drafts/{d}.zip").status_code == 200
+
+
+def test_page_has_a_drafts_folder_field_the_zip_link_carries(client):
+    """A GET form to the zip (works without script) and a script that remembers the folder in
+    localStorage and puts it on the link as ?draft_folder=."""
+    d = ok(client, "/create_draft", {})["draft_id"]
+    ok(client, "/save_draft", {"draft_id": d})
+    text = page(client, d)
+    assert f'<form id="folder-form" method="get" action="http://127.0.0.1:9001/drafts/{d}.zip">' in text
+    assert '<input id="draft-folder" name="draft_folder"' in text
+    assert 'localStorage.getItem(key)' in text and 'var key = "capcut-drafts.draft_folder"' in text
+    assert '"draft_folder="' in text and 'encodeURIComponent(value)' in text and 'type="hidden"' not in text
+    # what the form submits: the zip for that folder
+    resp = client.get(f"/drafts/{d}.zip?draft_folder=C%3A%5CUsers%5Cme%5CDrafts")
+    assert resp.status_code == 200 and resp.mimetype == "application/zip"
 
 
 def test_page_after_a_save_for_a_drafts_folder_names_it(client):
@@ -77,7 +93,7 @@ def test_hostile_names_are_escaped(client):
     ok(client, "/save_draft", {"draft_id": d, "draft_folder": "/Users/me/<img src=x onerror=alert(1)>"})
     text = page(client, d)
     assert f"<td>{html.escape(HOSTILE)}</td>" in text
-    assert "<script>" not in text and "<b>" not in text.replace("<b>completed</b>", "")
+    assert "<script>alert" not in text and "<b>" not in text.replace("<b>completed</b>", "")
     assert "<img" not in text and "&lt;img src=x onerror=alert(1)&gt;" in text
 
 
@@ -95,6 +111,12 @@ def test_with_api_keys_the_links_we_hand_out_open_the_page(tmp_path):
     assert again["draft_url"] == link                   # one link per day, not one per reply
     opened = client.get(link[link.index("/drafts/"):])
     assert opened.status_code == 200 and "text" in opened.get_data(as_text=True)
+    client.post("/save_draft", json={"draft_id": d}, headers=headers)
+    saved = client.get(link[link.index("/drafts/"):]).get_data(as_text=True)
+    expires, sig = link.split("expires=")[1].split("&sig=")
+    # the folder form carries the signature, so its download opens without a key
+    assert f'<input type="hidden" name="expires" value="{expires}"><input type="hidden" name="sig" value="{sig}">' \
+        in saved
     bare = client.get(f"/drafts/{d}")
     assert bare.status_code == 401 and bare.mimetype == "text/html"
     assert "draft_url" in bare.get_data(as_text=True)
@@ -103,3 +125,12 @@ def test_with_api_keys_the_links_we_hand_out_open_the_page(tmp_path):
     assert client.get(f"/drafts/{d}.zip").get_json()["code"] == "unauthorized"
     assert client.get("/").status_code == 302
     app.extensions["capcut"].media.close(wait=True)
+
+
+def test_a_zip_in_object_storage_gets_no_folder_field():
+    """Only the zip this service streams can move its paths (?draft_folder=); an uploaded one is as saved."""
+    from capcut_drafts.save import delivery
+    uploaded = delivery.SaveView("completed", 100, "", None, None, "https://bucket.example/d.zip?X-Sig=1")
+    text = delivery.draft_page("d1", None, uploaded)
+    assert 'href="https://bucket.example/d.zip?X-Sig=1" id="zip-link"' in text
+    assert 'id="draft-folder"' not in text and "localStorage" not in text and "enter your drafts folder" not in text
