@@ -10,8 +10,10 @@ one track type, keyframe curve/point, animation entry) a *schema* instance from 
 gives the key set and the key order; optional *value* instances (other drafts, same kind) supply
 neutral values for the keys they share, because the schema instance is sometimes an unusual one
 (an auto-caption, a moved sticker).  Every value is then sanitised: ids, names, paths, URLs and
-request ids become "", data lists become [], timing becomes 0.  What remains are the app's default
-scalars and the shape of its nested objects.
+request ids become "", data lists become [] (except the few every app fills alike, _LIST_DEFAULTS),
+timing becomes 0.  What remains are the app's default scalars and the shape of its nested objects.
+rules.json also lists the *app-owned* keys (APP_OWNED): where pyjianyingdraft writes a constant the
+apps do not, the template's value replaces it.
 
 Also writes tests/data/keysets_capcut.json and tests/data/keysets_jianying.json: the key sets of
 the schema instances, which the tests compare with what capcut_drafts.export.app_schema produces.
@@ -40,6 +42,7 @@ FILES = {
     "cc91_premiere": "drafts/capcut-9.1-win-premiere/draft_content.json",
     "cc81_juz6": "drafts/capcut-8.1-win-quran-juz6-timelines/draft_content.json",
     "cc77_tracker": "drafts/capcut-7.7-win-tqk-tracker/draft_content.json",
+    "cc77_embedded": "drafts/capcut-7.7-win-tqk-embedded/draft_content.json",
     "cc65_tmpl": "templates/capcutapi-template/template-2.tmp",
     "cc62": "drafts/capcut-6.2-win-baby-starfish/draft_content.json",
     "cc69_rolik": "drafts/capcut-6.9-win-rolik/draft_content.json",
@@ -123,13 +126,17 @@ _BLANK_KEYS = {
 }
 # Timing and sizes that belong to one clip, not to the kind.
 _ZERO_NUMBER_KEYS = {"start", "duration", "start_time", "end_time", "time_offset"}
+# Lists the apps fill with the same value in every object of the kind: kept, not emptied.
+# ai_beats.melody_percents: [0.0] in the beats of CapCut 1.5–8.9 and JianYing 2.8–5.6 where no
+# beat analysis ran ([0.6…] only in the few where it did).
+_LIST_DEFAULTS: dict[str, list] = {"melody_percents": [0.0]}
 
 
 def sanitize(value: Any, key: str = "") -> Any:
     if isinstance(value, dict):
         return {k: sanitize(v, k) for k, v in value.items()}
     if isinstance(value, list):
-        return []
+        return list(_LIST_DEFAULTS.get(key, []))
     if isinstance(value, str):
         if key == "category_name" and value != "local":
             return ""  # catalogue names ("Trending", "Hot Bgm"...) belong to one effect; "local" is the kind's
@@ -197,6 +204,14 @@ NEUTRAL_TEXT = {
 }
 
 
+# JianYing's own text-shadow defaults (the values the app shows when a shadow is switched on), the
+# same in every JianYing text here (4.6.1 and 5.4.5: distance 8, smoothing 1.0, alpha 0.8, point at
+# 8 × (0.127, −0.127), colour black); CapCut 3.8–8.1 write 5 / 0.45 / 0.9 instead, so the CapCut
+# 3.8 text the JianYing template otherwise uses cannot supply them.
+JIANYING_TEXT_KEYS = ("shadow_alpha", "shadow_color", "shadow_distance", "shadow_point", "shadow_smoothing",
+                      "use_effect_default_color")
+
+
 def text_default(schema: dict, values: list[dict], overrides: dict | None = None) -> dict:
     out = compose(schema, values)
     for k, v in NEUTRAL_TEXT.items():
@@ -241,6 +256,49 @@ VIDEO_REF_ORDER = ["drafts", "time_marks", "speeds", "placeholder_infos", "trans
 AUDIO_REF_ORDER = ["drafts", "time_marks", "speeds", "placeholder_infos", "audio_fades", "*", "beats",
                    "sound_channel_mappings", "loudnesses", "vocal_beautifys", "vocal_separations"]
 TEXT_REF_ORDER = ["material_animations", "effects", "*"]
+
+# Keys whose value the app decides, whatever pyjianyingdraft wrote: app_schema writes the template's
+# value (from the reference drafts) even where the library already set one. Only keys for which the
+# library writes a constant that the apps do not:
+#   segments            enable_adjust / enable_lut: the library writes true on every segment; the apps
+#                       true on video segments only and false on audio, text, sticker, effect and
+#                       filter segments (every reference: CapCut 1.5–9.1, JianYing 2.8–5.9)
+#   videos              check_flag: the library writes 63487, as CapCut ≤ 3.8 and JianYing do; CapCut
+#                       5.8–9.1 write 62978047 on videos and photos (CapCut 6.x: 6.2, 6.3, 6.9)
+#   audios              check_flag: the library writes 3, every app 1
+#   common_mask         category_id / category_name: the library writes "jichu" / "基础"; CapCut 8.6
+#                       writes "" / ""
+#   canvases.canvas_blur color: the library writes "#00000000"; CapCut 9.1 writes ""
+# "<bucket>" applies to every kind of the bucket, "<bucket>.<type>" to one kind; a kind the profile
+# has no template for is left as the library writes it.
+APP_OWNED = {
+    "segments": ["enable_adjust", "enable_lut"],
+    "materials": {
+        "videos": ["check_flag"],
+        "audios": ["check_flag"],
+        "common_mask": ["category_id", "category_name"],
+        "canvases.canvas_blur": ["color"],
+    },
+}
+
+
+def app_owned(materials: dict[str, dict[str, dict]], segments: dict[str, dict]) -> dict:
+    """APP_OWNED narrowed to what this profile's templates have (every named key must exist)."""
+    out: dict[str, Any] = {"segments": APP_OWNED["segments"], "materials": {}}
+    for ttype, seg in segments.items():
+        missing = [k for k in APP_OWNED["segments"] if k not in seg]
+        if missing:
+            raise KeyError(f"segment {ttype} template lacks app-owned keys {missing}")
+    for target, keys in APP_OWNED["materials"].items():
+        bucket, _, kind = target.partition(".")
+        kinds = [k for k in materials.get(bucket, {}) if not kind or k == kind]
+        for k in kinds:
+            missing = [key for key in keys if key not in materials[bucket][k]]
+            if missing:
+                raise KeyError(f"{bucket}.{k} template lacks app-owned keys {missing}")
+        if kinds:
+            out["materials"][target] = keys
+    return out
 
 
 def spec_capcut(r: Refs) -> dict:
@@ -336,6 +394,14 @@ def spec_capcut_legacy(r: Refs) -> dict:
     d62 = r.draft("cc62")
     video_seg = r.segment("cc62", "video")
     text62 = r.material("cc62", "texts")
+    # The 6.2 draft's objects carry its author's choices where other 6.x–7.x drafts agree on neutral
+    # values: its one photo is a stock image (is_copyright true, no "local" category), its one beats
+    # entry has AI beats switched on (enable_ai_beats, gear 0, mode 1, user_delete_ai_beats a dict;
+    # 6.3, 6.9 and 7.7 write false / 404 / 404 / null) and its texts are auto-captions, whose shadow
+    # defaults (8 / 1.0 / 0.8) differ from a plain text's (5 / 0.45 / 0.9 in 6.3, 7.7 and 3.8–8.1).
+    # Those kinds keep 6.2's key set and take their values from 6.9 (rolik) and from a plain 7.7 text
+    # (subtitles stay 6.2's: they are auto-captions there too).
+    plain_text77 = r.material("cc77_embedded", "texts", lambda t: t.get("add_type") == 0 and t.get("type") == "text")
     return {
         "dir": "capcut_legacy",
         "app": "capcut",
@@ -361,7 +427,10 @@ def spec_capcut_legacy(r: Refs) -> dict:
         "materials": {
             "videos": {
                 "video": ("cc62", compose(r.material("cc62", "videos", of_type("video")), [])),
-                "photo": ("cc62", compose(r.material("cc62", "videos", of_type("photo")), [])),
+                "photo": ("cc62; is_copyright false and category_name local as every photo of cc69 rolik and "
+                          "cc77 tracker (11 of 11)",
+                          compose(r.material("cc62", "videos", of_type("photo")), [],
+                                  overrides={"is_copyright": False, "category_name": "local"})),
             },
             "audios": {
                 "extract_music": ("cc62", compose(r.material("cc62", "audios", of_type("extract_music")), [])),
@@ -369,8 +438,10 @@ def spec_capcut_legacy(r: Refs) -> dict:
                           compose(r.material("cc62", "audios"), [], overrides={"type": "music"})),
             },
             "texts": {
-                "text": ("cc62 (auto-caption texts; add_type/type reset to a plain text)",
-                         text_default(text62, [], overrides={"type": "text", "add_type": 0, "recognize_type": 0})),
+                "text": ("cc62 key set (auto-caption texts; add_type/type reset to a plain text); values from a "
+                         "plain cc77 embedded text",
+                         text_default(text62, [plain_text77],
+                                      overrides={"type": "text", "add_type": 0, "recognize_type": 0})),
                 "subtitle": ("cc62", text_default(text62, [])),
             },
             "material_animations": {"sticker_animation": ("cc62",
@@ -381,7 +452,8 @@ def spec_capcut_legacy(r: Refs) -> dict:
                                           compose(r.material("cc62", "canvases", of_type("canvas_color")), []))},
             "sound_channel_mappings": {"none": ("cc62", compose(r.material("cc62", "sound_channel_mappings"), []))},
             "vocal_separations": {"vocal_separation": ("cc62", compose(r.material("cc62", "vocal_separations"), []))},
-            "beats": {"beats": ("cc62", compose(r.material("cc62", "beats"), []))},
+            "beats": {"beats": ("cc62 key set; values from cc69 rolik (no AI beats)",
+                                compose(r.material("cc62", "beats"), [r.material("cc69_rolik", "beats")]))},
             "loudnesses": {"*": ("cc62", compose(r.material("cc62", "loudnesses"), []))},
             "chromas": {"chroma": ("cc62", compose(r.material("cc62", "chromas"), []))},
             "video_effects": {"video_effect": ("cc62", compose(r.material("cc62", "video_effects"), []))},
@@ -390,6 +462,8 @@ def spec_capcut_legacy(r: Refs) -> dict:
                                            compose(r.material("cc58_trans", "transitions"), []))},
             "audio_fades": {"audio_fade": ("cc38 (same 5 keys from 1.5 to 9.1)",
                                            compose(r.material("cc38", "audio_fades"), []))},
+            "stickers": {"sticker": ("cc77 tracker (7.7, the nearest version with a sticker; no 6.x draft here "
+                                     "has one)", compose(r.material("cc77_tracker", "stickers"), []))},
         },
         "items": {
             "material_animations.animations": ("cc69 rolik 'group' animation", compose(
@@ -412,6 +486,7 @@ def spec_jianying(r: Refs) -> dict:
     sub38 = r.material("cc38", "texts", of_type("subtitle"))
     audio38 = r.material("cc38", "audios", of_type("extract_music"))
     effect545 = r.material("jy545", "effects", of_type("text_effect"))
+    text545 = r.material("jy545", "texts", lambda t: t.get("type") == "text" and t.get("shadow_color") == "#000000")
     return {
         "dir": "jianying",
         "app": "jianying",
@@ -448,7 +523,9 @@ def spec_jianying(r: Refs) -> dict:
                 "music": ("cc38 key set, type music", compose(audio38, [], overrides={"type": "music"})),
             },
             "texts": {
-                "text": ("cc38 plain text (88 keys; jy545 has 83, a subset)", text_default(text38, [])),
+                "text": ("cc38 plain text (88 keys; jy545 has 83, a subset); JianYing's shadow defaults from a "
+                         "jy545 text", text_default(text38, [],
+                                                   overrides={k: text545[k] for k in JIANYING_TEXT_KEYS})),
                 "subtitle": ("cc38 subtitle", text_default(sub38, [])),
             },
             "stickers": {"sticker": ("jy545", compose(r.material("jy545", "stickers"), []))},
@@ -572,10 +649,14 @@ def build(ref_root: Path) -> dict[str, dict[str, Any]]:
         rules = {
             "_about": "Per-profile rules for capcut_drafts.export.app_schema, taken from the reference drafts. "
                       "helpers: helper materials every segment of that track type owns (created when missing). "
-                      "ref_order: bucket order of extra_material_refs; '*' is the slot for buckets not listed.",
+                      "ref_order: bucket order of extra_material_refs; '*' is the slot for buckets not listed. "
+                      "app_owned: keys whose template value is written even where the library set one "
+                      "(segments: every segment kind; materials: '<bucket>' or '<bucket>.<type>'; "
+                      "tools/extract_app_defaults.py APP_OWNED gives the reference values).",
             "app": spec["app"],
             "key_order": spec["key_order"],
             "helpers": spec["helpers"],
+            "app_owned": app_owned(materials, segments),
             "ref_order": {"video": VIDEO_REF_ORDER, "audio": AUDIO_REF_ORDER, "text": TEXT_REF_ORDER,
                           "sticker": TEXT_REF_ORDER},
             "sources": {k: f"{v}" for k, v in sorted(sources.items())},

@@ -7,7 +7,9 @@ template id.  `complete()` is the step after `ScriptFile.dumps()`:
 * every top-level key, material bucket, material, track and segment gets the keys and default
   values the app version writes for that kind of object (the per-profile data files in
   ``template/<profile>/``, derived from app-written reference drafts by
-  ``tools/extract_app_defaults.py``).  Values that are already present are kept;
+  ``tools/extract_app_defaults.py``).  Values that are already present are kept, except the
+  *app-owned* keys of a kind (rules.json ``app_owned``: where the library writes one constant and the
+  app another, e.g. ``enable_adjust`` on audio segments), which always get the template's value;
 * each video, audio and text segment owns its helper materials (speeds, placeholder_infos,
   canvases, sound_channel_mappings, …), created when missing and listed in
   ``extra_material_refs`` in the app's order; no material or helper is shared by two segments;
@@ -74,7 +76,7 @@ class _Spec:
     nested spec of a dict value, the item spec of a list value, and whether the app writes a float.
     """
 
-    __slots__ = ("template", "keys", "mutables", "factories", "info")
+    __slots__ = ("template", "keys", "mutables", "factories", "info", "owned")
 
     def __init__(self, template: dict, items: dict[str, _Spec] | None = None):
         items = items or {}
@@ -82,6 +84,7 @@ class _Spec:
         self.keys = frozenset(template)
         self.factories = {k: f for k, f in ((k, _factory(v)) for k, v in template.items()) if f is not None}
         self.mutables = tuple(self.factories.items())
+        self.owned: tuple[str, ...] = ()      # app-owned keys: the template's value always wins
         info = {}
         for key, default in template.items():
             sub = _Spec(default) if isinstance(default, dict) and default else None
@@ -94,6 +97,17 @@ class _Spec:
     def attach_items(self, key: str, item: _Spec) -> None:
         sub, _, want_float = self.info.get(key, (None, None, False))
         self.info[key] = (sub, item, want_float)
+
+    def own(self, keys) -> None:
+        """Make `keys` app-owned (rules.json app_owned); every one must be a key of the template."""
+        unknown = [k for k in keys if k not in self.keys]
+        if unknown:
+            raise ValueError(f"app-owned keys {unknown} are not in the template")
+        self.owned = tuple(dict.fromkeys((*self.owned, *keys)))
+
+    def default(self, key: str) -> Any:
+        factory = self.factories.get(key)
+        return self.template[key] if factory is None else factory()
 
 
 def _factory(default: Any) -> Callable[[], Any] | None:
@@ -135,6 +149,8 @@ def _merge_ordered(obj: dict, spec: _Spec) -> dict:
             elif kind is int and nested[2]:
                 value = float(value)
         out[key] = value
+    for key in spec.owned:
+        out[key] = spec.default(key)
     if extras:
         for key in sorted(extras):
             out[key] = _sorted_deep(obj[key])
@@ -165,6 +181,8 @@ def _merge_inplace(obj: dict, spec: _Spec) -> dict:
         for key in missing:
             factory = factories.get(key)
             obj[key] = template[key] if factory is None else factory()
+    for key in spec.owned:
+        obj[key] = spec.default(key)
     return obj
 
 
@@ -253,9 +271,18 @@ def _compile(name: str, folder: Path) -> _Schema:
                     spec.attach_items(key, item)
             kinds[bucket][kind] = spec
 
+    owned = rules.get("app_owned", {})
+    for target, keys in owned.get("materials", {}).items():
+        bucket, _, kind = target.partition(".")
+        for kind_name, spec in kinds.get(bucket, {}).items():
+            if not kind or kind_name == kind:
+                spec.own(keys)
+
     point = _Spec(timeline["keyframe_point"])
     curve = _Spec(timeline["keyframe_curve"], {"keyframe_list": point})
     segments = {ttype: _Spec(t, {"common_keyframes": curve}) for ttype, t in timeline["segments"].items()}
+    for spec in segments.values():
+        spec.own(owned.get("segments", ()))
 
     ref_rank = {}
     for ttype, order in rules["ref_order"].items():
@@ -596,9 +623,25 @@ def _hex_color(rgb: Any) -> str | None:
         return None
 
 
+def _whole_numbers_as_ints(value: Any) -> Any:
+    """`value` with every integral float written as an int, as the apps write the numbers inside a
+    text's `content` ("size":12, "color":[1,1,1], "range":[0,5]; a fraction stays a float, e.g.
+    "width":0.08799999952316284): CapCut 3.8, 6.2, 7.7, 7.9, 8.1.1 and 8.9.1 and JianYing 5.4.5 all do.
+    The flat material fields beside `content` (font_size 12.0, …) stay floats there."""
+    kind = type(value)
+    if kind is float:
+        return int(value) if value.is_integer() else value
+    if kind is dict:
+        return {k: _whole_numbers_as_ints(v) for k, v in value.items()}
+    if kind is list:
+        return [_whole_numbers_as_ints(v) for v in value]
+    return value
+
+
 def _text_fields(obj: dict) -> None:
-    """Write `content` compactly, as the apps do, and mirror its first style in the flat fields
-    the app keeps next to it (font_size, text_color, border_*, …) where those are missing."""
+    """Write `content` compactly and with whole numbers as ints, as the apps do, and mirror its first
+    style in the flat fields the app keeps next to it (font_size, text_color, border_*, …) where those
+    are missing."""
     raw = obj.get("content")
     if not isinstance(raw, str):
         return
@@ -606,7 +649,7 @@ def _text_fields(obj: dict) -> None:
         body = json.loads(raw)
     except ValueError:
         return
-    obj["content"] = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+    obj["content"] = json.dumps(_whole_numbers_as_ints(body), ensure_ascii=False, separators=(",", ":"))
     try:
         style = body["styles"][0]
     except (KeyError, IndexError, TypeError):

@@ -47,13 +47,27 @@ class TrustedTrack(Track):
         return self
 
 
+class ProbedVideoMaterial(VideoMaterial):
+    """The library's video material plus `has_audio`, which it never writes (None: leave it to the
+    app defaults of capcut_drafts/export/app_schema.py)."""
+
+    has_audio: bool | None = None
+
+    def export_json(self):
+        out = super().export_json()
+        if self.has_audio is not None:
+            out["has_audio"] = self.has_audio
+        return out
+
+
 def video_material(material_id: str, name: str, media_type: str, duration_us: int,
-                   width: int, height: int, local_id: str) -> VideoMaterial:
-    material = VideoMaterial.__new__(VideoMaterial)
+                   width: int, height: int, local_id: str, has_audio: bool | None = None) -> VideoMaterial:
+    material = ProbedVideoMaterial.__new__(ProbedVideoMaterial)
     material.material_id, material.local_material_id = material_id, local_id
     material.material_name, material.path = name, ""
     material.duration, material.width, material.height = duration_us, width, height
     material.crop_settings, material.material_type = CropSettings(), media_type
+    material.has_audio = has_audio
     return material
 
 

@@ -203,7 +203,8 @@ def _place(track: Track, segments: list[tuple[int | None, Segment]]) -> None:
 
 
 def set_media(info: dict[str, dict[str, Any]]) -> Op:
-    """What probing learned about materials: {material_id: {duration_us, width, height, media_type, file_name}}."""
+    """What probing learned about materials: {material_id: {duration_us, width, height, media_type, file_name,
+    has_audio}} (operations stored before has_audio was probed lack it: the material keeps None)."""
     return {"op": "set_media", "materials": info}
 
 

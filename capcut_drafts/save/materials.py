@@ -42,8 +42,8 @@ def usable_files(draft: Draft, fetched: Mapping[str, CachedFile | FetchError]) -
 
 
 def learn(draft: Draft, files: UsableFiles) -> dict[str, Any]:
-    """The operation that records what probing taught (length, size, media type, extension); applied
-    to `draft` too, so it resolves open-ended clips as the stored draft will."""
+    """The operation that records what probing taught (length, size, media type, extension, whether the
+    file has sound); applied to `draft` too, so it resolves open-ended clips as the stored draft will."""
     learned = {}
     for material_id, (_, info) in files.items():
         material = draft.materials[material_id]
@@ -51,7 +51,8 @@ def learn(draft: Draft, files: UsableFiles) -> dict[str, Any]:
         media_type = "audio" if material.kind == "audio" else ("gif" if info.kind == "gif" else
                                                               "photo" if material.kind == "image" else "video")
         learned[material_id] = {"duration_us": info.duration_us, "width": info.width, "height": info.height,
-                                "media_type": media_type, "file_name": f"{stem}.{info.ext}"}
+                                "media_type": media_type, "file_name": f"{stem}.{info.ext}",
+                                "has_audio": info.has_audio}
     op = operations.set_media(learned)
     operations.apply(draft, op)
     return op

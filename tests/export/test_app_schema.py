@@ -56,7 +56,7 @@ HASH_KEYS = {"device_id", "hard_disk_id", "mac_address"}
 # Buckets for which no reference draft of that app version has an entry: left as the library writes them.
 NO_REFERENCE = {
     "capcut": {"audio_effects"},
-    "capcut_legacy": {"audio_effects", "common_mask", "effects", "stickers"},
+    "capcut_legacy": {"audio_effects", "common_mask", "effects"},
     "jianying": {"audio_effects", "video_effects"},
     "jianying_pro_10": {"audio_effects", "video_effects"},
 }
