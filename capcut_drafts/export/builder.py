@@ -31,7 +31,7 @@ from pyJianYingDraft.animation import SegmentAnimations
 from pyJianYingDraft.effect_segment import EffectSegment, FilterSegment
 from pyJianYingDraft.video_segment import BackgroundFilling
 
-from capcut_drafts.export import app_schema
+from capcut_drafts.export import app_schema, layering, resource_paths
 from capcut_drafts.export import library_adapter as lib
 from capcut_drafts.model import catalog, profiles
 from capcut_drafts.model.time import TimeRange
@@ -53,6 +53,8 @@ T = TypeVar("T")
 class Built:
     content: dict[str, Any]
     warnings: list[str] = field(default_factory=list)
+    # The SRT of each subtitle track with the path the app reads it from (the meta lists it).
+    subtitles: list[tuple[layering.SubtitleFile, str]] = field(default_factory=list)
 
     def dumps(self, profile: profiles.Profile) -> str:
         return app_schema.dumps(self.content, profile)
@@ -83,6 +85,8 @@ class _Builder:
         self.placed: dict[str, list[tuple[Any, TimeRange]]] = {}    # track -> (library segment, target)
         self.text_specs: dict[str, dict] = {}      # library text material id -> document text spec
         self.audio_sources: dict[str, str] = {}    # library audio material id -> document material id
+        self.resources: dict[str, tuple[str, catalog.Entry]] = {}   # resource id -> (category, entry)
+        self.cue_tracks: dict[str, str] = {}       # library text material id of a subtitle cue -> its track
 
     # -- segments -------------------------------------------------------------------------
 
@@ -107,7 +111,7 @@ class _Builder:
         duration = PHOTO_DURATION_US if media_type == "photo" else max(material.duration_us or 0, source.end_us)
         lib_material = lib.video_material(segment.id.replace("-", "").lower(), material.file_name, media_type,
                                           duration, material.width or 0, material.height or 0,
-                                          material.id.lower())
+                                          material.id.lower(), has_audio=_has_audio(material, media_type))
         lib_material.path = self.path_for(material)
         seg = VideoSegment(lib_material, Timerange(target.start_us, max(target.length_us, 0)),
                            source_timerange=_timerange(source),
@@ -115,14 +119,14 @@ class _Builder:
         seg.target_timerange = _timerange(target)
         self.animate(seg, segment, target.length_us, video=True)
         if segment.transition:
-            entry = catalog.lookup(self.app, "transition", segment.transition.name)
+            entry = self.resource("transition", segment.transition.name)
             seg.transition = lib.transition(entry, segment.transition.duration_us)
             seg.extra_material_refs.append(seg.transition.global_id)
         if segment.mask:
             seg.mask = self.mask(segment.mask)
             seg.extra_material_refs.append(seg.mask.global_id)
         if segment.filter:
-            entry = catalog.lookup(self.app, "filter", segment.filter.name)
+            entry = self.resource("filter", segment.filter.name)
             seg.add_filter(entry.library_member, segment.filter.intensity)
         if segment.background_blur:
             seg.background_filling = BackgroundFilling("canvas_blur", BLUR_LEVELS[segment.background_blur],
@@ -130,8 +134,14 @@ class _Builder:
             seg.extra_material_refs.append(seg.background_filling.global_id)
         return seg
 
+    def resource(self, category: str, name: str) -> catalog.Entry:
+        """The catalogue entry, noted so `apply_resource_paths` can write where the app caches it."""
+        entry = catalog.lookup(self.app, category, name)
+        self.resources.setdefault(entry.resource_id, (category, entry))
+        return entry
+
     def mask(self, m: Mask):
-        entry = catalog.lookup(self.app, "mask", m.name)
+        entry = self.resource("mask", m.name)
         width, height = self.draft.canvas.width, self.draft.canvas.height
         ratio = entry.default_aspect_ratio or 1.0
         mask_width = m.rect_width if m.rect_width is not None else m.size * height * ratio / width
@@ -151,7 +161,7 @@ class _Builder:
             wanted = segment.animations.get(slot)
             if wanted is None:
                 continue
-            entry = catalog.lookup(self.app, categories[slot], wanted.name)
+            entry = self.resource(categories[slot], wanted.name)
             duration = min(wanted.duration_us, length)
             start = length - duration if slot == "outro" else 0
             if slot == "loop":
@@ -257,7 +267,7 @@ class _Builder:
         if kind == "sticker":
             return StickerSegment(segment.sticker_id, timerange, clip_settings=self.clip_settings(segment))
         effect = _given(segment.effect, segment, "effect")
-        entry = catalog.lookup(self.app, effect.category, effect.name)
+        entry = self.resource(effect.category, effect.name)
         if kind == "filter":
             return FilterSegment(entry.library_member, timerange, _given(effect.intensity, segment, "intensity") / 100)
         mapped = catalog.map_params(entry, effect.params, reverse=True)
@@ -265,7 +275,8 @@ class _Builder:
                                                    global_scope=True), timerange)
 
     def build(self) -> Built:
-        for order, track in enumerate(self.draft.tracks_in_layer_order()):
+        tracks = self.draft.tracks_in_layer_order()
+        for order, track in enumerate(tracks):
             lib_track = lib.TrustedTrack(TrackType[track.kind], track.name, order, False)
             self.script.tracks[track.name] = lib_track
             placed = []
@@ -273,18 +284,22 @@ class _Builder:
                 seg = self.segment(track, cut)
                 self.register(lib_track, seg)
                 placed.append((seg, cut.target))
+                if layering.is_subtitle(cut.segment):
+                    self.cue_tracks[seg.material_id] = track.name
             self.placed[track.name] = placed
         self.attach_keyframes()
         content = self.assemble()
-        for order, track in enumerate(self.draft.tracks_in_layer_order()):
-            for seg_json in content["tracks"][order]["segments"]:
-                seg_json["render_index"] = track.layer
-                seg_json["track_render_index"] = order
+        layering.apply_layering(content, tracks, self.profile)
+        subtitles = layering.subtitle_files(self.draft)
+        groups = {f.track_name: f.group_id for f in subtitles}
+        layering.mark_subtitle_materials(content, {m: groups[t] for m, t in self.cue_tracks.items()})
         self.apply_text_ranges(content)
+        self.apply_resource_paths(content)
         for audio in content["materials"]["audios"]:   # cuts of one file share its local id, as in the apps
             audio["local_material_id"] = self.audio_sources.get(audio["id"], audio["local_material_id"])
         app_schema.complete(content, self.profile, seed=self.draft.id)
-        return Built(content, self.warnings)
+        return Built(content, self.warnings,
+                     [(f, material_path(self.draft_folder, self.draft.id, "subtitle", f.file_name)) for f in subtitles])
 
     def attach_keyframes(self) -> None:
         """Each pending keyframe onto the clip under its time (model/timing.keyframe_targets)."""
@@ -305,6 +320,25 @@ class _Builder:
             touched[id(target)] = target
         for target in touched.values():
             lib.sort_keyframes(target)
+
+    def apply_resource_paths(self, content: dict) -> None:
+        """Each effect resource's `path` where the app's cache path can be derived (export/resource_paths.py)."""
+        folder = self.draft_folder or next((m.draft_folder for m in self.draft.materials.values() if m.draft_folder),
+                                           None)
+        root = resource_paths.cache_root(folder)
+        if root is None or not self.resources:
+            return
+        materials = content["materials"]
+        objects = [obj for bucket in ("transitions", "common_mask", "masks", "effects", "video_effects")
+                   for obj in materials.get(bucket) or ()]
+        objects += [anim for group in materials.get("material_animations") or ()
+                    for anim in group.get("animations") or ()]
+        for obj in objects:
+            found = self.resources.get(obj.get("resource_id"))
+            if found is not None and not obj.get("path"):
+                path = resource_paths.resource_path(root, self.app, *found)
+                if path:
+                    obj["path"] = path
 
     def apply_text_ranges(self, content: dict) -> None:
         """pyjianyingdraft writes one style range per text; write every range of the document."""
@@ -362,6 +396,23 @@ class _Builder:
         content["materials"] = s.materials.export_json()
         content["tracks"] = [t.export_json() for t in sorted(s.tracks.values(), key=lambda t: t.track_order)]
         return content
+
+
+def _has_audio(material: Material, media_type: str) -> bool | None:
+    """`has_audio` of a video material as the apps write it: whether the file has an audio stream,
+    in every app version here (None until probed: the profile's template default stays).
+
+    The references: CapCut 3.8 writes false for 7 silent 4K stock clips (Pexels
+    `…-uhd_4096_2160_25fps.mp4`) and true for 4 others in the same draft; 6.2 false for 31 AI-generated
+    `vidu-video-….mp4` (Vidu makes silent video) and true for a YouTube clip; 7.7 false for a re-encoded
+    silent copy (its sound is on separate .ogg audio clips) and true for the original; 8.9.1 true for 4
+    iPhone MOVs whose clip volume was raised to 6.8; 9.1 true for 146 camera recordings; JianYing 2.8.5
+    false for a video-only YouTube `videoplayback.mp4` whose sound is the `.m4a` beside it; 5.4.5 false
+    for silent stock footage. Photos and GIFs are always false (CapCut 1.5–9.1, JianYing 4.6–5.9). No
+    reference shows an app writing true for a file without sound or false for one with it."""
+    if media_type != "video":
+        return False
+    return material.has_audio
 
 
 def _rgb(color: str) -> tuple[float, float, float]:

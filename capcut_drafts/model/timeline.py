@@ -23,8 +23,9 @@ from capcut_drafts.model.time import TimeRange
 TrackKind = Literal["video", "audio", "text", "effect", "filter", "sticker"]
 MaterialKind = Literal["video", "audio", "image"]
 
-# Layer base per track kind (upstream's render order); a track's layer is base + relative_index.
-LAYER_BASE = {"video": 0, "audio": 0, "effect": 10000, "filter": 11000, "sticker": 14000, "text": 15000}
+# Layer base per track kind: the order of tracks in the built draft, bottom to top (filters under
+# effects, as the apps' render indexes have them); a track's layer is base + relative_index.
+LAYER_BASE = {"video": 0, "audio": 0, "filter": 10000, "effect": 11000, "sticker": 14000, "text": 15000}
 
 # Input sizes one request or draft element takes (README "Details that matter"). Each is far
 # above real use and keeps the request that reaches it near a second on one core
@@ -97,6 +98,7 @@ class Material(_Model):
     width: int | None = None
     height: int | None = None
     media_type: str | None = None       # "video", "audio", "photo", "gif" once probed
+    has_audio: bool | None = None       # the file has an audio stream (probed; None: not known yet)
     draft_folder: str | None = None     # client drafts folder sent with the add call
     probed: bool = False
 

@@ -43,11 +43,13 @@ import secrets
 import shutil
 import threading
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from capcut_drafts.export import app_schema
+from capcut_drafts.export.layering import SubtitleFile
 from capcut_drafts.model.ids import derived_guid_hex
 from capcut_drafts.model.profiles import Profile
 from capcut_drafts.save import paths
@@ -208,8 +210,9 @@ def skeleton(profile: Profile, draft_id: str) -> dict:
 
 def meta_info(spec: dict, profile: Profile, media: list[MediaFile], *, draft_id: str, name: str, title: str,
               draft_folder: str | None, duration: int, created_us: int, modified_us: int,
-              materials_size: int) -> dict:
-    """draft_meta_info.json: `name` is the folder's name, `title` the name the app lists."""
+              materials_size: int, subtitles: Sequence[dict] = ()) -> dict:
+    """draft_meta_info.json: `name` is the folder's name, `title` the name the app lists;
+    `subtitles` are the entries of type 2 (`subtitle_entries`)."""
     entries = []
     for f in media:
         entry = copy.deepcopy(spec["meta_material"])
@@ -226,10 +229,11 @@ def meta_info(spec: dict, profile: Profile, media: list[MediaFile], *, draft_id:
     meta.update(
         draft_id=draft_id, draft_name=title,
         draft_fold_path=paths.join(draft_folder, name) if draft_folder else "",
-        draft_root_path=paths.validate_draft_folder(draft_folder) if draft_folder else "",
+        draft_root_path=paths.root_path(draft_folder, profile.name) if draft_folder else "",
         draft_new_version=profile.new_version, draft_timeline_materials_size_=materials_size,
         tm_duration=duration, tm_draft_create=created_us, tm_draft_modified=modified_us,
-        draft_materials=[{"type": t, "value": entries if t == 0 else []} for t in spec["meta_material_types"]],
+        draft_materials=[{"type": t, "value": entries if t == 0 else list(subtitles) if t == 2 else []}
+                         for t in spec["meta_material_types"]],
     )
     return meta
 
@@ -365,15 +369,31 @@ class _Folder:
 # ---------------------------------------------------------------------------------------------
 
 
+def subtitle_entries(spec: dict, subtitles: Sequence[tuple[SubtitleFile, str]], seed: str,
+                     created_us: int) -> list[dict]:
+    """The meta's type-2 entries of the SRT files (as CapCut 6.2 and 8.1 list an imported SRT)."""
+    entries = []
+    for subtitle, app_path in subtitles:
+        entry = copy.deepcopy(spec["meta_material"])
+        entry.update(id=app_guid(seed, f"subtitle:{subtitle.file_name}"), file_Path=paths.meta_file_path(app_path),
+                     extra_info=subtitle.file_name, metetype="none", type=2, duration=0, width=0, height=0,
+                     create_time=0, import_time=created_us // 1_000_000, import_time_ms=-1,
+                     roughcut_time_range={"duration": -1, "start": -1}, sub_time_range={"duration": -1, "start": -1})
+        entry.pop("enter_from", None)          # imported media have it; CapCut 8.1's SRT entry has not
+        entries.append(entry)
+    return entries
+
+
 def write_folder(target_dir: Path, content: dict, profile: Profile, *, name: str, draft_folder: str | None,
                  assets: dict[str, Path], created_us: int, modified_us: int, seed: str,
-                 title: str | None = None) -> list[str]:
+                 title: str | None = None, subtitles: Sequence[tuple[SubtitleFile, str]] = ()) -> list[str]:
     """Write the complete draft folder at `target_dir` (replacing one already there) and return the
     relative paths written, '/'-separated and sorted.
 
     `content` is the completed draft JSON with its material paths set; its videos/audios get their
     `local_material_id` linked (mutated in place, see `link_media`). `assets` maps a path inside
-    the folder (assets/video/video_<h>.mp4) to a local file, hard-linked or copied there. The
+    the folder (assets/video/video_<h>.mp4) to a local file, hard-linked or copied there;
+    `subtitles` (SRT file, path the app reads it from) go to assets/subtitle/ and the meta. The
     folder is built next to `target_dir` and renamed into place, so a reader never sees half of it.
     ValueError for an invalid name, draft_folder, asset path or content without an id.
     """
@@ -429,6 +449,8 @@ def write_folder(target_dir: Path, content: dict, profile: Profile, *, name: str
             folder.put_json("Timelines/project.json.bak", proj)
         folder.put_json("timeline_layout.json", timeline_layout(spec, content_id))
 
+    for subtitle, _ in subtitles:
+        folder.put(f"assets/subtitle/{subtitle.file_name}", subtitle.text.encode("utf-8"))
     for rel, value in spec.get("root_files", {}).items():
         folder.put_json(rel, _resolve(value, objects))
     folder.put_json("draft_agency_config.json", agency_config(spec, media))
@@ -442,7 +464,8 @@ def write_folder(target_dir: Path, content: dict, profile: Profile, *, name: str
         meta_id = app_guid(seed, "draft_meta_info.json:draft_id:2")
     folder.put_json("draft_meta_info.json", meta_info(
         spec, profile, media, draft_id=meta_id, name=name, title=title or name, draft_folder=draft_folder,
-        duration=duration, created_us=created_us, modified_us=modified_us, materials_size=materials_size))
+        duration=duration, created_us=created_us, modified_us=modified_us, materials_size=materials_size,
+        subtitles=subtitle_entries(spec, subtitles, seed, created_us)))
 
     clash = set(folder.files) & set(folder.links)
     if clash:

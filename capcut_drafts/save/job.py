@@ -93,7 +93,8 @@ def _save(ctx: Context, book: TaskBook, task: Task, draft_id: str, draft_folder:
     staged = delivery.staging_dir(ctx.settings, draft_id)
     now_us = int(time.time() * 1e6)
     write_folder(staged, built.content, profile, name=draft_id, draft_folder=folder_hint, assets=assets,
-                 created_us=int(draft.created_at * 1e6), modified_us=now_us, seed=draft_id, title=draft.name)
+                 created_us=int(draft.created_at * 1e6), modified_us=now_us, seed=draft_id, title=draft.name,
+                 subtitles=built.subtitles)
     final = delivery.folder_path(ctx.settings, draft_id)
     delivery.publish(staged, final)
 

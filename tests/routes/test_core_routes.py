@@ -94,7 +94,7 @@ def test_upstream_typical_flow_replay(client):
     assert timing(only_segment(doc, "audio_main")) == ((0, 8 * S), (0, 8 * S))
     assert timing(only_segment(doc, "title"))[1] == (0, 3 * S)
     render = [s["render_index"] for t in doc["tracks"] for s in t["segments"]]
-    assert render == sorted(render) and render[-1] == 15000     # video < audio < text
+    assert render == sorted(render) and render[-1] == 14000     # video, audio 0 < the first text 14000
     assert doc["duration"] == 10 * S
     m = doc["materials"]
     assert "common_mask" in m and m["common_mask"] == []
@@ -141,9 +141,13 @@ def test_image_start_end_relative_index(client):
     d = new_draft(client)
     ok(client, "/add_image", {"draft_id": d, "image_url": I, "start": 10, "end": 12, "track_name": "img",
                               "relative_index": 2})
-    seg = only_segment(content(client, d), "img")
+    ok(client, "/add_video", {"draft_id": d, "video_url": V1, "end": 1})
+    doc = content(client, d)
+    seg = only_segment(doc, "img")
     assert timing(seg) == ((0, 2 * S), (10 * S, 2 * S))
-    assert seg["render_index"] == 2
+    # relative_index 2 puts the track above video_main: an overlay, as the apps write one (flag 2, index 1)
+    assert [(t["name"], t["flag"]) for t in doc["tracks"]] == [("video_main", 0), ("img", 2)]
+    assert seg["render_index"] == 1 and only_segment(doc, "video_main")["render_index"] == 0
 
 
 def test_image_defaults_to_three_seconds_from_zero(client):
@@ -158,7 +162,9 @@ def test_relative_index_is_only_honoured_when_the_track_is_created(client):
                               "relative_index": 3})
     ok(client, "/add_image", {"draft_id": d, "image_url": I, "start": 1, "end": 2, "track_name": "img",
                               "relative_index": 7})
-    assert [s["render_index"] for s in track(content(client, d), "img")["segments"]] == [3, 3]
+    ok(client, "/add_image", {"draft_id": d, "image_url": I, "start": 0, "end": 1, "track_name": "mid",
+                              "relative_index": 5})
+    assert [t["name"] for t in content(client, d)["tracks"]] == ["img", "mid"]     # img stayed at 3
 
 
 def test_video_without_end_has_length_zero_until_probed_and_says_so(client):
@@ -539,7 +545,7 @@ def test_video_transform_speed_volume_transition(client):
                               "transition": "Dissolve", "transition_duration": 0.8, "relative_index": 4})
     doc = content(client, d)
     seg = only_segment(doc, "video_main")
-    assert seg["render_index"] == 4
+    assert seg["render_index"] == 0                  # the only video track is the main track
     assert seg["clip"]["transform"] == {"x": 0.1, "y": -0.2}
     assert seg["clip"]["scale"] == {"x": 1.5, "y": 0.5}
     assert seg["volume"] == 0.3 and seg["speed"] == 2

@@ -92,7 +92,7 @@ def test_scene_effect_by_name_is_a_global_video_effect_on_effect_01(client, any_
     assert track(doc, "effect_01")["type"] == "effect"
     seg = only_segment(doc, "effect_01")
     assert timerange(seg) == (0, 3 * S)
-    assert seg["render_index"] == 10000
+    assert seg["render_index"] == 11000          # the apps' effect range (CapCut 6.2, 6.9)
     effect = by_id(doc, "video_effects", seg["material_id"])
     assert (effect["resource_id"], effect["effect_id"], effect["name"]) == \
         (entry.resource_id, entry.effect_id, entry.title)
@@ -105,7 +105,7 @@ def test_upstream_flow_step_7_blur_effect(client, draft):
                                "end": 2, "track_name": "effect_01", "params": [40]})
     doc = content(client, draft)
     seg = only_segment(doc, "effect_01")
-    assert timerange(seg) == (0, 2 * S) and seg["render_index"] == 10000
+    assert timerange(seg) == (0, 2 * S) and seg["render_index"] == 11000
     effect = by_id(doc, "video_effects", seg["material_id"])
     assert [(p["name"], p["value"]) for p in effect["adjust_params"]] == [("effects_adjust_blur", pytest.approx(0.4))]
     assert len(doc["materials"]["video_effects"]) == 1
@@ -242,14 +242,14 @@ def test_effect_category_other_is_rejected_with_upstream_wording(client, draft):
     assert error.startswith("Error occurred while adding effect: Unknown other effect type: Like. ")
 
 
-def test_effect_track_render_index_is_10000_plus_relative_index_and_orders_tracks(client, draft):
+def test_effect_tracks_take_11000_plus_n_in_the_order_relative_index_gives(client, draft):
     ok(client, "/add_effect", {"draft_id": draft, "effect_type": "Blur", "track_name": "fx_top", "relative_index": 5})
     ok(client, "/add_effect", {"draft_id": draft, "effect_type": "Blur", "track_name": "fx_low"})
     ok(client, "/add_effect", {"draft_id": draft, "effect_type": "Blur", "track_name": "fx_top", "relative_index": 9,
                                "start": 3, "end": 4})
     doc = content(client, draft)
-    assert [s["render_index"] for s in segments(doc, "fx_top")] == [10005, 10005]
-    assert only_segment(doc, "fx_low")["render_index"] == 10000
+    assert [s["render_index"] for s in segments(doc, "fx_top")] == [11001, 11001]
+    assert only_segment(doc, "fx_low")["render_index"] == 11000
     assert [t["name"] for t in doc["tracks"]] == ["fx_low", "fx_top"]
 
 
@@ -283,7 +283,7 @@ def test_filter_track_segment_and_filter_effect(client, any_draft, profile):
     doc = content(client, any_draft)
     assert track(doc, "filter_01")["type"] == "filter"
     seg = only_segment(doc, "filter_01")
-    assert timerange(seg) == (1 * S, 2 * S) and seg["render_index"] == 11000
+    assert timerange(seg) == (1 * S, 2 * S) and seg["render_index"] == 10000    # as CapCut 8.6 writes it
     effect = by_id(doc, "effects", seg["material_id"])
     assert effect["type"] == "filter"
     assert effect["resource_id"] == entry.resource_id
@@ -300,7 +300,10 @@ def test_filter_defaults_full_intensity_0_to_3_seconds(client, draft):
 
 def test_filter_relative_index_and_track_name(client, draft):
     ok(client, "/add_filter", {"draft_id": draft, "filter_type": FILTER, "track_name": "grade", "relative_index": 2})
-    assert only_segment(content(client, draft), "grade")["render_index"] == 11002
+    ok(client, "/add_filter", {"draft_id": draft, "filter_type": FILTER, "track_name": "base"})
+    doc = content(client, draft)
+    assert [(t["name"], t["segments"][0]["render_index"]) for t in doc["tracks"]] == [("base", 10000),
+                                                                                     ("grade", 10001)]
 
 
 @pytest.mark.parametrize("path,media", [
@@ -393,7 +396,7 @@ def test_two_sticker_tracks_with_relative_index_999_and_0(client, draft):
     ok(client, "/add_sticker", {"draft_id": draft, "sticker_id": "7226264888031694091", "track_name": "sticker_low",
                                 "relative_index": 0})
     doc = content(client, draft)
-    assert only_segment(doc, "sticker_top")["render_index"] == 14999
+    assert only_segment(doc, "sticker_top")["render_index"] == 14001      # one counter from 14000, bottom up
     assert only_segment(doc, "sticker_low")["render_index"] == 14000
     assert [t["name"] for t in doc["tracks"]] == ["sticker_low", "sticker_top"]
     assert {s["sticker_id"] for s in doc["materials"]["stickers"]} == {"7107529669750066445", "7226264888031694091"}
@@ -415,7 +418,7 @@ def test_tracks_are_ordered_by_render_index_across_kinds(client, draft):
     ok(client, "/add_video", {"draft_id": draft, "video_url": V1, "end": 1})
     doc = content(client, draft)
     assert [(t["name"], t["segments"][0]["render_index"]) for t in doc["tracks"]] == [
-        ("video_main", 0), ("effect_01", 10000), ("filter_01", 11000), ("sticker_main", 14000), ("text_main", 15000)]
+        ("video_main", 0), ("filter_01", 10000), ("effect_01", 11000), ("sticker_main", 14000), ("text_main", 14001)]
 
 
 # --- /add_video_keyframe --------------------------------------------------------------------------

@@ -27,7 +27,7 @@ NULL_HAS_MEANING = {("/add_text", "font"), ("/add_subtitle", "font")}
 # Upstream's own checks: these nulls answer its missing-parameter message (omitted: the default).
 NULL_IS_MISSING = {("/add_text", "start"), ("/add_text", "end"), ("/add_video_keyframe", "draft_id")}
 
-_ID = re.compile(r"dfd_cat_\d+_[0-9a-f]{8}|[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-"
+_ID = re.compile(r"import_\d+|dfd_cat_\d+_[0-9a-f]{8}|[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-"
                  r"[0-9A-Fa-f]{12}|\b[0-9a-f]{32}\b")
 
 

@@ -12,7 +12,7 @@ import json
 import threading
 
 import pytest
-from helpers import fail, make_settings, new_draft, ok, only_segment, post, segments
+from helpers import fail, make_settings, new_draft, ok, only_segment, post, segments, track
 
 from capcut_drafts.model import catalog
 
@@ -102,7 +102,7 @@ def test_text_defaults_are_red_size_8_wenxuan_font_0_to_5_seconds_on_text_main(c
     doc = content(client, any_draft)
     seg = only_segment(doc, "text_main")
     assert seg["target_timerange"] == {"start": 0, "duration": 5 * S}
-    assert seg["render_index"] == 15000
+    assert seg["render_index"] == 14000 and track(doc, "text_main")["flag"] == 0
     [style] = styles(doc, seg)
     assert style["range"] == [0, 2]
     assert color(style) == [1.0, 0.0, 0.0]
@@ -545,12 +545,12 @@ def test_texts_on_one_track_must_not_overlap_but_may_touch(client, draft):
     assert [body(material(doc, s))["text"] for s in segments(doc, "text_main")] == ["a", "b"]
 
 
-def test_add_text_relative_index_sets_the_render_index_when_the_track_is_created(client, draft):
+def test_add_text_relative_index_orders_the_tracks_when_the_track_is_created(client, draft):
     ok(client, "/add_text", {"draft_id": draft, "text": "a", "track_name": "top", "relative_index": 7})
     ok(client, "/add_text", {"draft_id": draft, "text": "b", "track_name": "low"})
     doc = content(client, draft)
-    assert only_segment(doc, "top")["render_index"] == 15007
-    assert only_segment(doc, "low")["render_index"] == 15000
+    assert only_segment(doc, "top")["render_index"] == 14001      # one index per text, bottom track first
+    assert only_segment(doc, "low")["render_index"] == 14000
     assert [t["name"] for t in doc["tracks"]] == ["low", "top"]
 
 
@@ -653,8 +653,9 @@ def test_subtitle_upstream_flow_step_6(client):
     assert out["draft_id"] == d
     doc = content(client, d)
     assert cues(doc) == [(0, 2_500_000, "Hello"), (2_500_000, 2_500_000, "World")]
-    for seg in segments(doc, "subtitle"):
-        assert seg["render_index"] == 15999
+    assert track(doc, "subtitle")["flag"] == 1
+    for index, seg in enumerate(segments(doc, "subtitle")):
+        assert seg["render_index"] == 14000 + index
         assert seg["clip"]["transform"] == {"x": 0.0, "y": -0.8}
         mat = material(doc, seg)
         assert mat["alignment"] == 1 and mat["fixed_width"] == 648
@@ -676,7 +677,7 @@ def test_subtitle_defaults(client, any_draft, profile):
     assert style["strokes"] == [] and "shadows" not in style
     assert (style["bold"], style["italic"], style["underline"]) == (False, False, False)
     assert seg["clip"]["transform"] == {"x": 0.0, "y": -0.8}
-    assert seg["render_index"] == 15999
+    assert seg["render_index"] == 14000 and material(doc, seg)["type"] == "subtitle"
 
 
 def test_subtitle_style_parameters(client, draft):
@@ -890,12 +891,12 @@ def test_srt_url_404_reports_the_http_status(fetching_client, srt_server):
 
 # --- subtitle placement and timing ------------------------------------------------------------
 
-def test_subtitle_track_is_created_at_render_index_15999_above_text(client, draft):
+def test_subtitle_track_is_created_above_text(client, draft):
     ok(client, "/add_text", {"draft_id": draft, "text": "title", "start": 0, "end": 1})
     ok(client, "/add_subtitle", {"draft_id": draft, "srt": STEP6_SRT})
     doc = content(client, draft)
-    assert [t["name"] for t in doc["tracks"]] == ["text_main", "subtitle"]
-    assert {s["render_index"] for s in segments(doc, "subtitle")} == {15999}
+    assert [(t["name"], t["flag"]) for t in doc["tracks"]] == [("text_main", 0), ("subtitle", 1)]
+    assert [s["render_index"] for s in segments(doc, "subtitle")] == [14001, 14002]
 
 
 def test_subtitle_on_a_named_existing_text_track_is_appended(client, draft):
@@ -904,7 +905,8 @@ def test_subtitle_on_a_named_existing_text_track_is_appended(client, draft):
                                  "srt": "1\n00:00:01,000 --> 00:00:02,000\nnext\n"})
     doc = content(client, draft)
     assert [c[2] for c in cues(doc, "words")] == ["title", "next"]
-    assert {s["render_index"] for s in segments(doc, "words")} == {15000}
+    assert [s["render_index"] for s in segments(doc, "words")] == [14000, 14001]
+    assert [material(doc, s)["type"] for s in segments(doc, "words")] == ["text", "subtitle"]
 
 
 @pytest.mark.parametrize("font", [None, ""])

@@ -303,10 +303,10 @@ def test_main_file_name_follows_the_client_os(app, client, tmp_path, profile, cl
     assert layout_of(folder, content["id"]) == expected_layout(profile, client_os)
     meta = json.loads((folder / "draft_meta_info.json").read_bytes())
     assert meta["draft_fold_path"] == paths.join(draft_folder, draft.id)
-    assert meta["draft_root_path"] == paths.validate_draft_folder(draft_folder)
+    assert meta["draft_root_path"] == paths.root_path(draft_folder, profile)
     video = content["materials"]["videos"][0]
     assert video["path"].startswith(meta["draft_fold_path"])
-    sep = "/" if draft_folder.startswith(("/", "C:/")) else "\\"
+    sep = "\\" if draft_folder.startswith("\\\\") else "/"        # UNC keeps backslashes, drives have "/"
     assert video["path"] == sep.join([meta["draft_fold_path"], "assets", "video", video["material_name"]])
     # On this machine the client's paths do not exist; everything else must still be clean.
     code, report = lint(folder, "--no-check-paths")

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 from helpers.lint import lint
-from helpers.save import WIN, Service, files_of, media_materials, saved_track
+from helpers.save import WIN, WIN_APP, Service, files_of, media_materials, saved_track
 
 from capcut_drafts.save.probe import probe
 
@@ -94,11 +94,11 @@ def test_upstream_replay_saves_a_complete_windows_draft_with_zip_and_page(servic
     content = json.loads((folder / "draft_content.json").read_bytes())   # a Windows client reads this name
     m = content["materials"]
     for material in media_materials(content):
-        assert material["path"].startswith(WIN + "\\" + d + "\\assets\\"), material["path"]
-        assert "/" not in material["path"]
+        assert material["path"].startswith(WIN_APP + "/" + d + "/assets/"), material["path"]
+        assert "\\" not in material["path"]                       # C:/… as the apps write it, whatever was sent
         kind = "video" if material in m["videos"] else "audio"
         name = material.get("material_name") or material["name"]
-        assert material["path"] == "\\".join([WIN, d, "assets", kind, name])
+        assert material["path"] == "/".join([WIN_APP, d, "assets", kind, name])
         assert (folder / "assets" / kind / name).is_file()
     main = saved_track(content, "video_main")["segments"]
     expected = {v1: probe(media_dir / "v1.mp4").duration_us, v2: probe(media_dir / "v2.mp4").duration_us}
@@ -182,7 +182,8 @@ def test_every_profile_saves_a_lint_clean_folder_with_real_extensions(service, m
     # media under assets/<kind>/ with the extension the content has, whatever the URL said
     assets = sorted(f for f in files_of(folder) if f.startswith("assets/"))
     assert sorted(re.sub(r"_[0-9a-f]{16}\.", "_<h>.", f) for f in assets) == [
-        "assets/audio/audio_<h>.mp3", "assets/image/image_<h>.jpg", "assets/video/video_<h>.mov",
+        "assets/audio/audio_<h>.mp3", "assets/image/image_<h>.jpg", "assets/subtitle/subtitle_<h>.srt",
+        "assets/video/video_<h>.mov",
         "assets/video/video_<h>.mp4"]
     assert probe(folder / next(f for f in assets if f.endswith(".jpg"))).format_name == "JPEG"
 
@@ -272,7 +273,7 @@ def test_image_size_and_audio_from_a_video_file_come_from_probing(service, media
     [img] = saved_track(content, "img")["segments"]
     photo = material_of(content, img)
     assert (photo["type"], photo["width"], photo["height"]) == ("photo", 640, 360)
-    assert timing(img) == ((0, 2 * S), (10 * S, 2 * S)) and img["render_index"] == 2
+    assert timing(img) == ((0, 2 * S), (10 * S, 2 * S)) and img["render_index"] == 0     # the only video track
     [bgm] = saved_track(content, "bgm")["segments"]
     sound = material_of(content, bgm)
     assert sound["duration"] == probe(media_dir / "v1.mp4").duration_us == 5 * S

@@ -4,8 +4,10 @@ tests/data/drafts_v1/capcut_full.json holds the rows of a SQLite store written b
 schema versions (version 1, commit 8068a68), parsed: a draft with every kind of clip, text styles, subtitles,
 effects, a filter track, a sticker, keyframes, two open-ended clips and the probed metadata of
 one of them, saved with snapshot_every=5 (a snapshot at seq 15, ops 1–19). Its `requests` list
-what was sent. capcut_full.query.json is what /query_script answered for it then. Nothing in that
-reply depends on the time it was made (ids derive from the draft id), so it is compared whole.
+what was sent. capcut_full.query.json is what /query_script answers for it; it was recorded then and
+re-recorded only when the draft format changed on purpose (issue 15: layering as the apps write
+it, app-owned values; the diff of that re-recording changed nothing but those values). Nothing in
+that reply depends on the time it was made (ids derive from the draft id), so it is compared whole.
 """
 from __future__ import annotations
 

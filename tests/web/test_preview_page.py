@@ -65,7 +65,7 @@ def test_every_segment_is_a_block_with_label_and_times(app):
     assert view.duration_s == 5 and (view.width, view.height, view.profile) == (1280, 720, draft.profile)
     assert "1280×720, 5 s long" in page
     # top row first: text over stickers, filters, effects, the video tracks; audio at the bottom
-    assert [t.kind for t in view.tracks] == ["text", "sticker", "filter", "effect", "video", "video", "audio"]
+    assert [t.kind for t in view.tracks] == ["text", "sticker", "effect", "filter", "video", "video", "audio"]
     # the builder's warnings first, then the timing ones (the open clip's unknown length), once each
     assert view.warnings[0] == "from the builder"
     assert any("the media length is not known yet" in w for w in view.warnings)
