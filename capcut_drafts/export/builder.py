@@ -33,6 +33,7 @@ from pyJianYingDraft.video_segment import BackgroundFilling
 
 from capcut_drafts.export import app_schema, layering, resource_paths
 from capcut_drafts.export import library_adapter as lib
+from capcut_drafts.export.text_style import app_style
 from capcut_drafts.model import catalog, profiles
 from capcut_drafts.model.time import TimeRange
 from capcut_drafts.model.timeline import Draft, Mask, Material, Segment, Track
@@ -348,7 +349,7 @@ class _Builder:
                 continue
             body = json.loads(material["content"])
             template = body["styles"][0]
-            body["styles"] = [self.range_style(template, r) for r in spec["ranges"]]
+            body["styles"] = [app_style(self.range_style(template, r), self.app) for r in spec["ranges"]]
             material["content"] = json.dumps(body, ensure_ascii=False)
             for key in ("fixed_width", "fixed_height"):
                 if spec.get(key, -1) > 0:

@@ -13,6 +13,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from helpers import require_reference
 from pyJianYingDraft import (
     AudioMaterial,
     AudioSceneEffectType,
@@ -474,9 +475,7 @@ def test_timing_2000_segments(profile):
 def test_template_files_are_current():
     """template/ and tests/data/keysets_* are what tools/extract_app_defaults.py writes (when the
     reference folder is available)."""
-    ref = Path("/work/shared/reference")
-    if not ref.exists():
-        pytest.skip("reference drafts not available")
+    ref = require_reference()
     import tools.extract_app_defaults as extract
     assert extract.main(["--ref", str(ref), "--check"]) == 0
 

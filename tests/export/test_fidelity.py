@@ -15,14 +15,14 @@ sanitized/synthetic" and "no reference" differences that are meant to stay.
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
+import helpers
 import pytest
 
 from tools import fidelity_report as fidelity
 
-REFERENCE = Path(os.environ.get("CAPCUT_REFERENCE_DIR", "/work/shared/reference"))
+REFERENCE = helpers.REFERENCE
 
 Profiles = frozenset[str]
 CAPCUT: Profiles = frozenset({"capcut"})
@@ -146,21 +146,14 @@ ALLOWED: dict[str, dict[str, dict[str, Profiles]]] = {
             "content(json).styles[].font.path: type (ours str; reference str(C:/ path))": CAPCUTS,
             "font_path: type (ours str; reference str(/ path))": JY,
             "font_path: type (ours str; reference str(C:/ path))": CAPCUTS,
-            # content: the reference texts' style flags (bold, italic, underline) differ from this draft's
-            "content(json).styles[].bold: value (ours false; reference true)": CAPCUTS,
-            "content(json).styles[].underline: value (ours false; reference true)": JY,
-            # gap, not in issue 15: ours writes strokes: [] on a range without a border; the app leaves the key out
-            "content(json).styles[].strokes: extra key (ours list; reference absent)": LEGACY | JY,
+            # content: the reference captions are bold, underlined or bordered; plain ones carry no such key (8.1)
+            "content(json).styles[].bold: missing key (ours absent; reference bool)": CAPCUTS,
+            "content(json).styles[].strokes: missing key (ours absent; reference list)": CAPCUT,
+            "content(json).styles[].underline: missing key (ours absent; reference bool)": JY,
             # gap, not in issue 15: the content JSON's styles are pyJianYingDraft's; the app's have other keys
-            "content(json).styles[].bold: extra key (ours bool; reference absent)": JY,
             "content(json).styles[].effectStyle: missing key (ours absent; reference dict)": JY,
-            "content(json).styles[].fill.alpha: extra key (ours int; reference absent)": ALL,
             "content(json).styles[].fill.content.render_type: extra key (ours str; reference absent)": JY,
-            "content(json).styles[].fill.content.solid.alpha: extra key (ours int; reference absent)": ALL,
-            "content(json).styles[].italic: extra key (ours bool; reference absent)": ALL,
             "content(json).styles[].shadows: missing key (ours absent; reference list)": CAPCUT | JY,
-            "content(json).styles[].underline: extra key (ours bool; reference absent)": CAPCUTS,
-            "content(json).styles[].useLetterColor: missing key (ours absent; reference bool)": ALL,
         },
         "materials.texts[text]": {
             # by design: JianYing texts use CapCut 3.8's keys (5.9's twin, see its rules.json); 5.4.5β is older
@@ -179,23 +172,16 @@ ALLOWED: dict[str, dict[str, dict[str, Profiles]]] = {
             "content(json).styles[].font.path: type (ours str; reference str(C:/ path))": CAPCUTS,
             "font_path: type (ours str; reference str(/ path))": JY,
             "font_path: type (ours str; reference str(C:/ path))": CAPCUTS,
-            # content: the reference texts' style flags (bold, italic, underline) differ from this draft's
-            "content(json).styles[].bold: value (ours false, true; reference true)": CAPCUTS,
-            "content(json).styles[].italic: value (ours false; reference true)": JY,
+            # content: the reference texts are italic; this draft's title is not (plain ones carry no such key)
+            "content(json).styles[].italic: missing key (ours absent; reference bool)": JY,
             # content: the title's first range has a border (strokes); the reference texts have none
             "content(json).styles[].strokes: extra key (ours list; reference absent)": LEGACY | JY,
-            # gap, not in issue 15: the content JSON's styles are pyJianYingDraft's; the app's have other keys
+            # content: the title's first range is bold; JianYing 5.4.5's texts are not
             "content(json).styles[].bold: extra key (ours bool; reference absent)": JY,
-            "content(json).styles[].fill.alpha: extra key (ours int; reference absent)": ALL,
+            # gap, not in issue 15: the content JSON's styles are pyJianYingDraft's; the app's have other keys
             "content(json).styles[].fill.content.render_type: extra key (ours str; reference absent)": JY,
-            "content(json).styles[].fill.content.solid.alpha: extra key (ours int; reference absent)": ALL,
-            "content(json).styles[].italic: extra key (ours bool; reference absent)": CAPCUTS,
             "content(json).styles[].shadows: missing key (ours absent; reference list)": CAPCUT | JY,
             "content(json).styles[].strokes[].content.render_type: missing key (ours absent; reference str)": CAPCUT,
-            "content(json).styles[].strokes[].content.solid.alpha: extra key (ours int; reference absent)": CAPCUT,
-            "content(json).styles[].strokes[].mode: missing key (ours absent; reference int)": CAPCUT,
-            "content(json).styles[].underline: extra key (ours bool; reference absent)": ALL,
-            "content(json).styles[].useLetterColor: missing key (ours absent; reference bool)": ALL,
             # gap, not in issue 15: the title mixes two styles but is_rich_text stays false
             "is_rich_text: value (ours false; reference true)": JY,
             # no reference of this version has this kind; compared with the bucket's other kind
@@ -429,9 +415,7 @@ def media_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def references() -> fidelity.References:
-    if not (REFERENCE / "drafts").is_dir():
-        pytest.skip(f"reference drafts not available at {REFERENCE}")
-    return fidelity.References(REFERENCE)
+    return fidelity.References(helpers.require_reference())
 
 
 @pytest.mark.parametrize("profile", fidelity.PROFILE_NAMES)

@@ -8,11 +8,10 @@ import re
 from pathlib import Path
 
 import pytest
-from helpers import REPO_ROOT, new_draft, ok
+from helpers import new_draft, ok, require_reference
 from helpers.lint import lint
 from helpers.save import WIN
 
-REFERENCE = REPO_ROOT.parent / "shared" / "reference" / "drafts"
 # The reference of each profile's app version (model/profiles.py).
 CLOSEST = {"capcut": "capcut-8.9-win-donor-282new", "capcut_legacy": "capcut-6.3-mac-segments2jy",
            "jianying": "jianying-5.9-win-pyjydraft-web", "jianying_pro_10": "jianying-5.9-win-pyjydraft-web"}
@@ -21,7 +20,7 @@ SRT = "1\n00:00:00,500 --> 00:00:02,000\nHello\n\n2\n00:00:02,500 --> 00:00:04,0
 
 
 def reference(name: str) -> dict:
-    folder = REFERENCE / name
+    folder = require_reference() / "drafts" / name
     path = next(p for p in (folder / "draft_content.json", folder / "draft_info.json") if p.is_file())
     return json.loads(path.read_text(encoding="utf-8"))
 
@@ -119,7 +118,7 @@ def test_the_saved_srt_is_in_the_folder_and_listed_in_the_meta(service, profile,
                                                "2\n00:00:02,500 --> 00:00:04,000\nEveryone\n")
     meta = json.loads((folder / "draft_meta_info.json").read_text(encoding="utf-8"))
     [entry] = next(g["value"] for g in meta["draft_materials"] if g["type"] == 2)
-    ref_meta = json.loads((REFERENCE / ref / "draft_meta_info.json").read_text(encoding="utf-8"))
+    ref_meta = json.loads((require_reference() / "drafts" / ref / "draft_meta_info.json").read_text(encoding="utf-8"))
     [ref_entry, *_] = next(g["value"] for g in ref_meta["draft_materials"] if g["type"] == 2)
     assert set(entry) == set(ref_entry)
     same = ("metetype", "type", "duration", "width", "height", "import_time_ms", "roughcut_time_range",
@@ -134,3 +133,32 @@ def test_capcut_6_writes_render_index_0_on_effect_materials(client):
     ref = {e["render_index"] for e in reference("capcut-6.2-win-baby-starfish")["materials"]["video_effects"]}
     legacy = {e["render_index"] for e in every_kind(client, "capcut_legacy")["materials"]["video_effects"]}
     assert legacy == ref == {0}
+
+
+def ref_styles(name: str) -> list[dict]:
+    out = []
+    for text in reference(name)["materials"]["texts"]:
+        try:
+            out += json.loads(text["content"]).get("styles") or []
+        except (TypeError, ValueError):
+            continue
+    return out
+
+
+@pytest.mark.parametrize("profile", ["capcut", "jianying"])
+def test_text_style_ranges_leave_out_defaults_as_the_apps_do(client, profile):
+    plain = ref_styles("capcut-8.1-win-quran-juz6-timelines")
+    assert not any({"bold", "italic", "underline"} & set(s) for s in plain)
+    assert not any("alpha" in s["fill"] or "alpha" in s["fill"]["content"]["solid"] for s in plain)
+    bordered = [s for s in ref_styles(CLOSEST["capcut"]) if s.get("strokes")]
+    assert {st["mode"] for s in bordered for st in s["strokes"]} == {0}
+    assert {s.get("useLetterColor") for s in ref_styles(CLOSEST["capcut"])} == {True}
+    d = new_draft(client, profile=profile)
+    ok(client, "/add_text", {"draft_id": d, "text": "plain bold", "start": 0, "end": 1, "text_styles": [
+        {"start": 6, "end": 10, "style": {"bold": True}, "border": {"width": 20, "color": "#000000"}}]})
+    [text] = json.loads(ok(client, "/query_script", {"draft_id": d}))["materials"]["texts"]
+    first, second = json.loads(text["content"])["styles"]
+    assert not {"bold", "italic", "underline", "strokes"} & set(first) and "alpha" not in first["fill"]
+    assert second["bold"] is True and first["useLetterColor"] is second["useLetterColor"] is True
+    [stroke] = second["strokes"]
+    assert ("mode" in stroke) is (profile == "capcut") and "alpha" not in stroke["content"]["solid"]

@@ -15,8 +15,9 @@ import json
 from functools import cache
 from pathlib import Path
 
+import helpers
 import pytest
-from helpers import REPO_ROOT, new_draft, ok
+from helpers import new_draft, ok
 from helpers.media import make_image, make_video
 
 from capcut_drafts.export import app_schema, builder
@@ -24,7 +25,7 @@ from capcut_drafts.model import operations
 from capcut_drafts.model.profiles import PROFILES
 from capcut_drafts.model.timeline import Draft, Material
 
-REFERENCE = REPO_ROOT.parent / "shared" / "reference"
+REFERENCE = helpers.REFERENCE
 PROFILE_NAMES = ["capcut", "capcut_legacy", "jianying", "jianying_pro_10"]
 HOST = "http://127.0.0.1:8765"
 CC_DRAFTS = r"C:\Users\Acer\AppData\Local\CapCut\User Data\Projects\com.lveditor.draft"
@@ -54,8 +55,7 @@ def _load(rel: str) -> dict:
 
 
 def ref(rel: str) -> dict:
-    if not (REFERENCE / rel).is_file():
-        pytest.skip(f"reference {rel} is not here")
+    helpers.require_reference()
     return _load(rel)
 
 

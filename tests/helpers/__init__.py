@@ -18,6 +18,7 @@ the store tests), `helpers.save` (the save tests' service wrapper), `helpers.lin
 """
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import time
@@ -28,6 +29,28 @@ import pytest
 from capcut_drafts.settings import Settings
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def _reference_dir() -> Path:
+    """The app-written reference drafts: $CAPCUT_REFERENCE_DIR, else ../shared/reference beside the
+    checkout, else /work/shared/reference (where a clone elsewhere on this machine finds them)."""
+    candidates = [os.environ.get("CAPCUT_REFERENCE_DIR"), REPO_ROOT.parent / "shared" / "reference",
+                  "/work/shared/reference"]
+    found = [Path(c) for c in candidates if c and Path(c, "drafts").is_dir()]
+    return found[0] if found else Path(candidates[1])
+
+
+REFERENCE = _reference_dir()
+
+
+def require_reference() -> Path:
+    """REFERENCE, or skip the test where the references are absent (fail instead under CI=true)."""
+    if not (REFERENCE / "drafts").is_dir():
+        message = f"the app-written reference drafts are not at {REFERENCE} (set CAPCUT_REFERENCE_DIR)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    return REFERENCE
 ENVELOPE_KEYS = {"success", "output", "error"}
 PROFILES = ("capcut", "jianying")      # the two catalogue families
 

@@ -238,10 +238,10 @@ def test_strict_names_refuses_unknown_subtitle_animations_and_changes_nothing(st
 # --- numbers upstream writes as sent: subtitles, text shadow and text_styles --------------------
 
 @pytest.mark.parametrize("name,sent,used,stored", [
-    ("alpha", 1.5, 1, lambda text, style: style["fill"]["alpha"]),
-    ("alpha", -0.5, 0, lambda text, style: style["fill"]["alpha"]),
+    ("alpha", 1.5, 1, lambda text, style: style["fill"].get("alpha", 1)),       # the apps leave out alpha 1
+    ("alpha", -0.5, 0, lambda text, style: style["fill"].get("alpha", 1)),
     ("border_width", 200, 100, lambda text, style: style["strokes"][0]["width"] / 0.2 * 100),
-    ("border_alpha", 2, 1, lambda text, style: style["strokes"][0]["content"]["solid"]["alpha"]),
+    ("border_alpha", 2, 1, lambda text, style: style["strokes"][0]["content"]["solid"].get("alpha", 1)),
     ("background_alpha", 3, 1, lambda text, style: text["background_alpha"]),
 ])
 def test_subtitle_numbers_outside_the_app_range_are_clamped(client, name, sent, used, stored):
@@ -278,7 +278,7 @@ def test_text_styles_numbers_outside_the_app_range_are_clamped_and_named_by_item
     doc = content(client, d)
     text = material(doc, "texts", only_segment(doc, "t"))
     styles = {tuple(s["range"]): s for s in json.loads(text["content"])["styles"]}
-    assert styles[(3, 6)]["fill"]["alpha"] == 1
+    assert styles[(3, 6)]["fill"].get("alpha", 1) == 1
     [stroke] = styles[(0, 2)]["strokes"]
     assert stroke["width"] == pytest.approx(0.2) and stroke["content"]["solid"]["alpha"] == 0
 

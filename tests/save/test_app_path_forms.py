@@ -19,14 +19,14 @@ from __future__ import annotations
 import json
 import os
 import re
-from pathlib import Path
 
+import helpers
 import pytest
 from helpers.save import WIN, Service, files_of, json_strings
 
 from capcut_drafts.save import paths
 
-REFERENCE = Path(os.environ.get("CAPCUT_REFERENCE_DIR", "/work/shared/reference")) / "drafts"
+REFERENCE = helpers.REFERENCE / "drafts"
 TOKEN = paths.DRAFT_PATH_PLACEHOLDER
 CAPCUT_8_TO_9 = ["capcut-8.1-win-quran-fotiha-timelines", "capcut-8.1-win-quran-juz6-timelines",
                  "capcut-8.9-win-donor-282new", "capcut-9.1-win-premiere"]
@@ -37,10 +37,8 @@ PROFILE_REFERENCE = {"capcut": "capcut-8.9-win-donor-282new", "capcut_legacy": "
 
 
 def reference(rel: str) -> dict:
-    path = REFERENCE / rel
-    if not path.is_file():
-        pytest.skip(f"reference file {path} is not available here")
-    return json.loads(path.read_bytes())
+    helpers.require_reference()
+    return json.loads((REFERENCE / rel).read_bytes())
 
 
 def form(value: str) -> str:
@@ -138,8 +136,7 @@ def test_hybrids_keep_the_backslashes_a_generator_wrote(name, path):
 
 
 def test_the_draft_folder_token_is_only_in_capcut_1_5_to_7_8_and_jianying_5_4_5_beta():
-    if not REFERENCE.is_dir():
-        pytest.skip("reference drafts are not available here")
+    helpers.require_reference()
     with_token = {f.relative_to(REFERENCE).parts[0] for f in REFERENCE.rglob("*")
                   if f.is_file() and f.name != "_manifest.tsv" and TOKEN.encode() in f.read_bytes()}
     assert with_token == {
@@ -163,9 +160,8 @@ def test_app_written_metas_have_an_absolute_draft_fold_path():
     """Empty only in two folders kept as templates by generator repositories (capcut-6.3-mac-segments2jy,
     whose author edited the files, and capcut-mate's jianying-3.1beta-mac-empty); capcut-7.7-win-tqk-embedded
     is a template whose author put "%userprofile%" in."""
-    metas = sorted(REFERENCE.glob("*/*draft_meta_info.json")) if REFERENCE.is_dir() else []
-    if not metas:
-        pytest.skip("reference drafts are not available here")
+    helpers.require_reference()
+    metas = sorted(REFERENCE.glob("*/*draft_meta_info.json"))
     folds = {m.parent.name: json.loads(m.read_bytes()).get("draft_fold_path") for m in metas}
     odd = {name: fold for name, fold in folds.items() if form(fold) not in ("X:/", "posix")}
     assert odd == {"capcut-6.3-mac-segments2jy": "", "jianying-3.1beta-mac-empty": "",

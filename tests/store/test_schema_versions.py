@@ -6,8 +6,9 @@ effects, a filter track, a sticker, keyframes, two open-ended clips and the prob
 one of them, saved with snapshot_every=5 (a snapshot at seq 15, ops 1–19). Its `requests` list
 what was sent. capcut_full.query.json is what /query_script answers for it; it was recorded then and
 re-recorded only when the draft format changed on purpose (issue 15: layering as the apps write
-it, app-owned values; the diff of that re-recording changed nothing but those values). Nothing in
-that reply depends on the time it was made (ids derive from the draft id), so it is compared whole.
+it, app-owned values, style ranges without their defaults; the diff of that re-recording changed
+nothing but those values). Nothing in that reply depends on the time it was made (ids derive from
+the draft id), so it is compared whole.
 """
 from __future__ import annotations
 
