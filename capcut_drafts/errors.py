@@ -82,6 +82,9 @@ class ErrorCode(StrEnum):
     NOTHING_TO_REDO = ("nothing_to_redo", "No change was undone since the last edit, so there is nothing to redo.")
     BATCH_TOO_LARGE = ("batch_too_large",
                        "The batch has more operations than `batch_max_operations`: split it into several batches.")
+    MISSING_MERGE_FIELD = ("missing_merge_field",
+                           "The template has merge fields (`{{name}}`) that `merge` (and the template's `defaults`) "
+                           "does not fill: add every name the message lists (`missing_fields`).")
     NOT_FOUND = ("not_found",
                  "No route (or saved draft to download) at this path: see `GET /docs` for the routes.")
     METHOD_NOT_ALLOWED = ("method_not_allowed",

@@ -174,6 +174,11 @@ ROUTE_TEXTS: Mapping[str, Mapping[str, str]] = {
     "/duplicate_draft": {"draft_id": "The draft to copy.", "name": "Name of the copy (omitted: '<name> copy')."},
     "/rename_draft": {"draft_id": "The draft to rename.",
                       "name": "New name: 1-200 characters; no '/', '\\' or control characters."},
+    "/render_template": {"template_draft_id": "The template draft (it is not changed).",
+                         "merge": "Object {field name: string or number} filling the template's {{name}} fields.",
+                         "name": "Name of the new draft (omitted: '<template name> copy').",
+                         "defaults": "Object {field name: value} used for fields merge does not fill."},
+    "/template_fields": {"template_draft_id": "The template draft to read."},
 }
 
 NESTED_TEXTS: Mapping[str, str] = {

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-from capcut_drafts.editing import batch, manage, segments, timeline
+from capcut_drafts.editing import batch, manage, segments, templates, timeline
 from capcut_drafts.editing.pipeline import Planner
 from capcut_drafts.routes import (
     audio,
@@ -307,6 +307,21 @@ ROUTES: tuple[Route, ...] = (
         example={"draft_id": EXAMPLE_ID, "name": "Summer promo"},
         description="Rename a draft (undoable). output: {draft_id, name}.",
         plan=manage.plan_rename),
+    Route(
+        "/render_template", templates.RenderTemplateRequest, templates.render_template, "{}",
+        summary="A new draft from a template: its {{name}} merge fields in texts and media URLs filled",
+        example={"template_draft_id": EXAMPLE_ID, "merge": {"title": "Summer sale"}, "name": "Summer promo"},
+        description=(
+            "Copy a template draft as a new draft, filling its {{name}} fields (texts, media URLs) from merge. "
+            "output: {draft_id, draft_url, fields_used, warnings}.")),
+    Route(
+        "/template_fields", templates.TemplateRequest, templates.template_fields, "{}",
+        summary="The {{name}} merge fields of a template draft and where they occur (also GET /templates/<id>/fields)",
+        example={"template_draft_id": EXAMPLE_ID},
+        description=(
+            "List a template draft's {{name}} merge fields. output: {fields: [{name, occurrences: "
+            "[{segment_id, track_name, parameter}]}]}."),
+        read_only=True),
 )
 
 

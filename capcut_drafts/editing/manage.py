@@ -132,7 +132,7 @@ def duplicate_draft(ctx: Context, req: DuplicateDraftRequest) -> dict[str, Any]:
     draft_id, now = new_draft_id(), time.time()
 
     def copy(draft: Draft) -> Draft:
-        return operations.fresh_copy(draft, draft_id, req.name or _copy_name(draft.name), now)
+        return operations.fresh_copy(draft, draft_id, req.name or copy_name(draft.name), now)
 
     try:
         duplicate = ctx.cache.read(req.draft_id, copy)
@@ -142,7 +142,8 @@ def duplicate_draft(ctx: Context, req: DuplicateDraftRequest) -> dict[str, Any]:
     return {"draft_id": duplicate.id, "draft_url": draft_url(ctx, duplicate), "name": duplicate.name}
 
 
-def _copy_name(name: str) -> str:
+def copy_name(name: str) -> str:
+    """`<name> copy`, cut to fit the name limit."""
     suffix = " copy"
     return name[:MAX_NAME_LENGTH - len(suffix)] + suffix
 

@@ -21,6 +21,7 @@ from capcut_drafts.model import operations
 from capcut_drafts.model.operations import Op
 from capcut_drafts.model.timeline import Draft, Segment
 from capcut_drafts.routes.drafts import change, draft_url, new_draft, unknown_draft
+from capcut_drafts.routes.media import has_placeholder
 from capcut_drafts.routes.schema import DraftTarget, Plan, Reply, RequestModel
 
 if TYPE_CHECKING:                 # annotations only: capcut_drafts.context imports the save job
@@ -51,7 +52,8 @@ def committed(ctx: Context, draft_id: str, op: Op) -> None:
     """After `op` is stored: start downloading its new media; index a new name."""
     if ctx.media is not None and ctx.settings.prefetch_on_add:
         for url in new_media(op):
-            ctx.media.prefetch(url)
+            if not has_placeholder(url):        # a template's merge field: nothing to fetch yet
+                ctx.media.prefetch(url)
     if operations.renames(op):
         manage.sync_name(ctx, draft_id)
 

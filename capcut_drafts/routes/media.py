@@ -5,6 +5,7 @@ here touches the network or the draft."""
 from __future__ import annotations
 
 import posixpath
+import re
 from typing import TypeVar
 from urllib.parse import urlsplit
 
@@ -25,6 +26,13 @@ KNOWN_EXT = {
     "image": {"png", "jpg", "jpeg", "webp", "gif", "bmp"},
 }
 BLUR_LEVELS = {1: 0.0625, 2: 0.375, 3: 0.75, 4: 1.0}
+# A merge field of a template (editing/templates.py): {{name}}, name 1-64 letters, digits, '_' or '-'.
+PLACEHOLDER = re.compile(r"\{\{([A-Za-z0-9_-]{1,64})\}\}")
+
+
+def has_placeholder(value: str) -> bool:
+    """Whether `value` holds a merge field `{{name}}` (filled by /render_template)."""
+    return PLACEHOLDER.search(value) is not None
 
 
 def app_of(draft: Draft) -> str:
@@ -34,7 +42,10 @@ def app_of(draft: Draft) -> str:
 def checked_media_url(url: str, name: str) -> str:
     """The media URL a client gave for parameter `name`, stripped, when it is http(s): server
     paths and other schemes are refused at add time, never read. Whether its host may be fetched
-    is decided at download time (capcut_drafts/net/fetcher.py)."""
+    is decided at download time (capcut_drafts/net/fetcher.py). A URL holding a merge field
+    (`{{clip}}`) is kept as sent: /render_template checks the filled URL here."""
+    if has_placeholder(url):
+        return url.strip()
     try:
         parts = urlsplit(url.strip())
     except ValueError:

@@ -167,6 +167,11 @@ def _operations_routes() -> dict[str, Any]:
             "draft_timeline", "The draft as a timeline in seconds (the envelope of /get_timeline)",
             {"200": {"description": "the envelope of /get_timeline", **_ENVELOPE_REPLY}},
             parameters=[_DRAFT_ID, *_SIGNATURE], tag="drafts"),
+        "/templates/{template_draft_id}/fields": get(
+            "template_fields_get", "The merge fields of a template draft (the envelope of /template_fields)",
+            {"200": {"description": "the envelope of /template_fields", **_ENVELOPE_REPLY}},
+            parameters=[{**_DRAFT_ID, "name": "template_draft_id", "description": "The template draft's id."}],
+            tag="drafts"),
         "/drafts/{draft_id}/task_status": get(
             "draft_task_status", "/task_status under the draft's path (what the preview page polls)",
             {"200": {"description": "the envelope of /task_status", **_ENVELOPE_REPLY},

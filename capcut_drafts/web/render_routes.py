@@ -1,5 +1,6 @@
 """The draft's pages and media below /drafts/<id>/: the preview page, still frames, rendered MP4s,
-the timeline as JSON, and the two render routes again under the draft's path.
+the timeline as JSON, and the two render routes again under the draft's path; and the merge
+fields of a template draft, GET /templates/<id>/fields (editing/templates.py).
 
 Everything here sits below the draft's path, so with API keys the signed link of the draft page
 opens it too (capcut_drafts/storage/local.py `link_ok`): the preview page starts renders and
@@ -69,6 +70,11 @@ def install(app: Flask, ctx: Context, body_object: Callable[[], dict[str, Any]],
     @app.get("/drafts/<draft_id>/timeline.json")
     def timeline_json(draft_id: str) -> tuple[Response, int]:
         reply, code = dispatch.run_route(ctx, "/get_timeline", {"draft_id": draft_id_ok(draft_id)})
+        return jsonify(reply), code
+
+    @app.get("/templates/<template_draft_id>/fields")
+    def template_fields_get(template_draft_id: str) -> tuple[Response, int]:
+        reply, code = dispatch.run_route(ctx, "/template_fields", {"template_draft_id": template_draft_id})
         return jsonify(reply), code
 
     @app.get("/drafts/<draft_id>/task_status")

@@ -59,7 +59,7 @@ def _optional_fields(route: registry.Route) -> list[str]:
 RENDER_ROUTES = {"/generate_video", "/task_status"}
 # A listing moves on too (each call here makes a draft): tests/routes/test_manage.py checks null there.
 LISTING_ROUTES = {"/list_drafts"}
-NO_OPTIONAL_FIELDS = {"/delete_draft"}
+NO_OPTIONAL_FIELDS = {"/delete_draft", "/template_fields"}
 CASES = [(route.path, key) for route in registry.ROUTES for key in _optional_fields(route)
          if (route.path, key) not in NULL_HAS_MEANING | NULL_IS_MISSING
          and route.path not in RENDER_ROUTES | LISTING_ROUTES]
@@ -71,8 +71,8 @@ SEGMENT_ROUTES = {"/update_segment", "/move_segment", "/remove_segment", "/undo"
 
 def _prepare(client, path: str) -> tuple[str, str]:
     """A fresh draft the route's example can act on (with a clip on video_main for keyframes, a
-    text to change or undo, an undone change to redo, saved for a status query) and the id of
-    its segment."""
+    text to change or undo, an undone change to redo, saved for a status query, a text with a merge
+    field for the template routes) and the id of its segment."""
     draft, segment = new_draft(client), registry.SEGMENT_ID
     if path == "/add_video_keyframe":
         ok(client, "/add_video", {"draft_id": draft, "video_url": registry.VIDEO_URL, "end": 5,
@@ -81,6 +81,8 @@ def _prepare(client, path: str) -> tuple[str, str]:
         segment = ok(client, "/add_text", {"draft_id": draft, "text": "a", "start": 0, "end": 1})["segment_id"]
     if path == "/redo":
         ok(client, "/undo", {"draft_id": draft})
+    if path in ("/render_template", "/template_fields"):     # a template with the example's merge field
+        ok(client, "/add_text", {"draft_id": draft, "text": "{{title}}", "start": 0, "end": 1})
     if path == "/query_draft_status":
         ok(client, "/save_draft", {"draft_id": draft})
     return draft, segment

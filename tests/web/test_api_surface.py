@@ -32,6 +32,7 @@ EXAMPLE_ROUTES = ["/create_draft", "/add_video", "/add_audio", "/add_image", "/a
 EXAMPLE_ROUTES += ["/list_drafts", "/delete_draft", "/duplicate_draft", "/rename_draft"]     # editing/manage.py
 EXAMPLE_ROUTES += ["/get_timeline", "/update_segment", "/move_segment", "/remove_segment", "/undo", "/redo",
                    "/batch"]                                  # editing/timeline.py, segments.py, batch.py
+EXAMPLE_ROUTES += ["/render_template", "/template_fields"]    # editing/templates.py
 
 
 # -- helpers -------------------------------------------------------------------------------
@@ -47,7 +48,7 @@ def example_of(document: dict, path: str) -> dict:
 
 
 def with_draft(body: dict, draft_id: str) -> dict:
-    return {k: draft_id if k in ("draft_id", "task_id") else v for k, v in body.items()}
+    return {k: draft_id if k in ("draft_id", "task_id", "template_draft_id") else v for k, v in body.items()}
 
 
 def scrape(client, **headers) -> dict[tuple[str, frozenset], float]:
@@ -116,7 +117,7 @@ def test_every_route_is_documented(app, client):
     assert {p for p, item in paths.items() if "get" in item} == set(catalog.ROUTES) | {
         "/healthz", "/readyz", "/metrics", "/drafts", "/drafts/{draft_id}", "/drafts/{draft_id}.zip",
         "/drafts/{draft_id}/preview", "/drafts/{draft_id}/frame.png", "/drafts/{draft_id}/renders/{task_id}.mp4",
-        "/drafts/{draft_id}/task_status", "/drafts/{draft_id}/timeline.json"}
+        "/drafts/{draft_id}/task_status", "/drafts/{draft_id}/timeline.json", "/templates/{template_draft_id}/fields"}
     for path in catalog.ROUTES:
         op = paths[path]["get"]
         assert "catalogue" in op["tags"]
