@@ -101,7 +101,7 @@ ROUTES: tuple[Route, ...] = (
                  "track_name": "video_main", "transition": "Dissolve", "transition_duration": 1.0},
         description=(
             "Put a cut of a video file (start..end of the source) at target_start on a video track. Clips on "
-            "one track must not overlap. output: {draft_id, draft_url, segment_id, track_name}."),
+            "one track must not overlap."),
         plan=video.plan),
     Route(
         "/add_audio", audio.AddAudioRequest, None,
@@ -110,8 +110,7 @@ ROUTES: tuple[Route, ...] = (
         example={"draft_id": EXAMPLE_ID, "audio_url": "https://example.com/music.mp3", "start": 0, "end": 8,
                  "volume": 0.6, "effect_type": "Big_House", "effect_params": [50]},
         description=(
-            "Put a cut of an audio file at target_start on an audio track, optionally with a voice effect. "
-            "output: {draft_id, draft_url, segment_id, track_name}."),
+            "Put a cut of an audio file at target_start on an audio track, optionally with a voice effect."),
         plan=audio.plan),
     Route(
         "/add_image", image.AddImageRequest, None,
@@ -120,8 +119,7 @@ ROUTES: tuple[Route, ...] = (
         example={"draft_id": EXAMPLE_ID, "image_url": "https://example.com/photo.jpg", "start": 0, "end": 3,
                  "intro_animation": "Fade_In"},
         description=(
-            "Show a still image (or GIF) on a video track from start to end on the timeline. "
-            "output: {draft_id, draft_url, segment_id, track_name}."),
+            "Show a still image (or GIF) on a video track from start to end on the timeline."),
         plan=image.plan),
     Route(
         "/add_text", text.AddTextRequest, None,
@@ -132,7 +130,7 @@ ROUTES: tuple[Route, ...] = (
                  "text_styles": [{"start": 0, "end": 2, "style": {"color": "#FF0000", "bold": True}}]},
         description=(
             "Add a styled text from start to end on a text track; text_styles style character ranges. "
-            "Upstream aliases color/size/alpha work too. output: {draft_id, draft_url, segment_id, track_name}."),
+            "Upstream aliases color/size/alpha work too."),
         plan=text.plan),
     Route(
         "/add_subtitle", subtitle.AddSubtitleRequest, None,
@@ -140,8 +138,7 @@ ROUTES: tuple[Route, ...] = (
         summary="Add every cue of an SRT file (text or http(s) URL; or srt_url)",
         example={"draft_id": EXAMPLE_ID, "srt": SRT_EXAMPLE, "font_size": 6, "border_width": 20},
         description=(
-            "Add every cue of an SRT file as text on a subtitle track; the style applies to every cue. "
-            "output: {draft_id, draft_url, segment_ids, track_name}."),
+            "Add every cue of an SRT file as text on a subtitle track; the style applies to every cue."),
         plan=subtitle.plan),
     Route(
         "/add_effect", effect.AddEffectRequest, None,
@@ -150,8 +147,7 @@ ROUTES: tuple[Route, ...] = (
         example={"draft_id": EXAMPLE_ID, "effect_type": "Blur", "effect_category": "scene", "start": 0,
                  "end": 2, "params": [40]},
         description=(
-            "Add a video effect over the whole picture from start to end on an effect track. "
-            "output: {draft_id, draft_url, segment_id, track_name}."),
+            "Add a video effect over the whole picture from start to end on an effect track."),
         plan=effect.plan_effect),
     Route(
         "/add_filter", effect.AddFilterRequest, None,
@@ -159,8 +155,7 @@ ROUTES: tuple[Route, ...] = (
         summary="Add a filter over a time range",
         example={"draft_id": EXAMPLE_ID, "filter_type": "亮肤", "filter_intensity": 60, "start": 0, "end": 5},
         description=(
-            "Add a colour filter over the whole picture from start to end on a filter track. "
-            "output: {draft_id, draft_url, segment_id, track_name}."),
+            "Add a colour filter over the whole picture from start to end on a filter track."),
         plan=effect.plan_filter),
     Route(
         "/add_sticker", sticker.AddStickerRequest, None,
@@ -168,8 +163,7 @@ ROUTES: tuple[Route, ...] = (
         summary="Add a sticker by resource id",
         example={"draft_id": EXAMPLE_ID, "sticker_id": "7107529669750066445", "start": 0, "end": 5},
         description=(
-            "Add a CapCut/JianYing library sticker by resource id from start to end. "
-            "output: {draft_id, draft_url, segment_id, track_name}."),
+            "Add a CapCut/JianYing library sticker by resource id from start to end."),
         plan=sticker.plan),
     Route(
         "/add_video_keyframe", keyframe.AddKeyframeRequest, None,
