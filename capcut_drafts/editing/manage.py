@@ -19,8 +19,9 @@ import logging
 import threading
 import time
 import unicodedata
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 from filelock import FileLock, Timeout
 from pydantic import AfterValidator, Field
@@ -39,6 +40,8 @@ from capcut_drafts.store import DraftInfo, DraftNotFound
 if TYPE_CHECKING:                 # annotations only: capcut_drafts.context imports the save job
     from capcut_drafts.context import Context
     from capcut_drafts.settings import Settings
+
+T = TypeVar("T")
 
 log = logging.getLogger("capcut.manage")
 
@@ -129,17 +132,25 @@ def delete_draft(ctx: Context, req: DraftRequest) -> dict[str, Any]:
 
 
 def duplicate_draft(ctx: Context, req: DuplicateDraftRequest) -> dict[str, Any]:
-    draft_id, now = new_draft_id(), time.time()
-
-    def copy(draft: Draft) -> Draft:
-        return operations.fresh_copy(draft, draft_id, req.name or copy_name(draft.name), now)
-
-    try:
-        duplicate = ctx.cache.read(req.draft_id, copy)
-    except DraftNotFound:
-        raise unknown(req.draft_id) from None
+    duplicate = copy_of(ctx, req.draft_id, req.name)
     ctx.cache.create(duplicate)
     return {"draft_id": duplicate.id, "draft_url": draft_url(ctx, duplicate), "name": duplicate.name}
+
+
+def copy_of(ctx: Context, draft_id: str, name: str | None) -> Draft:
+    """A new, not yet stored draft copied from `draft_id` (new id, `name` or '<name> copy', no
+    history); `draft_not_found` when there is no such draft."""
+    new_id, now = new_draft_id(), time.time()
+    return read_draft(ctx, draft_id, lambda draft: operations.fresh_copy(
+        draft, new_id, name or copy_name(draft.name), now))
+
+
+def read_draft(ctx: Context, draft_id: str, fn: Callable[[Draft], T]) -> T:
+    """`fn` of the draft; the `draft_not_found` error of this module when there is none."""
+    try:
+        return ctx.cache.read(draft_id, fn)
+    except DraftNotFound:
+        raise unknown(draft_id) from None
 
 
 def copy_name(name: str) -> str:

@@ -58,11 +58,16 @@ def committed(ctx: Context, draft_id: str, op: Op) -> None:
         manage.sync_name(ctx, draft_id)
 
 
+def params_json(req: RequestModel) -> str:
+    """What a segment keeps of the request that made it: the parameters the client set, as JSON."""
+    return json.dumps(req.model_dump(mode="json", exclude_unset=True, exclude=set(NOT_PARAMS)),
+                      ensure_ascii=False, separators=(",", ":"))
+
+
 def stamped(path: str, req: RequestModel, plan: Plan, planned: list[Op]) -> Plan:
     """`plan` whose new segments carry `made_by`/`params` and whose operation carries `what`;
     the last operation planned is kept in `planned`."""
-    params = json.dumps(req.model_dump(mode="json", exclude_unset=True, exclude=set(NOT_PARAMS)),
-                        ensure_ascii=False, separators=(",", ":"))
+    params = params_json(req)
 
     def run(draft: Draft) -> tuple[Op | None, dict[str, Any] | None]:
         op, result = plan(draft)

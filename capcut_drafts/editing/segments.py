@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import ConfigDict, Field
 
 from capcut_drafts.editing import manage
-from capcut_drafts.editing.pipeline import NOT_PARAMS, Planner
+from capcut_drafts.editing.pipeline import NOT_PARAMS, Planner, params_json
 from capcut_drafts.errors import ApiError, ErrorCode, missing, not_found
 from capcut_drafts.model import operations
 from capcut_drafts.model.operations import Op
@@ -138,9 +138,7 @@ def replan(ctx: Context, draft: Draft, track: Track, segment: Segment, changes: 
         raise RuntimeError(f"the planner of {segment.made_by} did not plan one segment")
     dump = op["segments"][0]
     replacement = Segment(**{**dump, "id": segment.id, "order": segment.order, "made_by": segment.made_by,
-                             "params": dump.get("params") or json.dumps(
-                                 req.model_dump(mode="json", exclude_unset=True, exclude=set(NOT_PARAMS)),
-                                 ensure_ascii=False, separators=(",", ":"))})
+                             "params": dump.get("params") or params_json(req)})
     new_track = op["track"]["name"]
     if new_track == track.name and replacement.model_copy(update={"params": segment.params}) == segment:
         notes.append("Nothing changed: the segment already has these values.")
@@ -209,8 +207,9 @@ def step(ctx: Context, req: UndoRequest, kind: Literal["undo", "redo"]) -> dict[
         if not stack:
             raise nothing_to(kind)
         done = "undone" if kind == "undo" else "redone"
-        return {"op": kind}, {done: stack[-1].what, f"{kind}_left": len(stack) - 1,
-                              f"{'redo' if kind == 'undo' else 'undo'}_available": len(other) + 1}
+        op = operations.UNDO if kind == "undo" else operations.REDO
+        return op, {done: stack[-1].what, f"{kind}_left": len(stack) - 1,
+                    f"{'redo' if kind == 'undo' else 'undo'}_available": len(other) + 1}
 
     if req.dry_run:
         return read_existing(ctx, req.draft_id, lambda d: {"draft_id": d.id, "draft_url": draft_url(ctx, d),

@@ -13,7 +13,6 @@ Only text parameters and media URLs hold fields (`FIELD_PARAMS`); numbers do not
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -22,13 +21,11 @@ from capcut_drafts.editing import manage, segments
 from capcut_drafts.editing.pipeline import committed
 from capcut_drafts.errors import ApiError, ErrorCode
 from capcut_drafts.model import operations
-from capcut_drafts.model.ids import new_draft_id
 from capcut_drafts.model.operations import Op
 from capcut_drafts.model.timeline import Draft
 from capcut_drafts.routes.drafts import draft_url
 from capcut_drafts.routes.media import PLACEHOLDER
 from capcut_drafts.routes.schema import Identifier, Reply, RequestModel
-from capcut_drafts.store import DraftNotFound
 
 if TYPE_CHECKING:                 # annotations only: capcut_drafts.context imports the save job
     from capcut_drafts.context import Context
@@ -101,15 +98,8 @@ def fields_of(draft: Draft) -> list[dict[str, Any]]:
 
 def template_fields(ctx: Context, req: TemplateRequest) -> dict[str, Any]:
     """POST /template_fields: `{fields: [{name, occurrences: [{segment_id, track_name, parameter}]}]}`."""
-    return {"template_draft_id": req.template_draft_id, "fields": read_template(ctx, req.template_draft_id, fields_of)}
-
-
-def read_template(ctx: Context, draft_id: str, fn: Any) -> Any:
-    """`fn` of the template draft; `draft_not_found` when there is none."""
-    try:
-        return ctx.cache.read(draft_id, fn)
-    except DraftNotFound:
-        raise manage.unknown(draft_id) from None
+    fields = manage.read_draft(ctx, req.template_draft_id, fields_of)
+    return {"template_draft_id": req.template_draft_id, "fields": fields}
 
 
 # -- merge values ---------------------------------------------------------------------------------
@@ -186,9 +176,7 @@ def render_template(ctx: Context, req: RenderTemplateRequest) -> Reply:
     output and in the envelope."""
     values = merge_values(req.merge, "merge")
     defaults = merge_values(req.defaults or {}, "defaults")
-    draft_id, now = new_draft_id(), time.time()
-    copy: Draft = read_template(ctx, req.template_draft_id, lambda template: operations.fresh_copy(
-        template, draft_id, req.name or manage.copy_name(template.name), now))
+    copy = manage.copy_of(ctx, req.template_draft_id, req.name)
     names = list(dict.fromkeys(item.name for item in occurrences(copy)))
     absent = [name for name in names if name not in values and name not in defaults]
     if absent:

@@ -7,7 +7,6 @@ in the operation for the same reason.
 """
 from __future__ import annotations
 
-import bisect
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -125,7 +124,7 @@ def _take(track: Track, starts: dict[str, int]) -> list[tuple[int, Segment]]:
         taken = [(i, s) for i, s in enumerate(segments) if s.id in starts]
         track.segments = [s for s in segments if s.id not in starts]
     else:
-        positions = sorted(_position(segments, segment_id, start) for segment_id, start in starts.items())
+        positions = sorted(_position(track, segment_id, start) for segment_id, start in starts.items())
         taken = [(index, segments[index]) for index in positions]
         for index in reversed(positions):
             del segments[index]
@@ -134,18 +133,11 @@ def _take(track: Track, starts: dict[str, int]) -> list[tuple[int, Segment]]:
     return taken
 
 
-def _position(segments: list[Segment], segment_id: str, start_us: int) -> int:
-    """Where the segment `segment_id` starting at `start_us` is in a start-sorted track."""
-    index = bisect.bisect_left(segments, start_us, key=_start)
-    while index < len(segments) and segments[index].target.start_us == start_us:
-        if segments[index].id == segment_id:
-            return index
-        index += 1
-    raise ValueError(f"segment {segment_id} is not at {start_us} µs")
-
-
-def _start(segment: Segment) -> int:
-    return segment.target.start_us
+def _position(track: Track, segment_id: str, start_us: int) -> int:
+    index = track.index_of(segment_id, start_us)
+    if index is None:
+        raise ValueError(f"the log removes segment {segment_id} at {start_us} µs, which track {track.name} lacks")
+    return index
 
 
 def put_segments(segments: Iterable[tuple[str, Segment]], *, tracks: Iterable[tuple[int, Track]] = (),
@@ -258,7 +250,7 @@ APPLY: dict[str, Callable[[Draft, Op], Op | None]] = {
     "batch": _apply_batch,
     "set_media": _apply_set_media,
 }
-UNDO, REDO = {"op": "undo"}, {"op": "redo"}
+UNDO, REDO = {"op": "undo"}, {"op": "redo"}     # the stored operations of /undo and /redo
 
 
 def _apply_one(draft: Draft, op: Op) -> Op | None:

@@ -12,7 +12,7 @@ carries `schema_version`; older versions are upgraded on load (capcut_drafts/mod
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
@@ -145,12 +145,18 @@ class Track(_Model):
 
     def position(self, segment: Segment) -> int | None:
         """The list index of this very segment object (found by its start), or None."""
-        index = bisect.bisect_left(self.segments, segment.target.start_us, key=_target_start)
-        while index < len(self.segments) and self.segments[index].target.start_us == segment.target.start_us:
-            if self.segments[index] is segment:
-                return index
+        return next((i for i in self._starting_at(segment.target.start_us) if self.segments[i] is segment), None)
+
+    def index_of(self, segment_id: str, start_us: int) -> int | None:
+        """The list index of the segment with this id that starts at `start_us`, or None."""
+        return next((i for i in self._starting_at(start_us) if self.segments[i].id == segment_id), None)
+
+    def _starting_at(self, start_us: int) -> Iterator[int]:
+        """The indexes of the segments that start at `start_us` (the list is sorted by start)."""
+        index = bisect.bisect_left(self.segments, start_us, key=_target_start)
+        while index < len(self.segments) and self.segments[index].target.start_us == start_us:
+            yield index
             index += 1
-        return None
 
     def segment_at(self, time_us: int) -> Segment | None:
         """The segment whose target contains `time_us` (None over a gap or open segments)."""
