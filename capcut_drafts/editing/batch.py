@@ -20,7 +20,7 @@ from capcut_drafts.errors import ApiError, ErrorCode
 from capcut_drafts.model import operations
 from capcut_drafts.model.operations import Op
 from capcut_drafts.model.timeline import Draft
-from capcut_drafts.routes.drafts import CreateDraftRequest, draft_url, new_draft, unknown_draft
+from capcut_drafts.routes.drafts import CreateDraftRequest, draft_url, existing_draft, new_draft
 from capcut_drafts.routes.schema import DraftTarget, Identifier, Plan, RequestModel
 
 if TYPE_CHECKING:                 # annotations only: capcut_drafts.context imports the save job
@@ -139,10 +139,8 @@ def envelopes(draft: Draft, ctx: Context, items: list[Item], results: list[dict[
 
 def target(ctx: Context, req: BatchRequest, items: list[Item]) -> Draft | None:
     """The new draft a batch without draft_id starts (None when it names one)."""
-    if req.draft_id and ctx.cache.exists(req.draft_id):
+    if existing_draft(ctx, req.draft_id) is not None:
         return None
-    if req.draft_id and not ctx.settings.unknown_draft_creates:
-        raise unknown_draft(req.draft_id)
     first = items[0].req if items[0].path == "/create_draft" else None
     if isinstance(first, CreateDraftRequest):
         return new_draft(ctx, first.width, first.height, first.fps, first.profile)

@@ -20,7 +20,7 @@ from capcut_drafts.editing import manage, timeline
 from capcut_drafts.model import operations
 from capcut_drafts.model.operations import Op
 from capcut_drafts.model.timeline import Draft, Segment
-from capcut_drafts.routes.drafts import change, draft_url, new_draft, unknown_draft
+from capcut_drafts.routes.drafts import change, draft_url, existing_draft, new_draft
 from capcut_drafts.routes.media import has_placeholder
 from capcut_drafts.routes.schema import DraftTarget, Plan, Reply, RequestModel
 
@@ -97,10 +97,9 @@ def preview(ctx: Context, req: DraftTarget, plan: Plan) -> dict[str, Any]:
         return {"draft_id": req.draft_id, "draft_url": draft_url(ctx, draft) if req.draft_id else "",
                 **(result or {}), "dry_run": True, "segments": segments}
 
-    if req.draft_id and ctx.cache.exists(req.draft_id):
-        return ctx.cache.read(req.draft_id, look)
-    if req.draft_id and not ctx.settings.unknown_draft_creates:
-        raise unknown_draft(req.draft_id)
+    draft_id = existing_draft(ctx, req.draft_id)
+    if draft_id is not None:
+        return ctx.cache.read(draft_id, look)
     fresh = new_draft(ctx, req.width, req.height)
     return {**look(fresh), "draft_id": None}
 

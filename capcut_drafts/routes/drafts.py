@@ -76,18 +76,24 @@ def unknown_draft(draft_id: str) -> ApiError:
                      "(or omit draft_id to start a new draft).")
 
 
+def existing_draft(ctx: Context, draft_id: str | None) -> str | None:
+    """`draft_id` when that draft exists; None when a change starts a new draft (no draft_id, or an
+    unknown one with `unknown_draft_creates` on, as upstream); the draft_not_found error otherwise."""
+    if draft_id and ctx.cache.exists(draft_id):
+        return draft_id
+    if draft_id and not ctx.settings.unknown_draft_creates:
+        raise unknown_draft(draft_id)
+    return None
+
+
 def change(ctx: Context, target: DraftTarget, plan: Callable[[Draft], tuple[dict | None, Any]]) -> dict:
     """Apply one planned change to the draft named by `target` and answer the standard output.
 
     Without a draft_id (or with an unknown one when `unknown_draft_creates` is on, as upstream)
     a new draft is created — but only after the plan succeeded on it, so a rejected request
     never leaves an orphan draft behind."""
-    draft_id = target.draft_id
-    if draft_id and not ctx.cache.exists(draft_id):
-        if not ctx.settings.unknown_draft_creates:
-            raise unknown_draft(draft_id)
-        draft_id = None
-    if not draft_id:
+    draft_id = existing_draft(ctx, target.draft_id)
+    if draft_id is None:
         fresh = new_draft(ctx, target.width, target.height)
         plan(fresh.model_copy(deep=True))        # dry run: raises before anything is stored
         ctx.cache.create(fresh)
