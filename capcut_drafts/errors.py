@@ -76,8 +76,9 @@ class ErrorCode(StrEnum):
                          "The draft has no segment with this `segment_id`: take ids from the add_* replies or "
                          "`/get_timeline`.")
     SEGMENT_NOT_EDITABLE = ("segment_not_editable",
-                            "The segment was added before segments could be edited (its parameters were not "
-                            "kept): remove it and add it again.")
+                            "No route made the segment with parameters kept (added before segments could be "
+                            "edited, or imported from an app draft): remove it, or replace an imported one's "
+                            "text or media with /render_template.")
     NOTHING_TO_UNDO = ("nothing_to_undo", "The draft has no change left to undo.")
     NOTHING_TO_REDO = ("nothing_to_redo", "No change was undone since the last edit, so there is nothing to redo.")
     BATCH_TOO_LARGE = ("batch_too_large",
@@ -85,6 +86,18 @@ class ErrorCode(StrEnum):
     MISSING_MERGE_FIELD = ("missing_merge_field",
                            "The template has merge fields (`{{name}}`) that `merge` (and the template's `defaults`) "
                            "does not fill: add every name the message lists (`missing_fields`).")
+    INVALID_ARCHIVE = ("invalid_archive",
+                       "The upload is not a usable draft zip (not a zip, no draft file, a path leaving the folder, "
+                       "a link, encryption): zip the app's draft folder as it is.")
+    ARCHIVE_TOO_LARGE = ("archive_too_large",
+                         "The draft zip (or its draft file) is larger than `import_max_bytes` allows: leave "
+                         "large media out of the zip and send them later as template values.")
+    INVALID_DRAFT = ("invalid_draft",
+                     "The draft file in the zip is not valid CapCut/JianYing draft JSON: save the draft in the app "
+                     "again and zip the folder.")
+    ENCRYPTED_DRAFT = ("encrypted_draft",
+                       "The draft file is encrypted (JianYing 6 and later): import a draft saved by CapCut or by "
+                       "JianYing 5.9 or earlier.")
     NOT_FOUND = ("not_found",
                  "No route (or saved draft to download) at this path: see `GET /docs` for the routes.")
     METHOD_NOT_ALLOWED = ("method_not_allowed",
@@ -130,6 +143,9 @@ class ErrorCode(StrEnum):
                      "The download could not be written to the media cache (disk full?): an operator must fix it.")
     FETCH_CANCELLED = ("fetch_cancelled", "The download was cancelled because the service is stopping: save again.")
     FETCH_FAILED = ("fetch_failed", "The download failed for another reason (in the message): retry.")
+    MEDIA_NOT_IMPORTED = ("media_not_imported",
+                          "A clip of an imported draft uses a file that was not in the zip: replace it "
+                          "(`/render_template` `replace`) or import a zip that holds the file.")
     PROBE_FAILED = ("probe_failed", "The file is not readable media (damaged or unsupported format): fix the file.")
     WRONG_MEDIA_KIND = ("wrong_media_kind",
                         "The file is not the kind the route expects (e.g. audio at an `image_url`): use the "

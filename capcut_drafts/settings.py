@@ -159,6 +159,7 @@ class Settings(BaseModel):
     upload_retries: int = Field(3, ge=0, le=20)
     upload_retry_backoff_ms: int = Field(500, ge=0)
     upload_timeout_seconds: int = Field(60, ge=1)
+    import_max_bytes: int = Field(1024 ** 3, ge=1024)   # a draft zip to import: its download and unpacked size
     batch_max_operations: int = Field(500, ge=1, le=10_000)   # operations one /batch may hold
     render_workers: int = Field(1, ge=1, le=16)           # renders at once on a host (CPU-bound)
     render_timeout_seconds: int = Field(1800, ge=10)

@@ -19,7 +19,7 @@ that is not a JSON object and an unavailable store are reported without the temp
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from capcut_drafts.api import registry
 from capcut_drafts.editing.pipeline import run_edit
@@ -53,10 +53,11 @@ def error_body(settings: Settings, exc: ApiError, template: str = "{}") -> tuple
     return envelope_body(error=message, code=exc.code, **exc.details), status
 
 
-def run_route(ctx: Context, path: str, body: Any) -> tuple[dict, int]:
+def run_route(ctx: Context, path: str, body: Any, upload: IO[bytes] | None = None) -> tuple[dict, int]:
     """Validate `body` with the route's request model, run its service, answer the envelope.
 
-    `path` is a key of `registry.BY_PATH` (KeyError otherwise); `body` is the decoded JSON body.
+    `path` is a key of `registry.BY_PATH` (KeyError otherwise); `body` is the decoded JSON body, or
+    the form fields of an `upload` (the file of a multipart request to a route that takes one).
     Never raises for anything the client sent or the service hit: unexpected exceptions become
     the `internal_error` envelope the HTTP app's crash handler answers.
     """
@@ -67,8 +68,11 @@ def run_route(ctx: Context, path: str, body: Any) -> tuple[dict, int]:
         return error_body(settings, ApiError(f"The request body must be a JSON object, not {type(body).__name__}.",
                                              code=ErrorCode.MALFORMED_JSON, http_status=400))
     try:
-        req = model.parse(body)
-        output = run_edit(ctx, path, route.plan, req) if route.plan else route.call(ctx, req)
+        if upload is not None and route.upload is not None:
+            output = route.upload(ctx, body, upload)
+        else:
+            req = model.parse(body)
+            output = run_edit(ctx, path, route.plan, req) if route.plan else route.call(ctx, req)
     except ApiError as exc:
         return error_body(settings, exc, template)
     except DraftNotFound as exc:       # vanished between the route's check and its write

@@ -177,8 +177,12 @@ ROUTE_TEXTS: Mapping[str, Mapping[str, str]] = {
     "/render_template": {"template_draft_id": "The template draft (it is not changed).",
                          "merge": "Object {field name: string or number} filling the template's {{name}} fields.",
                          "name": "Name of the new draft (omitted: '<template name> copy').",
-                         "defaults": "Object {field name: value} used for fields merge does not fill."},
+                         "defaults": "Object {field name: value} used for fields merge does not fill.",
+                         "fit": "Filled clips vs media length: trim, stretch, extend, or {field: mode}.",
+                         "replace": "Object {segment id, text as shown or media file name: new text or media URL}."},
     "/template_fields": {"template_draft_id": "The template draft to read."},
+    "/import_draft": {"draft_zip_url": "URL of a zip of a CapCut/JianYing draft folder (its media may be in it).",
+                      "name": "Name of the new draft (omitted: the app draft's name)."},
 }
 
 NESTED_TEXTS: Mapping[str, str] = {

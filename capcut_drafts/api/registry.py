@@ -16,10 +16,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from capcut_drafts.editing import batch, manage, segments, templates, timeline
 from capcut_drafts.editing.pipeline import Planner
+from capcut_drafts.imports import service as imports
 from capcut_drafts.routes import (
     audio,
     drafts,
@@ -65,6 +66,9 @@ class Route:
     read_only: bool = False
     destructive: bool = False       # destroys what /undo cannot bring back (MCP clients ask first)
     plan: Planner | None = None     # an editing route's planner (editing/pipeline.py runs it)
+    # Runs a multipart/form-data request instead of `handler`, with the form's fields (it parses
+    # them) and its `file` field's stream (POST /import_draft).
+    upload: Callable[[Context, dict[str, Any], IO[bytes]], Any] | None = None
 
     def call(self, ctx: Context, req: Any) -> Any:
         """Run the handler of a route that is not an editing route."""
@@ -303,11 +307,12 @@ ROUTES: tuple[Route, ...] = (
         plan=manage.plan_rename),
     Route(
         "/render_template", templates.RenderTemplateRequest, templates.render_template, "{}",
-        summary="A new draft from a template: its {{name}} merge fields in texts and media URLs filled",
+        summary="A new draft from a template: {{name}} merge fields filled, texts and media replaced",
         example={"template_draft_id": EXAMPLE_ID, "merge": {"title": "Summer sale"}, "name": "Summer promo"},
         description=(
-            "Copy a template draft as a new draft, filling its {{name}} fields (texts, media URLs) from merge. "
-            "output: {draft_id, draft_url, fields_used, warnings}.")),
+            "Copy a template draft as a new draft, filling its {{name}} fields (texts, media URLs, numbers) from "
+            "merge and swapping texts/media by replace. output: {draft_id, draft_url, fields_used, fit, replaced, "
+            "warnings}.")),
     Route(
         "/template_fields", templates.TemplateRequest, templates.template_fields, "{}",
         summary="The {{name}} merge fields of a template draft and where they occur (also GET /templates/<id>/fields)",
@@ -316,6 +321,14 @@ ROUTES: tuple[Route, ...] = (
             "List a template draft's {{name}} merge fields. output: {fields: [{name, occurrences: "
             "[{segment_id, track_name, parameter}]}]}."),
         read_only=True),
+    Route(
+        "/import_draft", imports.ImportDraftRequest, imports.import_from_url, "{}",
+        summary="A draft from a zip of a CapCut/JianYing draft folder (multipart field 'file', or draft_zip_url)",
+        example={"draft_zip_url": "https://example.com/drafts/summer-promo.zip", "name": "Summer promo"},
+        description=(
+            "Import a zipped CapCut/JianYing draft folder as a new draft (a template for render_template's "
+            "replace). output: {draft_id, draft_url, profile, tracks, segments, media_in_zip, warnings}."),
+        upload=imports.import_upload),
 )
 
 

@@ -59,9 +59,9 @@ def committed(ctx: Context, draft_id: str, op: Op) -> None:
 
 
 def params_json(req: RequestModel) -> str:
-    """What a segment keeps of the request that made it: the parameters the client set, as JSON."""
-    return json.dumps(req.model_dump(mode="json", exclude_unset=True, exclude=set(NOT_PARAMS)),
-                      ensure_ascii=False, separators=(",", ":"))
+    """What a segment keeps of the request that made it: the parameters the client set, as JSON
+    (numbers sent as merge fields as sent)."""
+    return json.dumps(req.given(NOT_PARAMS), ensure_ascii=False, separators=(",", ":"))
 
 
 def stamped(path: str, req: RequestModel, plan: Plan, planned: list[Op]) -> Plan:

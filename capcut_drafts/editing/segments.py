@@ -22,13 +22,15 @@ from pydantic import ConfigDict, Field
 from capcut_drafts.editing import manage
 from capcut_drafts.editing.pipeline import NOT_PARAMS, Planner, params_json
 from capcut_drafts.errors import ApiError, ErrorCode, missing, not_found
+from capcut_drafts.imports.reader import MADE_BY as IMPORTED
 from capcut_drafts.model import operations
 from capcut_drafts.model.operations import Op
 from capcut_drafts.model.time import US_PER_SECOND, to_us
 from capcut_drafts.model.timeline import Draft, Material, PendingKeyframe, Segment, Track
+from capcut_drafts.model.timing import Fit
 from capcut_drafts.routes import audio, effect, image, sticker, subtitle, text, video
 from capcut_drafts.routes.drafts import change, draft_url, read_existing
-from capcut_drafts.routes.schema import DraftTarget, Identifier, Plan, RequestModel, per_run
+from capcut_drafts.routes.schema import PLACEHOLDER, DraftTarget, Identifier, Plan, RequestModel, per_run
 
 if TYPE_CHECKING:                 # annotations only: capcut_drafts.context imports the save job
     from capcut_drafts.context import Context
@@ -126,9 +128,10 @@ def known_changes(segment: Segment, changes: dict[str, Any], notes: list[str]) -
 
 
 def replan(ctx: Context, draft: Draft, track: Track, segment: Segment, changes: dict[str, Any],
-           notes: list[str], operation: str) -> tuple[Op | None, dict[str, Any]]:
+           notes: list[str], operation: str, fit: Fit | None = None) -> tuple[Op | None, dict[str, Any]]:
     """The operation (`operation` names the route) that replaces `segment` by the one its route
-    plans from its parameters with `changes`, keeping its id, and the reply."""
+    plans from its parameters with `changes`, keeping its id and its `fit` (`fit` given: that
+    one), and the reply."""
     editor = editor_of(segment)
     params = {**json.loads(segment.params or "{}"), "track_name": track.name, **changes}
     req = editor.model.parse({**params, "draft_id": draft.id})
@@ -138,9 +141,10 @@ def replan(ctx: Context, draft: Draft, track: Track, segment: Segment, changes: 
         raise RuntimeError(f"the planner of {segment.made_by} did not plan one segment")
     dump = op["segments"][0]
     replacement = Segment(**{**dump, "id": segment.id, "order": segment.order, "made_by": segment.made_by,
-                             "params": dump.get("params") or params_json(req)})
+                             "params": dump.get("params") or params_json(req), "fit": fit or segment.fit})
     new_track = op["track"]["name"]
-    if new_track == track.name and replacement.model_copy(update={"params": segment.params}) == segment:
+    if new_track == track.name and replacement.model_copy(update={"params": segment.params}) == segment \
+            and merge_fields(replacement.params) == merge_fields(segment.params):
         notes.append("Nothing changed: the segment already has these values.")
         return None, {"segment_id": segment.id, "track_name": new_track}
     replace = replacement_op(draft, track, segment, replacement, op)
@@ -230,6 +234,12 @@ def nothing_to(kind: str) -> ApiError:
 
 # --- shared ----------------------------------------------------------------------------------
 
+def merge_fields(params: str | None) -> dict[str, str]:
+    """The parameters of a segment that are one whole merge field (a number a template fills)."""
+    return {key: value for key, value in json.loads(params or "{}").items()
+            if isinstance(value, str) and PLACEHOLDER.fullmatch(value)}
+
+
 def find(draft: Draft, segment_id: str) -> tuple[Track, Segment]:
     found = draft.find_segment(segment_id)
     if found is None:
@@ -240,6 +250,10 @@ def find(draft: Draft, segment_id: str) -> tuple[Track, Segment]:
 
 def editor_of(segment: Segment) -> Editor:
     editor = EDITORS.get(segment.made_by or "")
+    if editor is None and segment.made_by == IMPORTED:
+        raise ApiError(f"Segment {segment.id} comes from an app draft (/import_draft), which no route made: "
+                       "replace its text or media with /render_template 'replace', or remove it "
+                       "(/remove_segment).", code=ErrorCode.SEGMENT_NOT_EDITABLE)
     if editor is None or segment.params is None:
         raise ApiError(f"Segment {segment.id} was added before segments could be edited; remove it "
                        "(/remove_segment) and add it again.", code=ErrorCode.SEGMENT_NOT_EDITABLE)

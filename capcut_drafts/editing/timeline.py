@@ -4,7 +4,8 @@ This is the stable, documented model for clients (the app JSON of /query_script 
 app version): canvas, tracks in render order with their segments, materials and keyframes, and
 what /undo and /redo would step to. Each segment carries its id (what /update_segment,
 /remove_segment and /move_segment take), what made it and the parameters it was made with.
-Open-ended clips are shown with the length known from probing, or `end: null` before that.
+Open-ended clips are shown with the length known from probing, or `end: null` before that; clips
+with a `fit` (/render_template) with their fitted timing and speed once the media length is known.
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from capcut_drafts.model.time import US_PER_SECOND, TimeRange
 from capcut_drafts.model.timeline import Draft, Segment
-from capcut_drafts.model.timing import resolve_timing
+from capcut_drafts.model.timing import Cut, resolve_timing
 from capcut_drafts.routes.drafts import DraftIdRequest, read_existing
 
 if TYPE_CHECKING:                 # annotations only: capcut_drafts.context imports the save job
@@ -59,17 +60,19 @@ def document(draft: Draft) -> dict[str, Any]:
 
 
 def segment_entry(draft: Draft, track_name: str, segment: Segment) -> dict[str, Any]:
-    """One segment in seconds, open clips with the length known from probing."""
+    """One segment in seconds, open and fitted clips with the length known from probing."""
     material = draft.materials.get(segment.material_id or "")
-    cut = resolve_timing(segment, material, [], "")
+    cut = resolve_timing(segment, material, [], "", draft.track(track_name))
+    known = bool(material and material.duration_us)
+    shown = cut if known and segment.fit else Cut(segment, segment.source, segment.target)
     entry: dict[str, Any] = {
         "id": segment.id, "kind": kind_of(draft, track_name, segment), "track_name": track_name,
-        "target": span(segment.target, cut.target if material and material.duration_us else None),
+        "target": span(shown.target, cut.target if known else None),
     }
     if material is not None:
         entry.update(media_url=material.url, material_id=material.id,
-                     source=span(segment.source, cut.source if material.duration_us else None),
-                     speed=segment.speed, volume=segment.volume)
+                     source=span(shown.source, cut.source if known else None),
+                     speed=shown.segment.speed, volume=segment.volume)
     if segment.text is not None:
         entry["text"] = segment.text.get("text", "")
     names = effect_names(segment)
@@ -77,6 +80,8 @@ def segment_entry(draft: Draft, track_name: str, segment: Segment) -> dict[str, 
         entry["effects"] = names
     if segment.sticker_id:
         entry["sticker_id"] = segment.sticker_id
+    if segment.fit:
+        entry["fit"] = segment.fit
     entry["made_by"] = segment.made_by
     entry["params"] = json.loads(segment.params) if segment.params else None
     return entry

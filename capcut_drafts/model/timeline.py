@@ -22,6 +22,7 @@ from capcut_drafts.model.time import TimeRange
 
 TrackKind = Literal["video", "audio", "text", "effect", "filter", "sticker"]
 MaterialKind = Literal["video", "audio", "image"]
+APP_FILE_SCHEME = "app-file:"       # Material.at_app_path
 
 # Layer base per track kind: the order of tracks in the built draft, bottom to top (filters under
 # effects, as the apps' render indexes have them); a track's layer is base + relative_index.
@@ -102,6 +103,12 @@ class Material(_Model):
     draft_folder: str | None = None     # client drafts folder sent with the add call
     probed: bool = False
 
+    @property
+    def at_app_path(self) -> bool:
+        """A file of an imported draft that its zip did not hold: the saved draft keeps the path of
+        the machine that made it (`url` is APP_FILE_SCHEME + that path); nothing is downloaded."""
+        return self.url.startswith(APP_FILE_SCHEME)
+
 
 WHOLE_MEDIA = TimeRange(start_us=0)     # a source from the media's start to its end (open)
 
@@ -127,6 +134,9 @@ class Segment(_Model):
     # segment); /update_segment merges changes into them and plans the segment again.
     made_by: str | None = None
     params: str | None = None
+    # How a closed clip meets its media's length once probed (/render_template sets it on the clips
+    # whose media URL it filled; model/timing.py `resolve_timing`). None: the clip keeps its timing.
+    fit: Literal["trim", "stretch", "extend"] | None = None
 
     @property
     def is_open(self) -> bool:
@@ -222,6 +232,16 @@ class Change(_Model):
     inverse: dict
 
 
+class ImportedBase(_Model):
+    """What an app-written draft brought that this document does not model: the app's draft JSON
+    exactly as imported. Saving writes it back with the document's changes laid over it
+    (capcut_drafts/export/imported.py), so everything the designer set in the app survives."""
+    content: str                          # the app's draft JSON text as imported
+    app_version: str = ""                 # the app version that last saved it ("" when not stated)
+    track_ids: dict[str, str] = Field(default_factory=dict)   # our track name -> the app track's id
+    unmodelled: list[str] = Field(default_factory=list)       # app segment ids kept only in `content`
+
+
 class Draft(_Model):
     # Of the stored JSON (capcut_drafts/model/migrations.py). The first field, so a snapshot starts
     # with it: the store's fast path for current snapshots looks there (store/cache.py).
@@ -237,6 +257,7 @@ class Draft(_Model):
     segments_added: int = 0
     undo: list[Change] = Field(default_factory=list)     # most recent last
     redo: list[Change] = Field(default_factory=list)     # most recently undone last
+    base: ImportedBase | None = None      # set on drafts imported from an app (/import_draft)
     _places: dict[str, tuple[Track, Segment]] | None = PrivateAttr(default=None)   # see find_segment
 
     def track(self, name: str) -> Track | None:

@@ -1,5 +1,6 @@
-"""Concrete timings: open clips resolved from what is known about their media, the overlap rule
-that follows, and which clip of a track holds a time (where keyframes attach).
+"""Concrete timings: open clips resolved from what is known about their media, clips with a `fit`
+fitted to it, the overlap rule that follows, and which clip of a track holds a time (where
+keyframes attach).
 
 The builder (capcut_drafts/export/builder.py) and the renderer (capcut_drafts/render/scene.py)
 both read the document through these functions, so a render shows exactly the clips, lengths and
@@ -10,12 +11,16 @@ from __future__ import annotations
 import bisect
 import itertools
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import Generic, NamedTuple, TypeVar
+from typing import Generic, Literal, NamedTuple, TypeVar, get_args
 
 from capcut_drafts.model.time import TimeRange
 from capcut_drafts.model.timeline import Draft, Material, PendingKeyframe, Segment, Track
 
 T = TypeVar("T")
+MIN_SPEED, MAX_SPEED = 0.1, 100.0      # the apps' speed slider
+# `Segment.fit`: how a closed clip meets its media's length once that is known.
+Fit = Literal["trim", "stretch", "extend"]
+FITS: tuple[Fit, ...] = get_args(Fit)
 
 
 class Cut(NamedTuple):
@@ -25,14 +30,21 @@ class Cut(NamedTuple):
     target: TimeRange
 
 
-def resolve_timing(segment: Segment, material: Material | None, warnings: list[str], where: str) -> Cut:
-    """Concrete µs ranges; an open clip runs to the end of its media when the length is known.
-    A closed segment without a source length (text, effects, stickers) gets its target's."""
+def resolve_timing(segment: Segment, material: Material | None, warnings: list[str], where: str,
+                   track: Track | None = None) -> Cut:
+    """Concrete µs ranges; an open clip runs to the end of its media when the length is known, a
+    closed clip with a `fit` is fitted to it (`fitted`; `track`: its track, where the next clip
+    stops an 'extend'). A closed segment without a source length (text, effects, stickers) gets its
+    target's."""
     source, target = segment.source, segment.target
     if not segment.is_open:
         if not source.duration_us:
             source = source.closed(target.length_us)
-        return Cut(segment, source, target)
+        cut = Cut(segment, source, target)
+        if segment.fit is None or material is None or material.duration_us is None or material.kind == "image":
+            return cut
+        following = next_start(track, segment) if track is not None else None
+        return fitted(cut, material.duration_us, warnings, where, following)
     known = material.duration_us if material else None
     if known is None:
         warnings.append(f"{where}: the media length is not known yet (it is probed at save), "
@@ -46,6 +58,65 @@ def resolve_timing(segment: Segment, material: Material | None, warnings: list[s
     return Cut(segment, source.closed(length), target.closed(int(length / segment.speed)))
 
 
+def fitted(cut: Cut, known: int, warnings: list[str], where: str, next_start_us: int | None) -> Cut:
+    """`cut` fitted to media `known` µs long by its segment's `fit`: 'trim' keeps the timing and
+    ends the clip with the media when that ends first; 'stretch' plays the media from the cut's
+    start to its end in the clip's length (the speed clamped to the app's range, with a warning);
+    'extend' plays it to its end at the clip's speed, cut where the next clip (`next_start_us`)
+    starts, with a warning."""
+    segment, source, target = cut
+    available = known - source.start_us
+    if available <= 0:
+        warnings.append(f"{where}: start ({source.start_us / 1e6:g}s) is beyond the media end "
+                        f"({known / 1e6:g}s); the clip is left with length 0.")
+        return Cut(segment, source.closed(0), target.closed(0))
+    if segment.fit == "stretch":
+        return stretched(cut, available, warnings, where)
+    if segment.fit == "extend":
+        return extended(cut, available, warnings, where, next_start_us)
+    if available >= source.length_us:
+        return cut
+    return Cut(segment, source.closed(available), target.closed(round(available / segment.speed)))
+
+
+def stretched(cut: Cut, available: int, warnings: list[str], where: str) -> Cut:
+    """'stretch': speed = available / clip length, within MIN_SPEED..MAX_SPEED. Above the range the
+    clip shows the media's first part; below it the clip ends with the media."""
+    segment, source, target = cut
+    length = target.length_us
+    if length <= 0:
+        return cut
+    wanted = available / length
+    speed = min(max(wanted, MIN_SPEED), MAX_SPEED)
+    timed = segment.model_copy(update={"speed": speed})
+    if speed == wanted:
+        return Cut(timed, source.closed(available), target)
+    warnings.append(f"{where}: fit 'stretch' needs speed {wanted:g} to play {available / 1e6:g}s of media in "
+                    f"{length / 1e6:g}s, outside the app's range {MIN_SPEED:g} to {MAX_SPEED:g}; speed {speed:g} "
+                    "was used.")
+    if speed < wanted:
+        return Cut(timed, source.closed(round(length * speed)), target)
+    return Cut(timed, source.closed(available), target.closed(round(available / speed)))
+
+
+def extended(cut: Cut, available: int, warnings: list[str], where: str, next_start_us: int | None) -> Cut:
+    """'extend': the clip plays the media to its end at its speed, up to the next clip's start."""
+    segment, source, target = cut
+    length = round(available / segment.speed)
+    if next_start_us is None or target.start_us + length <= next_start_us:
+        return Cut(segment, source.closed(available), target.closed(length))
+    room = next_start_us - target.start_us
+    warnings.append(f"{where}: fit 'extend' would end it at {(target.start_us + length) / 1e6:g}s, over the next "
+                    f"clip at {next_start_us / 1e6:g}s; it was cut there.")
+    return Cut(segment, source.closed(round(room * segment.speed)), target.closed(room))
+
+
+def next_start(track: Track, segment: Segment) -> int | None:
+    """Where the first clip of `track` that starts after `segment` starts (None: no clip does)."""
+    index = bisect.bisect_right(track.segments, segment.target.start_us, key=lambda s: s.target.start_us)
+    return track.segments[index].target.start_us if index < len(track.segments) else None
+
+
 def label(track: Track, segment: Segment) -> str:
     """How messages name a segment: its track and start."""
     return f"track '{track.name}', clip at {segment.target.start_us / 1e6:g}s"
@@ -54,7 +125,7 @@ def label(track: Track, segment: Segment) -> str:
 def track_timings(draft: Draft, track: Track, warnings: list[str]) -> list[Cut]:
     """Concrete timings of a track's segments in start order, minus those that overlap once open
     clips are resolved: as upstream, the clip added later goes, but the client is told which and why."""
-    resolved = [resolve_timing(seg, draft.materials.get(seg.material_id or ""), warnings, label(track, seg))
+    resolved = [resolve_timing(seg, draft.materials.get(seg.material_id or ""), warnings, label(track, seg), track)
                 for seg in track.segments]
     if not any(seg.is_open for seg in track.segments):
         return resolved

@@ -178,8 +178,12 @@ def _render(ctx: Context, book: TaskBook[RenderTask], task: RenderTask, base_url
 def local_media(ctx: Context, draft: Draft) -> tuple[dict[str, str], list[FileError]]:
     """The draft's media as local files (material id -> path) through the media cache, and what
     could not be used; when all could, `draft` learns their lengths so open-ended clips resolve."""
-    fetched = ctx.media.fetch_many(sorted({m.url for m in draft.materials.values()}))
+    fetched = ctx.media.fetch_many(sorted({m.url for m in draft.materials.values() if not m.at_app_path}))
     files, errors = usable_files(draft, fetched)
+    errors += [FileError(url=m.url, code=ErrorCode.MEDIA_NOT_IMPORTED,
+                         message=f"{m.file_name} was not in the imported zip, so it cannot be shown here: replace "
+                                 "it (render_template 'replace') or import a zip that holds it")
+               for m in draft.materials.values() if m.at_app_path]
     if not errors:
         learn(draft, files)
     return {mid: path for mid, (path, _) in files.items()}, errors

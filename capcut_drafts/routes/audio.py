@@ -28,6 +28,7 @@ if TYPE_CHECKING:                 # annotations only: capcut_drafts.context impo
 class AddAudioRequest(DraftTarget, MediaSource, ClipParams):
     REQUIRED = ("audio_url",)
     MISSING = "Hi, the required parameters 'audio_url' are missing."
+    MERGE_NUMBERS = True
     audio_url: str
     start: float = 0.0
     end: float | None = None

@@ -23,6 +23,7 @@ EFFECT_CATEGORIES = {"scene": "scene_effect", "character": "character_effect"}
 class AddEffectRequest(DraftTarget):
     REQUIRED = ("effect_type",)
     MISSING = "Hi, the required parameters 'effect_type' are missing. Please add them and try again."
+    MERGE_NUMBERS = True
     effect_type: str
     effect_category: str = "scene"
     start: float = Field(0.0, ge=0)
@@ -35,6 +36,7 @@ class AddEffectRequest(DraftTarget):
 class AddFilterRequest(DraftTarget):
     REQUIRED = ("filter_type",)
     MISSING = "Hi, the required parameters 'filter_type' are missing. Please add them and try again."
+    MERGE_NUMBERS = True
     filter_type: str
     filter_intensity: float = Field(100.0, ge=0, le=100)
     start: float = Field(0.0, ge=0)

@@ -37,6 +37,7 @@ if TYPE_CHECKING:                 # annotations only: capcut_drafts.context impo
 class AddImageRequest(DraftTarget, MediaSource, Transform, TransitionParams, MaskParams, ClipFilterParams):
     REQUIRED = ("image_url",)
     MISSING = "Hi, the required parameters 'image_url' are missing."
+    MERGE_NUMBERS = True
     image_url: str
     start: float = Field(0.0, ge=0)        # timeline start
     end: float = 3.0                       # timeline end

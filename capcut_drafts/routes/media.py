@@ -5,7 +5,6 @@ here touches the network or the draft."""
 from __future__ import annotations
 
 import posixpath
-import re
 from typing import TypeVar
 from urllib.parse import urlsplit
 
@@ -14,8 +13,9 @@ from capcut_drafts.model import catalog, profiles
 from capcut_drafts.model.ids import id_for, url_digest
 from capcut_drafts.model.time import TimeRange, seconds_range, to_us
 from capcut_drafts.model.timeline import Draft, Mask, Material, Transition
+from capcut_drafts.model.timing import MAX_SPEED, MIN_SPEED
 from capcut_drafts.routes.drafts import change
-from capcut_drafts.routes.schema import MaskParams, RequestModel, TransitionParams, clamped
+from capcut_drafts.routes.schema import PLACEHOLDER, MaskParams, RequestModel, TransitionParams, clamped
 from capcut_drafts.save import paths
 
 # Extension used when the URL does not tell (upstream always used these).
@@ -26,8 +26,6 @@ KNOWN_EXT = {
     "image": {"png", "jpg", "jpeg", "webp", "gif", "bmp"},
 }
 BLUR_LEVELS = {1: 0.0625, 2: 0.375, 3: 0.75, 4: 1.0}
-# A merge field of a template (editing/templates.py): {{name}}, name 1-64 letters, digits, '_' or '-'.
-PLACEHOLDER = re.compile(r"\{\{([A-Za-z0-9_-]{1,64})\}\}")
 
 
 def has_placeholder(value: str) -> bool:
@@ -140,7 +138,6 @@ def blur_for(level: int | None) -> int | None:
     return level
 
 
-MIN_SPEED, MAX_SPEED = 0.1, 100.0      # the apps' speed slider
 MAX_VOLUME = 10.0                      # +20 dB, the top of the apps' volume slider
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from capcut_drafts.export.builder import build
+from capcut_drafts.export.document import build
 from capcut_drafts.model import profiles
 from capcut_drafts.routes.drafts import QueryScriptRequest, read_existing
 from capcut_drafts.routes.schema import Reply

@@ -15,19 +15,38 @@ with lone UTF-16 surrogates (`"\\ud800"` is valid JSON but cannot be encoded as 
 Redis and every file writer raise on it), the literals `NaN`/`Infinity`, and nesting as deep as
 the parser's recursion allows. The walk is iterative (depth itself cannot crash it) and names the
 offending parameter.
+
+Merge fields in numbers: a route whose segments a template fills (`MERGE_NUMBERS`) takes a
+number parameter as one whole merge field, `"end": "{{length}}"`. The request is planned with the
+parameter's default (as if null) and keeps the field as sent (`merge_numbers`, stored with the
+segment's parameters by `given`); /render_template (editing/templates.py) fills it with a number.
+Which parameters are numbers follows the fields' types (`number_keys`).
 """
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+import re
+from collections.abc import Callable, Collection, Mapping
 from functools import cache
-from typing import Annotated, Any, ClassVar, TypeVar, get_args
+from types import UnionType
+from typing import Annotated, Any, ClassVar, TypeVar, Union, get_args, get_origin
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+)
 
 from capcut_drafts.errors import ApiError, ErrorCode, missing
 from capcut_drafts.model.timeline import Draft
 
+# A merge field of a template (editing/templates.py): {{name}}, name 1-64 letters, digits, '_' or '-'.
+PLACEHOLDER = re.compile(r"\{\{([A-Za-z0-9_-]{1,64})\}\}")
 MAX_DEPTH = 20          # the deepest real body (text_styles → style → color) is 4 levels
 DEPTH_CODE = ErrorCode.NESTING_TOO_DEEP
 
@@ -127,6 +146,12 @@ class RequestModel(Bounded):
     KEY_ALIASES: ClassVar[dict[str, str]] = {}
     # Fields /update_segment does not change on a segment this model made.
     NOT_EDITABLE: ClassVar[frozenset[str]] = frozenset()
+    # Whether a number parameter may be one whole merge field (the routes whose segments a template fills).
+    MERGE_NUMBERS: ClassVar[bool] = False
+    # Number parameters that take no merge field even then (spent before a segment is made).
+    FIXED_NUMBERS: ClassVar[frozenset[str]] = frozenset()
+    # Body key -> the merge field it was sent as (`MERGE_NUMBERS`); the model holds the default there.
+    _merge_numbers: dict[str, str] = PrivateAttr(default_factory=dict)
 
     @classmethod
     def has_required(cls, body: dict[str, Any]) -> bool:
@@ -139,10 +164,56 @@ class RequestModel(Bounded):
         check_body(body)
         if not cls.has_required(body):
             raise missing(cls.MISSING)
+        held = held_numbers(cls, body) if cls.MERGE_NUMBERS else {}
         try:
-            return cls.model_validate(without_nulls(cls, body))
+            req = cls.model_validate(without_nulls(cls, {k: v for k, v in body.items() if k not in held}))
         except ValidationError as exc:
             raise ApiError(describe(exc), code=ErrorCode.INVALID_PARAMETER) from None
+        req._merge_numbers = held
+        return req
+
+    @property
+    def merge_numbers(self) -> dict[str, str]:
+        """Body key -> the merge field sent for that number (planned with its default)."""
+        return dict(self._merge_numbers)
+
+    def given(self, exclude: Collection[str] = ()) -> dict[str, Any]:
+        """The parameters the client set, as JSON values, numbers sent as merge fields as sent."""
+        dumped = self.model_dump(mode="json", exclude_unset=True, exclude=set(exclude))
+        return {**dumped, **{key: value for key, value in self._merge_numbers.items() if key not in exclude}}
+
+
+def held_numbers(model: type[RequestModel], body: Mapping[str, Any]) -> dict[str, str]:
+    """The body's number parameters sent as one whole merge field (`"{{name}}"`), by body key. A key
+    whose alias (`KEY_ALIASES`) has a value is left alone: the alias wins. A required number is
+    refused: it has no default to plan with."""
+    beaten = {name for alias, name in model.KEY_ALIASES.items() if body.get(alias) is not None}
+    keys = number_keys(model)
+    held = {key: value for key, value in body.items()
+            if key in keys and key not in beaten and isinstance(value, str) and PLACEHOLDER.fullmatch(value)}
+    for key in held:
+        field = model.model_fields.get(model.KEY_ALIASES.get(key, key))
+        if field is not None and field.is_required():
+            raise ApiError(f"Invalid parameter '{key}': a required number cannot be a merge field (got "
+                           f"'{held[key]}'); send a number.", code=ErrorCode.INVALID_PARAMETER)
+    return held
+
+
+@cache
+def number_keys(model: type[RequestModel]) -> frozenset[str]:
+    """The body keys (names, aliases, `KEY_ALIASES`) of `model`'s number fields that may hold a
+    merge field: fields typed int or float (or None beside), not bool, not `FIXED_NUMBERS`."""
+    names = {name for name, field in model.model_fields.items()
+             if name not in model.FIXED_NUMBERS and _is_number(field.annotation)}
+    keys = names | {field.alias for name, field in model.model_fields.items() if name in names and field.alias}
+    return frozenset(keys | {alias for alias, name in model.KEY_ALIASES.items() if name in names})
+
+
+def _is_number(annotation: Any) -> bool:
+    """int, float, or a union of them with None (bool is no number here; nor are lists of numbers)."""
+    kinds = get_args(annotation) if get_origin(annotation) in (Union, UnionType) else (annotation,)
+    numbers = [kind for kind in kinds if kind is not type(None)]
+    return bool(numbers) and all(kind in (int, float) for kind in numbers)
 
 
 def without_nulls(model: type[BaseModel], body: dict[str, Any]) -> dict[str, Any]:
@@ -200,6 +271,7 @@ class DraftTarget(RequestModel):
     `dry_run`: check the change and answer what it would create, store nothing."""
     draft_id: Identifier | None = None
     dry_run: bool = False
+    FIXED_NUMBERS = frozenset({"width", "height"})      # the canvas of a new draft: no segment parameter
     width: int = Field(1080, gt=0, le=16384)
     height: int = Field(1920, gt=0, le=16384)
 

@@ -18,6 +18,7 @@ if TYPE_CHECKING:                 # annotations only: capcut_drafts.context impo
 class AddStickerRequest(DraftTarget, Transform):
     REQUIRED = ("sticker_id",)
     MISSING = "Hi, the required parameter 'sticker_id' is missing. Please add it and try again. "
+    MERGE_NUMBERS = True
     sticker_id: str
     start: float = Field(0.0, ge=0)
     end: float = 5.0

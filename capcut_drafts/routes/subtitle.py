@@ -95,6 +95,8 @@ class AddSubtitleRequest(DraftTarget, TextBoxParams):
     REQUIRED = ("srt",)
     ALTERNATIVES = {"srt": ("srt_url",)}
     MISSING = "Hi, the required parameters 'srt' are missing."
+    MERGE_NUMBERS = True
+    FIXED_NUMBERS = frozenset({"width", "height", "time_offset"})     # the shift is spent on the cues
     srt: str = ""
     srt_url: str | None = Field(None, description="An http(s) URL of an .srt file, fetched like a URL in srt; used "
                                 "when srt is empty (srt wins, with a warning, when both are sent).")
@@ -191,7 +193,8 @@ def plan_cue(ctx: Context, req: SubtitleCueRequest, notes: list[str]) -> Plan:
 
 def _cues_plan(ctx: Context, req: AddSubtitleRequest, cues: list[Cue], offset: int, notes: list[str]) -> Plan:
     color = check_color(req.font_color, "font_color")
-    style = req.model_dump(mode="json", exclude_unset=True, exclude=NOT_STYLE)
+    style = req.given(NOT_STYLE)
+    held = req.merge_numbers          # a cue's start/end sent as merge fields stay fields
     req = clamped(req, APP_RANGES, notes)
     name_notes = None if ctx.settings.strict_names else notes
 
@@ -218,7 +221,7 @@ def _cues_plan(ctx: Context, req: AddSubtitleRequest, cues: list[Cue], offset: i
                              background=background_spec(req.background_color, req.background_style,
                                                         req.background_alpha))
             params = {**style, "text": cue.text, "start": start / US_PER_SECOND,
-                      "end": (start + length) / US_PER_SECOND}
+                      "end": (start + length) / US_PER_SECOND, **held}
             segment = Segment(id=new_id(), target=TimeRange(start_us=start, duration_us=length), text=spec,
                               transform=ImageTransform(transform_x=req.transform_x, transform_y=req.transform_y,
                                                        scale_x=req.scale_x, scale_y=req.scale_y,

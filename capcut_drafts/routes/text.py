@@ -87,6 +87,7 @@ class TextBoxParams(RequestModel):
 
 
 class AddTextRequest(DraftTarget, TextBoxParams):
+    MERGE_NUMBERS = True
     text: str
     start: float = Field(0.0, ge=0)
     end: float = 5.0

@@ -40,6 +40,7 @@ class AddVideoRequest(DraftTarget, MediaSource, Transform, ClipParams, Transitio
                       ClipFilterParams):
     REQUIRED = ("video_url",)
     MISSING = "Hi, the required parameters 'video_url' are missing."
+    MERGE_NUMBERS = True
     video_url: str
     start: float = 0.0
     end: float | None = 0.0          # 0 or omitted: to the end of the media (resolved at save)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from capcut_drafts import metrics
 from capcut_drafts.errors import ApiError, ErrorCode
-from capcut_drafts.export.builder import build
+from capcut_drafts.export.document import build
 from capcut_drafts.model import profiles
 from capcut_drafts.model.timeline import Draft
 from capcut_drafts.net.fetcher import FetchError
@@ -89,7 +89,8 @@ def _save(ctx: Context, book: TaskBook, task: Task, draft_id: str, draft_folder:
     profile = profiles.resolve(draft.profile)
     folder_hint = draft_folder or _first_folder(draft)
     built = build(draft, draft_folder=folder_hint)
-    assets = {f"assets/{KIND_DIRS[m.kind]}/{m.file_name}": Path(files[m.id][0]) for m in draft.materials.values()}
+    assets = {f"assets/{KIND_DIRS[m.kind]}/{m.file_name}": Path(files[m.id][0]) for m in draft.materials.values()
+              if not m.at_app_path}
     staged = delivery.staging_dir(ctx.settings, draft_id)
     now_us = int(time.time() * 1e6)
     write_folder(staged, built.content, profile, name=draft_id, draft_folder=folder_hint, assets=assets,
@@ -146,7 +147,7 @@ def _install(ctx: Context, folder, draft_id: str, draft_folder: str | None, cont
 
 def _download(ctx: Context, book: TaskBook[Task], task: Task, draft: Draft) -> UsableFiles:
     """Fetch and probe every material: {material_id: (local path, MediaInfo)}; failures go to task.errors."""
-    materials = list(draft.materials.values())
+    materials = [m for m in draft.materials.values() if not m.at_app_path]
     urls = sorted({m.url for m in materials})
     meter = _Meter(book, task, ctx.media, urls)
     for url in urls:

@@ -24,6 +24,8 @@ def usable_files(draft: Draft, fetched: Mapping[str, CachedFile | FetchError]) -
     files: UsableFiles = {}
     errors: list[FileError] = []
     for material in draft.materials.values():
+        if material.at_app_path:
+            continue                    # an imported draft's file kept where its maker had it
         result = fetched[material.url]
         if isinstance(result, FetchError):
             errors.append(FileError(url=material.url, code=result.code, message=str(result)))

@@ -33,7 +33,8 @@ import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import CancelledError, Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
-from typing import Union
+from typing import IO, Union
+from urllib.parse import quote, unquote
 
 from filelock import FileLock, Timeout
 
@@ -42,6 +43,8 @@ from capcut_drafts.errors import ErrorCode
 from capcut_drafts.net.fetcher import FetchError, FetchPolicy, download_to
 
 ProgressCallback = Callable[[int, int, str, Union["CachedFile", FetchError]], None]
+
+IMPORTED_SCHEME = "imported:"     # files of imported drafts, by content (MediaCache.keep)
 
 # .part files this process is writing (any MediaCache instance): never evicted as stale.
 _ACTIVE_PARTS: set[str] = set()
@@ -80,6 +83,14 @@ class Transfer:
 
     def add(self, n: int) -> None:
         self.received += n
+
+
+def imported_digest(url: str) -> str | None:
+    """The content digest of an imported draft's file URL (`imported:<sha256>/<name>`), else None."""
+    if not url.startswith(IMPORTED_SCHEME):
+        return None
+    digest = url[len(IMPORTED_SCHEME):].split("/", 1)[0]
+    return digest if len(digest) == 64 and all(c in "0123456789abcdef" for c in digest) else None
 
 
 def url_key(url: str) -> str:
@@ -170,9 +181,31 @@ class MediaCache:
     # -- paths --------------------------------------------------------------------------------
 
     def path_for(self, url: str) -> str:
-        """Where the content of `url` is (or would be) stored."""
+        """Where the content of `url` is (or would be) stored. Files of imported drafts
+        (`imported:<sha256>/<name>`) live under `imported/`, which eviction never sweeps: they
+        cannot be downloaded again."""
+        digest = imported_digest(url)
+        if digest is not None:
+            return os.path.join(self.root, "imported", digest)
         key = url_key(url)
         return os.path.join(self.objects, key[:2], key)
+
+    def keep(self, stream: IO[bytes], name: str) -> str:
+        """Store a file of an imported draft (read from `stream`) by its content; its URL."""
+        folder = os.path.join(self.root, "imported")
+        os.makedirs(folder, exist_ok=True)
+        digest = hashlib.sha256()
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".import.", suffix=".part")
+        try:
+            with os.fdopen(fd, "wb") as out:
+                while chunk := stream.read(1024 * 1024):
+                    digest.update(chunk)
+                    out.write(chunk)
+            os.replace(tmp, os.path.join(folder, digest.hexdigest()))
+        except BaseException:
+            _unlink(tmp)
+            raise
+        return f"{IMPORTED_SCHEME}{digest.hexdigest()}/{quote(name, safe='')}"
 
     # -- lookups ------------------------------------------------------------------------------
 
@@ -416,6 +449,10 @@ class MediaCache:
 
     def _download(self, url: str) -> CachedFile:
         path = self.path_for(url)
+        if imported_digest(url) is not None:
+            raise FetchError(f"the file '{unquote(url.rsplit('/', 1)[-1])}' of an imported draft is no longer in "
+                             "the media cache (an operator removed it): import the draft again",
+                             code=ErrorCode.MEDIA_NOT_IMPORTED)
         folder = os.path.dirname(path)
         os.makedirs(folder, exist_ok=True)
         with _ObjectLock(path, join=True) as lock:

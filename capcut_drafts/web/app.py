@@ -28,7 +28,7 @@ from capcut_drafts.api import dispatch, registry
 from capcut_drafts.context import build_context
 from capcut_drafts.editing import manage
 from capcut_drafts.errors import ApiError, ErrorCode
-from capcut_drafts.export.builder import build
+from capcut_drafts.export.document import build
 from capcut_drafts.model import catalog
 from capcut_drafts.model.timeline import Draft
 from capcut_drafts.routes import schema
@@ -112,7 +112,12 @@ def create_app(settings: Settings | None = None) -> Flask:
         return data
 
     def make_post(path: str) -> Callable[[], tuple[Response, int]]:
+        takes_upload = registry.route(path).upload is not None
+
         def view() -> tuple[Response, int]:
+            if takes_upload and request.mimetype == "multipart/form-data":
+                reply, status = upload_reply(path)
+                return jsonify(reply), status
             try:
                 body = body_object()
             except ApiError as exc:
@@ -121,6 +126,19 @@ def create_app(settings: Settings | None = None) -> Flask:
                 reply, status = dispatch.run_route(ctx, path, body)
             return jsonify(reply), status
         return view
+
+    def upload_reply(path: str) -> tuple[dict, int]:
+        """A multipart request: its text fields are the body, its `file` field the upload."""
+        try:
+            upload = request.files.get("file")
+            fields = request.form.to_dict()
+        except OSError:                 # the server's read timeout: the client stopped sending
+            upload, fields = None, {}
+        if upload is None:
+            return dispatch.error_body(settings, ApiError(
+                "Send the zip in the multipart form field 'file' (curl -F file=@draft.zip), or a JSON body "
+                "with draft_zip_url.", code=ErrorCode.MISSING_PARAMETER))
+        return dispatch.run_route(ctx, path, fields, upload=upload.stream)
 
     for route in registry.ROUTES:
         app.add_url_rule(route.path, route.name, make_post(route.path), methods=["POST"])

@@ -72,9 +72,20 @@ def _post(route: Route) -> dict[str, Any]:
         "tags": ["drafts"],
         "requestBody": {"required": True, "content": {"application/json": {
             "schema": params.documented_schema(route),
-            "example": copy.deepcopy(dict(route.example))}}},     # the document never aliases the registry
+            "example": copy.deepcopy(dict(route.example))}, **(_upload(route) if route.upload else {})}},
         "responses": {"200": {"description": "the envelope (also for handled errors)", **_ENVELOPE_REPLY}},
     }
+
+
+def _upload(route: Route) -> dict[str, Any]:
+    """The multipart form a route that takes an upload also accepts: the file, and the JSON
+    body's other parameters as text fields."""
+    schema = params.documented_schema(route)
+    fields = {name: spec for name, spec in schema["properties"].items() if not name.endswith("_url")}
+    return {"multipart/form-data": {"schema": {
+        "type": "object", "required": ["file"],
+        "properties": {"file": {"type": "string", "format": "binary", "description": "The zip to import."},
+                       **fields}}}}
 
 
 def _catalogue(path: str, category: str) -> dict[str, Any]:

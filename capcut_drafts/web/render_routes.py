@@ -17,7 +17,7 @@ from werkzeug.exceptions import NotFound
 from capcut_drafts.api import dispatch
 from capcut_drafts.context import Context
 from capcut_drafts.errors import ApiError
-from capcut_drafts.export.builder import build
+from capcut_drafts.export.document import build
 from capcut_drafts.render.job import still, video_path
 from capcut_drafts.routes.render import FrameRequest
 from capcut_drafts.save import delivery

@@ -151,7 +151,9 @@ def test_stdio_lists_one_tool_per_route_with_the_route_parameters(server_env, tm
         # (which say the shared parameter texts once: they must not become where the cost hides)
         size = len(listing.model_dump_json(by_alias=True, exclude_none=True).encode())
         print(f"tools/list: {size} bytes for {len(tools)} tools; instructions: {len(instructions.encode())} bytes")
-        assert size < 30_000
+        # 30 000 until /import_draft and render_template's replace and fit (33 tools): each raise is a
+        # decision, not a drift
+        assert size < 32_000
         assert len(instructions.encode()) < 3_000
 
         # each POST tool's parameters are its request model's, by alias, without the hidden ones (the

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import re
+import zipfile
 from typing import Any
 
 import pytest
@@ -33,9 +34,12 @@ _ID = re.compile(r"import_\d+|dfd_cat_\d+_[0-9a-f]{8}|[0-9A-Fa-f]{8}-[0-9A-Fa-f]
 
 @pytest.fixture(scope="module")
 def media(tmp_path_factory):
-    """A MediaServer serving clip.mp4, the file name of the examples' video URL."""
+    """A MediaServer serving clip.mp4, the file name of the examples' video URL, and /import_draft's zip."""
     folder = tmp_path_factory.mktemp("null_media")
     make_video(folder / "clip.mp4", seconds=2, size=(32, 32))
+    (folder / "drafts").mkdir()                     # /import_draft's example: an (empty) app draft, zipped
+    with zipfile.ZipFile(folder / "drafts" / "summer-promo.zip", "w") as archive:
+        archive.writestr("draft_content.json", json.dumps({"tracks": [], "materials": {}}))
     with MediaServer(folder) as server:
         yield server
 

@@ -113,7 +113,9 @@ def test_every_route_is_documented(app, client):
     paths = document["paths"]
     # /get_duration's example downloads its URL: tests/routes/test_client_family.py posts it to a local
     # server; the render routes need media: tests/render/test_render_routes.py posts their examples
-    assert set(registry.BY_PATH) == set(EXAMPLE_ROUTES) | {"/get_duration", "/generate_video", "/task_status"}
+    # /import_draft downloads its zip: tests/imports/test_import_draft.py posts it to a local server
+    assert set(registry.BY_PATH) == set(EXAMPLE_ROUTES) | {"/get_duration", "/generate_video", "/task_status",
+                                                          "/import_draft"}
     assert {p for p, item in paths.items() if "get" in item} == set(catalog.ROUTES) | {
         "/healthz", "/readyz", "/metrics", "/drafts", "/drafts/{draft_id}", "/drafts/{draft_id}.zip",
         "/drafts/{draft_id}/preview", "/drafts/{draft_id}/frame.png", "/drafts/{draft_id}/renders/{task_id}.mp4",
