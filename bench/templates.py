@@ -85,7 +85,7 @@ def imports(session: requests.Session, base: str, count: int, fills: int) -> tup
         times.append(ms)
         draft_id = out["draft_id"]
     timeline = ok(session, base + "/get_timeline", json={"draft_id": draft_id})
-    texts = [s["text"] for t in timeline["tracks"] for s in t["segments"] if s["text"]][:2]
+    texts = [s["text"] for t in timeline["tracks"] for s in t["segments"] if s.get("text")][:2]
     clip = next(s["id"] for t in timeline["tracks"] for s in t["segments"] if s["kind"] == "video")
     filled = []
     for i in range(fills):

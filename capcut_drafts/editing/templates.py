@@ -278,27 +278,22 @@ def render_template(ctx: Context, req: RenderTemplateRequest) -> Reply:
     if unknown:
         notes.append(f"merge: not fields of the template, ignored: {listed(unknown)}.")
     fits = fits_used(copy, merge, notes)
-    fill(ctx, copy, merge, [])                 # every segment checked before the draft is stored
-    output = stored(ctx, copy, merge, notes) | {"fields_used": names, "fit": fits, "replaced": len(swaps),
-                                                "warnings": notes}
+    op = fill(ctx, copy, merge, notes)        # planned on trial: every segment checked, `copy` unchanged
+    output = stored(ctx, copy, op) | {"fields_used": names, "fit": fits, "replaced": len(swaps), "warnings": notes}
     return Reply(output, notes)
 
 
-def stored(ctx: Context, copy: Draft, merge: Merge, notes: list[str]) -> dict[str, Any]:
-    """Store `copy`, then fill it with one operation; the draft is deleted again if that fails."""
+def stored(ctx: Context, copy: Draft, op: Op | None) -> dict[str, Any]:
+    """Store `copy`, then `op` (planned on it) as its first operation; the draft is deleted again
+    if that fails. `op` needs no planning again: nobody else knows the new id, so the stored draft
+    is `copy` when the operation is appended."""
     ctx.cache.create(copy)
-    kept: list[Op] = []
-
-    def plan(draft: Draft) -> tuple[Op | None, dict[str, Any]]:
-        op = fill(ctx, draft, merge, notes)
-        kept[:] = [op] if op is not None else []
-        return op, {"draft_id": draft.id, "draft_url": draft_url(ctx, draft)}
-
     try:
-        output = ctx.cache.update(copy.id, plan)
+        output = ctx.cache.update(copy.id, lambda draft: (op, {"draft_id": draft.id,
+                                                              "draft_url": draft_url(ctx, draft)}))
     except BaseException:
         manage.remove_draft(ctx, copy.id)
         raise
-    if kept:
-        committed(ctx, copy.id, kept[0])
+    if op is not None:
+        committed(ctx, copy.id, op)
     return output
