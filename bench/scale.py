@@ -55,8 +55,10 @@ def _children(pid: int) -> list[int]:
 
 
 @contextmanager
-def gunicorn(workers: int, store: str, redis_url: str) -> Iterator[str]:
-    """gunicorn -c gunicorn.conf.py 'app:create_app()' with `workers` processes; yields its base URL."""
+def gunicorn(workers: int, store: str, redis_url: str, app: str = "app:create_app()",
+             master: list[int] | None = None) -> Iterator[str]:
+    """gunicorn -c gunicorn.conf.py `app` with `workers` processes; yields its base URL. `app` may name a
+    module of bench/ (on gunicorn's python path); `master` gets the master's pid (its workers: `_children`)."""
     port = free_port()
     with tempfile.TemporaryDirectory(prefix="capcut-bench-") as tmp:
         config = Path(tmp) / "config.json"
@@ -66,8 +68,11 @@ def gunicorn(workers: int, store: str, redis_url: str) -> Iterator[str]:
                "CAPCUT_LOG_LEVEL": "WARNING", "CAPCUT_PREFETCH_ON_ADD": "false",
                "GUNICORN_WORKERS": str(workers), "PROMETHEUS_MULTIPROC_DIR": str(Path(tmp) / "prometheus")}
         with open(Path(tmp) / "gunicorn.log", "wb") as log:
-            proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "app:create_app()"],
+            proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py",
+                                     "--pythonpath", str(ROOT / "bench"), app],
                                     cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        if master is not None:
+            master.append(proc.pid)
         base = f"http://127.0.0.1:{port}"
         try:
             deadline = time.monotonic() + 90

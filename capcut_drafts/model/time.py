@@ -7,9 +7,8 @@ are the same everywhere.
 """
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
-
 from capcut_drafts.errors import ApiError, ErrorCode
+from capcut_drafts.model.lean import Lean, lean
 
 US_PER_SECOND = 1_000_000
 MAX_SECONDS = 10 ** 7      # about 115 days: far beyond any edit, far below float overflow
@@ -27,15 +26,14 @@ def to_us(seconds: float) -> int:
     return round(value * US_PER_SECOND)
 
 
-class TimeRange(BaseModel):
+@lean(frozen=True)
+class TimeRange(Lean):
     """A stretch of the timeline or of a media file: [start_us, start_us + duration_us).
 
     `duration_us` None is an *open* range: "to the end of the media", whose length is unknown
     until the media is probed. An open range occupies no time until it is resolved (`closed`):
     its `end_us` is its start, and like a range of length ≤ 0 it overlaps and contains nothing
     (upstream's rule, which lets open clips be placed anywhere)."""
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
     start_us: int
     duration_us: int | None = None
 

@@ -17,6 +17,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
+from capcut_drafts.model.lean import Lean, lean
 from capcut_drafts.model.migrations import SCHEMA_VERSION
 from capcut_drafts.model.time import TimeRange
 
@@ -46,7 +47,8 @@ class Canvas(_Model):
     fps: int = 30
 
 
-class ImageTransform(_Model):
+@lean()
+class ImageTransform(Lean):
     """Position, scale, rotation, opacity and flips of a visual segment (the app's clip settings;
     CapCut units: 1.0 offset = half the canvas)."""
     transform_x: float = 0.0
@@ -59,17 +61,20 @@ class ImageTransform(_Model):
     flip_vertical: bool = False
 
 
-class Animation(_Model):
+@lean()
+class Animation(Lean):
     name: str
     duration_us: int
 
 
-class Transition(_Model):
+@lean()
+class Transition(Lean):
     name: str
     duration_us: int
 
 
-class Mask(_Model):
+@lean()
+class Mask(Lean):
     """Mask as the client sent it; the builder converts to the app's units."""
     name: str
     center_x: float
@@ -82,7 +87,8 @@ class Mask(_Model):
     round_corner: float | None = None
 
 
-class NamedEffect(_Model):
+@lean()
+class NamedEffect(Lean):
     """A catalogue effect (audio effect, scene/character effect, filter) with client values 0..100."""
     name: str
     category: str
@@ -90,7 +96,8 @@ class NamedEffect(_Model):
     intensity: float | None = None
 
 
-class Material(_Model):
+@lean()
+class Material(Lean):
     id: str
     kind: MaterialKind
     url: str
@@ -113,7 +120,8 @@ class Material(_Model):
 WHOLE_MEDIA = TimeRange(start_us=0)     # a source from the media's start to its end (open)
 
 
-class Segment(_Model):
+@lean()
+class Segment(Lean):
     id: str
     material_id: str | None = None
     source: TimeRange = WHOLE_MEDIA     # the cut of the media; open: "to the end of the media"
@@ -218,7 +226,8 @@ def _target_start(segment: Segment) -> int:
     return segment.target.start_us
 
 
-class PendingKeyframe(_Model):
+@lean()
+class PendingKeyframe(Lean):
     """A keyframe at an absolute timeline time; attached to a segment when the draft is built."""
     track_name: str
     property: str

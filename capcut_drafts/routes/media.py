@@ -12,7 +12,7 @@ from capcut_drafts.errors import ApiError, ErrorCode
 from capcut_drafts.model import catalog, profiles
 from capcut_drafts.model.ids import id_for, url_digest
 from capcut_drafts.model.time import TimeRange, seconds_range, to_us
-from capcut_drafts.model.timeline import Draft, Mask, Material, Transition
+from capcut_drafts.model.timeline import Draft, Mask, Material, MaterialKind, Transition
 from capcut_drafts.model.timing import MAX_SPEED, MIN_SPEED
 from capcut_drafts.routes.drafts import change
 from capcut_drafts.routes.schema import PLACEHOLDER, MaskParams, RequestModel, TransitionParams, clamped
@@ -64,7 +64,7 @@ def check_draft_folder(folder: str | None) -> str | None:
         raise ApiError(f"Invalid parameter 'draft_folder': {exc}", code=ErrorCode.INVALID_PARAMETER) from None
 
 
-def material_for(draft: Draft, kind: str, url: str, draft_folder: str | None,
+def material_for(draft: Draft, kind: MaterialKind, url: str, draft_folder: str | None,
                  duration_us: int | None = None) -> tuple[Material, bool]:
     """The draft's material for this URL (the first add's metadata wins, as upstream) and whether
     it is new. File names follow upstream: <kind>_<sha256(url)[:16]>.<ext>."""

@@ -1,0 +1,84 @@
+"""The request path against Flask's own floor: the mixed add workload on the service and on a bare
+Flask route (bench/bare_app.py), under identical gunicorn settings, in one run. Prints Markdown.
+
+    .venv/bin/python bench/request_path.py [--clients 16] [--requests 150] [--rounds 2] [--store sqlite]
+                                           [--flame DIR]
+
+Both run `gunicorn -c gunicorn.conf.py` (the service's worker class, 2 workers unless
+GUNICORN_WORKERS says otherwise, GUNICORN_THREADS threads each). `--clients` threads in this
+process, each on its own draft with a keep-alive session, send `--requests` adds after 10 warm-up
+adds, rotating /add_text, /add_video, /add_audio, /add_image and /add_effect (bench/scale.py's
+workload; nothing is fetched). The bare route parses the same bodies and answers the envelope.
+Runs alternate bare, service, bare, service … (`--rounds` each) so drift on this shared machine
+hits both alike; the table gives each run and the ratio of the medians. Targets (issue 18):
+service req/s >= 90 % of the bare route's, service p99 <= bare p99 + 10 ms.
+
+`--flame DIR`: during the last service run, py-spy records every worker and writes one flame
+graph per worker to DIR/request_path-<pid>.svg (py-spy from requirements-dev.txt; needs ptrace).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT / "bench"), str(ROOT)]
+from scale import Drafts, _children, gunicorn, ms, run_load  # noqa: E402  (bench/ helpers)
+
+SERVICE, BARE = "app:create_app()", "bare_app:create_app()"
+
+
+def one_run(app: str, args: argparse.Namespace, flame: Path | None) -> dict:
+    master: list[int] = []
+    with gunicorn(args.workers, args.store, args.redis_url, app=app, master=master) as base:
+        recorders = [start_flame(pid, flame) for pid in _children(master[0])] if flame else []
+        result = run_load(base, Drafts(), args.clients, args.requests, shared=False)
+    for recorder in recorders:          # py-spy writes its graph when the worker it records exits
+        recorder.wait(timeout=120)
+    if result["errors"]:
+        raise RuntimeError(f"{len(result['errors'])} failed requests, e.g. {result['errors'][0]}")
+    return result
+
+
+def start_flame(pid: int, folder: Path) -> subprocess.Popen:
+    """py-spy recording worker `pid` until it is stopped (it stops when the run's gunicorn exits)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    return subprocess.Popen([str(Path(sys.executable).parent / "py-spy"), "record", "--pid", str(pid), "--rate", "250",
+                             "--output", str(folder / f"request_path-{pid}.svg"), "--nonblocking"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--requests", type=int, default=150, help="timed adds per client")
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--store", default="sqlite")
+    parser.add_argument("--redis-url", default=os.environ.get("CAPCUT_BENCH_REDIS_URL", "redis://127.0.0.1:6379/12"))
+    parser.add_argument("--flame", type=Path, help="folder for py-spy flame graphs of the last service run")
+    args = parser.parse_args()
+    args.workers = int(os.environ.get("GUNICORN_WORKERS", "2"))
+    print(f"{os.cpu_count()} cores shared by gunicorn ({args.workers} workers x "
+          f"{os.environ.get('GUNICORN_THREADS', 4)} threads, store {args.store}) and {args.clients} client threads; "
+          f"{args.requests} timed adds per client; load average {os.getloadavg()[0]:.2f}")
+    runs: dict[str, list[dict]] = {"bare": [], "service": []}
+    for round_ in range(args.rounds):
+        last = round_ == args.rounds - 1
+        runs["bare"].append(one_run(BARE, args, None))
+        runs["service"].append(one_run(SERVICE, args, args.flame if last else None))
+    print("\n| run | req/s | p50 ms | p99 ms |\n|---|---:|---:|---:|")
+    for label, results in runs.items():
+        for n, r in enumerate(results, 1):
+            print(f"| {label} {n} | {r['rps']:.0f} | {ms(r['p50'])} | {ms(r['p99'])} |")
+    bare, service = (statistics.median(r["rps"] for r in runs[k]) for k in ("bare", "service"))
+    p99 = {k: statistics.median(r["p99"] for r in runs[k]) for k in runs}
+    print(f"\nservice / bare throughput: {service / bare:.0%} (medians {service:.0f} / {bare:.0f} req/s); "
+          f"p99 {ms(p99['service'])} ms vs bare {ms(p99['bare'])} ms (+{ms(p99['service'] - p99['bare'])} ms)")
+
+
+if __name__ == "__main__":
+    main()
