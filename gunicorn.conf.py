@@ -60,5 +60,5 @@ def worker_exit(server, worker):
     """Graceful stop: in-flight saves run to the end instead of being cut off."""
     app = getattr(worker, "wsgi", None)
     ctx = getattr(app, "extensions", {}).get("capcut") if app is not None else None
-    if ctx is not None and ctx.runner is not None:
-        ctx.runner.shutdown(wait=True)
+    if ctx is not None:
+        ctx.shutdown(wait=True)

@@ -36,7 +36,8 @@ class ErrorCode(StrEnum):
     INVALID_PARAMETER = ("invalid_parameter",
                          "A parameter has the wrong type, range or form: fix the value the message names.")
     INVALID_URL = ("invalid_url",
-                   "A media URL is not an http:// or https:// URL (server paths are refused): send a web address.")
+                   "A media or callback URL is not an http:// or https:// URL (server paths are refused; the message "
+                   "says what is wrong): send a web address.")
     INVALID_COLOR = ("invalid_color", "A colour is not `#RRGGBB` or `#RGB`: send it in one of those forms.")
     INVALID_SRT = ("invalid_srt",
                    "The subtitles (text or file at `srt_url`) are not valid SRT: fix the cue the message names.")
@@ -98,6 +99,16 @@ class ErrorCode(StrEnum):
     ENCRYPTED_DRAFT = ("encrypted_draft",
                        "The draft file is encrypted (JianYing 6 and later): import a draft saved by CapCut or by "
                        "JianYing 5.9 or earlier.")
+    INVALID_OTIO = ("invalid_otio",
+                    "The OpenTimelineIO document is not one the service reads (not JSON, not a Timeline, a "
+                    "schema it does not know, a malformed value; the message says where): export it again as "
+                    "plain .otio JSON.")
+    OTIO_VERSION_UNSUPPORTED = ("otio_version_unsupported",
+                                "The OTIO document uses a schema version newer than OpenTimelineIO 0.18 reads: "
+                                "write it with OTIO 0.18 or downgrade it (`target_schema_versions`).")
+    OTIO_TOO_LARGE = ("otio_too_large",
+                      "The OTIO document is past a limit (16 MiB, 10 000 items, 64 levels of nesting, 100 000 "
+                      "characters in a string; the message says which): split the timeline or trim its metadata.")
     NOT_FOUND = ("not_found",
                  "No route (or saved draft to download) at this path: see `GET /docs` for the routes.")
     METHOD_NOT_ALLOWED = ("method_not_allowed",

@@ -166,6 +166,10 @@ class Settings(BaseModel):
     render_font: str = ""                                 # a .ttf/.otf/.ttc for CJK text ("" = search the system)
     job_lease_seconds: int = Field(60, ge=5)
     job_queue_seconds: int = Field(600, ge=10)
+    webhook_secret: str = Field("", repr=False)          # signs callbacks (X-Signature); "" = sent unsigned
+    webhook_retries: int = Field(5, ge=0, le=20)          # attempts after the first on network errors, 408/429/5xx
+    webhook_retry_seconds: float = Field(5.0, ge=0.01, le=3600)   # wait before the first retry, doubled after each
+    webhook_timeout_seconds: float = Field(10.0, ge=0.1, le=60)   # one attempt, connect to last byte read
     cors_origins: Strings = []
     max_body_bytes: int = Field(16 * 1024 ** 2, ge=1024)
     request_read_timeout_seconds: int = Field(30, ge=1, le=3600)

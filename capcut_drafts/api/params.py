@@ -145,7 +145,8 @@ ROUTE_TEXTS: Mapping[str, Mapping[str, str]] = {
     "/query_script": {"draft_id": "The draft to read.",
                       "draft_folder": "Drafts folder to write the media paths for (as /save_draft would)."},
     "/generate_draft_url": {"draft_id": "The draft to link to."},
-    "/save_draft": {"draft_id": "The draft to save."},
+    "/save_draft": {"draft_id": "The draft to save.",
+                    "callback_url": "http(s) URL POSTed the final task record (signed JSON) when the save ends."},
     "/query_draft_status": {"draft_id": "Alias of task_id: the latest save of this draft."},
     "/get_duration": {"media_url": "http(s) URL of a video or audio file.",
                       "url": "Alias of media_url; media_url wins."},
@@ -153,7 +154,7 @@ ROUTE_TEXTS: Mapping[str, Mapping[str, str]] = {
                         "resolution": "Short side: 480P, 720P, 1080P, 2K or 4K.",
                         "framerate": "24, 25, 30, 50, 60 or a number up to 120 (omitted: the draft's fps).",
                         "license_key": "The hosted service's key; not needed here, ignored.",
-                        "callback_url": "Not supported yet: poll task_status."},
+                        "callback_url": "http(s) URL POSTed the final task record (signed JSON) when the render ends."},
     "/task_status": {"task_id": "output.task_id of generate_video."},
     "get_frame": {"draft_id": "The draft to look at.", "t": "Seconds on the timeline.",
                   "width": "Width of the picture in pixels."},
@@ -183,6 +184,13 @@ ROUTE_TEXTS: Mapping[str, Mapping[str, str]] = {
     "/template_fields": {"template_draft_id": "The template draft to read."},
     "/import_draft": {"draft_zip_url": "URL of a zip of a CapCut/JianYing draft folder (its media may be in it).",
                       "name": "Name of the new draft (omitted: the app draft's name)."},
+    "/export_otio": {"draft_id": "The draft to export."},
+    "/import_otio": {"otio": "The .otio file's JSON text (an OpenTimelineIO Timeline), as a string.",
+                     "otio_url": "http(s) URL of an .otio file; used when otio is empty.",
+                     "name": "Name of the new draft (omitted: the timeline's name).",
+                     "width": "Canvas width (omitted: the timeline's, else 1080).",
+                     "height": "Canvas height (omitted: the timeline's, else 1920).",
+                     "profile": "App of the new draft (omitted: the timeline's, else the service's default)."},
 }
 
 NESTED_TEXTS: Mapping[str, str] = {

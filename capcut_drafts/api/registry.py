@@ -21,6 +21,7 @@ from typing import IO, TYPE_CHECKING, Any
 from capcut_drafts.editing import batch, manage, segments, templates, timeline
 from capcut_drafts.editing.pipeline import Planner
 from capcut_drafts.imports import service as imports
+from capcut_drafts.interchange import service as interchange
 from capcut_drafts.routes import (
     audio,
     drafts,
@@ -87,6 +88,12 @@ SEGMENT_ID = "3F2C9A5E-8B1D-4c7e-9A0B-1C2D3E4F5A6B"    # the shape of a segment 
 VIDEO_URL = "https://example.com/clip.mp4"
 SRT_EXAMPLE = "1\n00:00:00,000 --> 00:00:02,500\nHello\n\n2\n00:00:02,500 --> 00:00:05,000\nWorld\n"
 DRAFTS_FOLDER = "C:\\Users\\me\\AppData\\Local\\CapCut\\User Data\\Projects\\com.lveditor.draft"
+_RT = '{"OTIO_SCHEMA":"RationalTime.1","rate":30,"value":%d}'
+OTIO_EXAMPLE = (      # a timeline of one 3 s clip, as another editor writes it (the .otio file's text)
+    '{"OTIO_SCHEMA":"Timeline.1","name":"Promo","tracks":{"OTIO_SCHEMA":"Stack.1","children":[{"OTIO_SCHEMA":'
+    '"Track.1","name":"V1","kind":"Video","children":[{"OTIO_SCHEMA":"Clip.1","name":"clip","media_reference":'
+    '{"OTIO_SCHEMA":"ExternalReference.1","target_url":"https://example.com/clip.mp4"},"source_range":'
+    '{"OTIO_SCHEMA":"TimeRange.1","start_time":' + _RT % 0 + ',"duration":' + _RT % 90 + '}}]}]}}')
 
 ROUTES: tuple[Route, ...] = (
     Route(
@@ -196,7 +203,8 @@ ROUTES: tuple[Route, ...] = (
     Route(
         "/save_draft", save.SaveDraftRequest, save.save_draft, "{}",
         summary="Download media, write the draft folder, answer with its zip URL",
-        example={"draft_id": EXAMPLE_ID, "draft_folder": DRAFTS_FOLDER},
+        example={"draft_id": EXAMPLE_ID, "draft_folder": DRAFTS_FOLDER,
+                 "callback_url": "https://example.com/hooks/capcut-save"},
         description=(
             "Fetch the media, write the draft folder for the draft's app and zip it; waits unless async "
             "(then poll query_draft_status). output: {draft_url (the zip), task_id, status, download_page}.")),
@@ -329,6 +337,19 @@ ROUTES: tuple[Route, ...] = (
             "Import a zipped CapCut/JianYing draft folder as a new draft (a template for render_template's "
             "replace). output: {draft_id, draft_url, profile, tracks, segments, media_in_zip, warnings}."),
         upload=imports.import_upload),
+    Route(
+        "/export_otio", interchange.ExportOtioRequest, interchange.export_otio, "{}",
+        summary="The draft as an OpenTimelineIO timeline (also GET /drafts/<id>.otio)",
+        example={"draft_id": EXAMPLE_ID},
+        description="Export a draft as OpenTimelineIO for other editors. output: {draft_id, otio (.otio JSON text)}.",
+        read_only=True),
+    Route(
+        "/import_otio", interchange.ImportOtioRequest, interchange.import_otio, "{}",
+        summary="A new draft from an OpenTimelineIO timeline (otio text or otio_url)",
+        example={"otio": OTIO_EXAMPLE, "name": "Promo from Resolve"},
+        description=(
+            "Create a draft from an OpenTimelineIO timeline. output: {draft_id, draft_url, name, profile, tracks, "
+            "segments, warnings (what was left out)}.")),
 )
 
 

@@ -156,9 +156,9 @@ def _pointing_to_get_names(node: Any) -> Any:
 
 
 # Parameters left out of the tool schemas; the tools still accept them, as the HTTP routes do.
-# UNUSED never matter to an agent: the hosted service's license_key, upstream's no-ops (force_update,
-# callback_url) and legacy names (animation, animation_duration: intro_animation's).
-UNUSED = ("license_key", "force_update", "callback_url", "animation", "animation_duration")
+# UNUSED never matter to an agent: the hosted service's license_key, upstream's no-op force_update
+# and legacy names (animation, animation_duration: intro_animation's).
+UNUSED = ("license_key", "force_update", "animation", "animation_duration")
 # These matter on the listed routes only: the canvas size where a call creates its draft (agents call
 # create_draft first, INSTRUCTIONS); the user's drafts folder where the media paths are written
 # (save_draft's overrides the one add_* calls record; generate_draft_url ignores it).
@@ -416,8 +416,7 @@ def main(argv: Iterable[str] | None = None) -> int:
     except KeyboardInterrupt:
         pass
     finally:
-        if ctx.runner is not None:
-            ctx.runner.shutdown(wait=True)       # let a running save finish writing
+        ctx.shutdown(wait=True)                  # let a running save finish writing
     return 0
 
 

@@ -12,7 +12,8 @@ What it guarantees:
   an IPv4 address does not allow its IPv6 forms;
 * the connection goes to one of the checked addresses (no second DNS lookup between check and
   connect), while the ``Host`` header, TLS SNI and certificate verification use the host name;
-* every redirect is checked again, at most ``max_redirects`` of them;
+* every redirect is checked again, at most ``max_redirects`` of them (`post_once`, for webhooks,
+  follows none and never retries);
 * connect and read timeouts, and a total ``deadline`` over all attempts (a server that trickles
   bytes is cut off by it);
 * a byte cap: a ``Content-Length`` above it is refused before reading, and the bytes received are
@@ -37,7 +38,7 @@ import hashlib
 import ipaddress
 import socket
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import urljoin, urlsplit
@@ -457,10 +458,11 @@ def _pool(target: Target, address: str, policy: FetchPolicy) -> urllib3.HTTPConn
     return _POOLS.connection_from_host(address, port=target.port, scheme=target.scheme, pool_kwargs=kwargs)
 
 
-def _send(target: Target, policy: FetchPolicy, deadline_at: float) -> Response:
-    """One GET of `target`, trying its checked addresses in order until one connects."""
+def _send(target: Target, policy: FetchPolicy, deadline_at: float, method: str = "GET", body: bytes | None = None,
+          extra: Mapping[str, str] | None = None) -> Response:
+    """One request (a GET unless told) of `target`, trying its checked addresses in order until one connects."""
     headers = {"Host": target.host_header, "User-Agent": policy.user_agent, "Accept": "*/*",
-               "Accept-Encoding": "identity"}
+               "Accept-Encoding": "identity", **(extra or {})}
     last: FetchError | None = None
     for address in target.addresses:
         remaining = deadline_at - time.monotonic()
@@ -470,7 +472,7 @@ def _send(target: Target, policy: FetchPolicy, deadline_at: float) -> Response:
                                   read=min(policy.read_timeout, remaining))
         try:
             raw = _pool(target, address, policy).urlopen(
-                "GET", target.request_target, headers=headers, redirect=False, retries=False,
+                method, target.request_target, body=body, headers=headers, redirect=False, retries=False,
                 preload_content=False, release_conn=False, assert_same_host=False, timeout=timeout,
                 decode_content=True)
         except NewConnectionError:
@@ -569,6 +571,15 @@ def open_stream(url: str, policy: FetchPolicy, session: object = None) -> tuple[
     deadline_at = time.monotonic() + policy.deadline
     response = with_retries(policy, lambda d: _open_once(url, policy, d), deadline_at)
     return response.url, response
+
+
+def post_once(url: str, body: bytes, headers: Mapping[str, str], policy: FetchPolicy) -> Response:
+    """One POST of `body` to `url`, checked as every fetch is (http(s) only, resolved once, the
+    policy's address rules, the checked address connected to). No redirect is followed and nothing
+    is retried: the response comes back whatever its status, its body unread (read it with
+    `iter_content`, within the policy's byte cap and deadline, and close it)."""
+    deadline_at = time.monotonic() + policy.deadline
+    return _send(checked_target(url, policy), policy, deadline_at, "POST", body, headers)
 
 
 def fetch_bytes(url: str, policy: FetchPolicy) -> bytes:

@@ -30,10 +30,12 @@ from capcut_drafts.render.engine import NOTHING_TO_SHOW, RenderError, RenderSize
 from capcut_drafts.save.materials import learn, usable_files
 from capcut_drafts.save.tasks import FileError, Heartbeat, TaskBook
 from capcut_drafts.storage import PublishError, open_publisher
+from capcut_drafts.storage.local import page_signature
 from capcut_drafts.store import DraftNotFound
 
 if TYPE_CHECKING:                 # annotations only: capcut_drafts.context imports this job
     from capcut_drafts.context import Context
+    from capcut_drafts.settings import Settings
 
 log = logging.getLogger("capcut.render")
 ACTIVE = ("PENDING", "PROCESSING")
@@ -106,6 +108,8 @@ def run_render_job(ctx: Context, task_id: str, base_url: str = "") -> None:
     except Exception as exc:      # noqa: BLE001 — every failure ends the task, with its reason
         log.exception("render %s of %s failed", task_id, task.draft_id)
         _fail(book, task, f"{type(exc).__name__}: {exc}")
+    if ctx.timers is not None:        # the end woke the callbacks waiting for it (TaskBook.update)
+        ctx.timers.nudge()
 
 
 class _Unusable(Exception):
@@ -229,6 +233,21 @@ def _publish(ctx: Context, task: RenderTask, out: Path, base_url: str) -> str:
         return publisher.publish(out, f"renders/{task.draft_id}/{out.name}").url
     except PublishError as exc:
         raise RenderError(f"the video was rendered but its upload failed: {exc}") from None
+
+
+def expire_if_stale(book: TaskBook[RenderTask], task: RenderTask, settings: Settings) -> RenderTask:
+    """A task whose worker stopped beating, or that no worker started in time, is failed."""
+    age = time.time() - (task.heartbeat_at or 0)
+    if not task.finished and (age > settings.job_lease_seconds and task.status == "PROCESSING"
+                              or age > settings.job_queue_seconds):
+        task = book.update(task, status="FAILED", finished_at=time.time(),
+                           error="the render worker stopped responding (or none started it); render again")
+    return task
+
+
+def view(task: RenderTask, base: str, keys: list[str]) -> dict[str, Any]:
+    """The record as /task_status shows it: links on `base`, the service's own signed with `keys`."""
+    return public(task, base, page_signature(keys, f"/drafts/{task.draft_id}"))
 
 
 def public(task: RenderTask, base: str, signature: str) -> dict[str, Any]:

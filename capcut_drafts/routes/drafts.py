@@ -12,7 +12,7 @@ from capcut_drafts.model import profiles
 from capcut_drafts.model.ids import new_draft_id
 from capcut_drafts.model.timeline import Canvas, Draft
 from capcut_drafts.routes.schema import DraftTarget, Identifier, RequestModel
-from capcut_drafts.storage.local import sign_link
+from capcut_drafts.storage.local import page_signature
 from capcut_drafts.store import DraftNotFound
 
 if TYPE_CHECKING:                 # annotations only: capcut_drafts.context imports the save job, which imports this
@@ -54,15 +54,6 @@ def draft_url(ctx: Context, draft: Draft) -> str:
         return f"{ctx.base_url()}{path}{page_signature(ctx.settings.api_keys, path)}"
     is_capcut = 1 if profiles.resolve(draft.profile).is_capcut else 0
     return f"{ctx.settings.draft_domain}{ctx.settings.preview_router}?draft_id={draft.id}&is_capcut={is_capcut}"
-
-
-def page_signature(keys: list[str], path: str) -> str:
-    """`?expires=…&sig=…` opening the page `path` for 24 to 48 hours ("" without keys). The expiry is
-    the end of the next UTC day, so every reply of one day carries the same link."""
-    if not keys:
-        return ""
-    expires = (int(time.time()) // 86400 + 2) * 86400
-    return sign_link(keys, f"{path}.zip", expires)      # a zip's signature opens its page too
 
 
 def create_draft(ctx: Context, req: CreateDraftRequest) -> dict:

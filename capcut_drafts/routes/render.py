@@ -3,20 +3,23 @@ CapCutAPI's clients read (`output.task_id`, then `output.status` and `output.res
 
 The route checks the request, names the render (draft version + output size + rate: the cache
 key) and queues capcut_drafts/render/job.py on the job runner; it never waits. An unchanged draft
-asked for at the same settings answers the finished render at once.
+asked for at the same settings answers the finished render at once. With `callback_url` the
+render's final record is also POSTed there when it ends, or at once when it already has
+(capcut_drafts/save/callbacks.py).
 """
 from __future__ import annotations
 
-import time
+import uuid
 from typing import TYPE_CHECKING, Any
 
 from pydantic import Field, StrictStr, field_validator
 
 from capcut_drafts.errors import ApiError, ErrorCode
 from capcut_drafts.render.engine import MAX_STILL_WIDTH, output_size
-from capcut_drafts.render.job import TASK_PREFIX, RenderTask, public, render_task_id, video_path
-from capcut_drafts.routes.drafts import page_signature, unknown_draft
+from capcut_drafts.render.job import TASK_PREFIX, RenderTask, expire_if_stale, render_task_id, video_path, view
+from capcut_drafts.routes.drafts import unknown_draft
 from capcut_drafts.routes.schema import Identifier, Number, Reply, RequestModel
+from capcut_drafts.save import callbacks
 from capcut_drafts.save.tasks import TaskBook
 from capcut_drafts.store import DraftNotFound
 
@@ -80,6 +83,7 @@ class TaskStatusRequest(RequestModel):
 
 def generate_video(ctx: Context, req: GenerateVideoRequest) -> Reply:
     fps = req.fps()
+    callback_url = callbacks.checked_url(req.callback_url)
     try:
         seq, draft = ctx.cache.versioned_copy(req.draft_id)
     except DraftNotFound:
@@ -92,16 +96,22 @@ def generate_video(ctx: Context, req: GenerateVideoRequest) -> Reply:
     book = TaskBook(ctx.cache.store, RenderTask)
     task = _reusable(ctx, book.get(task_id))
     notes = _notes(req)
+    fresh = task is None
     if task is None:
         task = book.put(RenderTask(task_id=task_id, draft_id=draft.id, seq=seq, width=size.width,
                                    height=size.height, fps=size.fps, resolution=req.resolution,
-                                   message="Queued: waiting for a render worker"))
+                                   message="Queued: waiting for a render worker", job_id=uuid.uuid4().hex))
+    elif task.status == "SUCCESS":
+        notes.append("This draft version was rendered at these settings before: the result is ready.")
+    output = {"task_id": task.task_id, "status": task.status, "progress": task.progress}
+    if callback_url:
+        output["callback_id"] = callbacks.request(ctx, "render", task.task_id, task.job_id, draft.id, callback_url)
+        notes.extend(callbacks.unsigned_note(ctx))
+    if fresh:
         if ctx.runner is None:
             raise RuntimeError("/generate_video needs a job runner; this context was built for a job worker")
         ctx.runner.submit("render", task_id=task_id)
-    elif task.status == "SUCCESS":
-        notes.append("This draft version was rendered at these settings before: the result is ready.")
-    return Reply({"task_id": task.task_id, "status": task.status, "progress": task.progress}, notes)
+    return Reply(output, notes)
 
 
 def task_status(ctx: Context, req: TaskStatusRequest) -> Reply:
@@ -112,16 +122,17 @@ def task_status(ctx: Context, req: TaskStatusRequest) -> Reply:
     if task is None:
         raise ApiError(f"Task with ID {req.task_id} not found. Please check if the task ID is correct.",
                        code=ErrorCode.TASK_NOT_FOUND)
-    task = _expired(ctx, task)
-    signature = page_signature(ctx.settings.api_keys, f"/drafts/{task.draft_id}")
-    return Reply(public(task, ctx.base_url(), signature), list(task.warnings))
+    task = expire_if_stale(TaskBook(ctx.cache.store, RenderTask), task, ctx.settings)
+    shown = {**view(task, ctx.base_url(), ctx.settings.api_keys),
+             **callbacks.fields(ctx.cache.store, task.task_id, task.job_id)}
+    return Reply(shown, list(task.warnings))
 
 
 def _reusable(ctx: Context, task: RenderTask | None) -> RenderTask | None:
     """The earlier task of the same render if it is running or succeeded with its file still here."""
     if task is None:
         return None
-    task = _expired(ctx, task)
+    task = expire_if_stale(TaskBook(ctx.cache.store, RenderTask), task, ctx.settings)
     if task.status in ("PENDING", "PROCESSING"):
         return task
     if task.status == "SUCCESS" and (not task.result.startswith("/")
@@ -130,21 +141,8 @@ def _reusable(ctx: Context, task: RenderTask | None) -> RenderTask | None:
     return None                       # failed, or its file was cleaned up: render again
 
 
-def _expired(ctx: Context, task: RenderTask) -> RenderTask:
-    """A task whose worker stopped beating, or that no worker started in time, is failed."""
-    age = time.time() - (task.heartbeat_at or 0)
-    if not task.finished and (age > ctx.settings.job_lease_seconds and task.status == "PROCESSING"
-                              or age > ctx.settings.job_queue_seconds):
-        book = TaskBook(ctx.cache.store, RenderTask)
-        task = book.update(task, status="FAILED", finished_at=time.time(),
-                           error="the render worker stopped responding (or none started it); render again")
-    return task
-
-
 def _notes(req: GenerateVideoRequest) -> list[str]:
     notes = []
     if req.license_key is not None:
         notes.append("license_key is not needed: this service renders locally; it was ignored.")
-    if req.callback_url:
-        notes.append("callback_url is not supported yet: poll POST /task_status with the task_id.")
     return notes

@@ -2,7 +2,8 @@
 
 The route records a task (id = draft id, as upstream), hands the save job (capcut_drafts/save/job.py)
 to the runner and waits up to `save_wait_seconds` so upstream clients still get `draft_url` in the
-reply; `"async": true` answers at once.
+reply; `"async": true` answers at once. With `callback_url` the save's final record is also POSTed
+there when it ends (capcut_drafts/save/callbacks.py); the reply then names the `callback_id`.
 """
 from __future__ import annotations
 
@@ -11,14 +12,16 @@ import time
 import uuid
 from typing import TYPE_CHECKING
 
-from pydantic import Field
+from pydantic import Field, StrictStr
 
 from capcut_drafts import metrics
 from capcut_drafts.errors import ApiError, ErrorCode
 from capcut_drafts.routes.drafts import DraftIdRequest, unknown_draft
 from capcut_drafts.routes.media import check_draft_folder
 from capcut_drafts.routes.schema import Identifier, Reply, RequestModel
+from capcut_drafts.save import callbacks
 from capcut_drafts.save.tasks import Task, TaskBook
+from capcut_drafts.save.tasks import absolute as on_base
 
 if TYPE_CHECKING:                 # annotations only: capcut_drafts.context imports the save job
     from capcut_drafts.context import Context
@@ -29,6 +32,7 @@ QUEUED = "Queued: waiting for a save worker"      # the message of a task no wor
 
 class SaveDraftRequest(DraftIdRequest):
     async_: bool = Field(False, alias="async")     # answer at once; poll /query_draft_status
+    callback_url: StrictStr | None = None          # POSTed the final task record (save/callbacks.py)
 
 
 class QueryStatusRequest(RequestModel):
@@ -52,18 +56,20 @@ class QueryStatusRequest(RequestModel):
 
 def save_draft(ctx: Context, req: SaveDraftRequest) -> Reply:
     folder = check_draft_folder(req.draft_folder)
+    callback_url = callbacks.checked_url(req.callback_url)
     book = TaskBook(ctx.cache.store, Task)
     if not ctx.cache.exists(req.draft_id):      # nothing is stored for a draft that does not exist
         if ctx.settings.upstream_save_success:
             return Reply({"success": True, "draft_url": None})
         raise unknown_draft(req.draft_id)
     task = _current(ctx, book, req.draft_id)
-    if task is not None and not task.finished and task.draft_folder == folder:
-        job_id = task.job_id                      # the same save is running: wait for it
-    else:                                         # otherwise a new job, after any running one
-        job_id = uuid.uuid4().hex
-        if task is None or task.finished:
-            task = book.put(Task(task_id=req.draft_id, job_id=job_id, draft_folder=folder, message=QUEUED))
+    joining = task is not None and not task.finished and task.draft_folder == folder
+    job_id = task.job_id if task is not None and joining else uuid.uuid4().hex   # the same save runs: wait for it
+    if task is None or task.finished:             # otherwise a new job, after any running one
+        task = book.put(Task(task_id=req.draft_id, job_id=job_id, draft_folder=folder, message=QUEUED))
+    callback_id = callbacks.request(ctx, "save", req.draft_id, job_id, req.draft_id, callback_url) \
+        if callback_url else ""
+    if not joining:
         if ctx.runner is None:     # only a job worker's context has none, and a job worker serves no routes
             raise RuntimeError("/save_draft needs a job runner, and this context has none: it was built for a "
                                "job worker (build_context(..., worker=True)), which runs jobs but cannot queue them")
@@ -72,7 +78,11 @@ def save_draft(ctx: Context, req: SaveDraftRequest) -> Reply:
         metrics.JOBS.labels("queued").inc()
     if not req.async_:    # the record can vanish only past a store TTL shorter than the wait: keep what we know
         task = wait_for(book, req.draft_id, job_id, ctx.settings.save_wait_seconds) or task
-    return answer(ctx, task, job_id)
+    reply = answer(ctx, task, job_id)
+    if callback_id:
+        reply.output["callback_id"] = callback_id
+        reply.warnings.extend(callbacks.unsigned_note(ctx))
+    return reply
 
 
 def _current(ctx: Context, book: TaskBook, task_id: str) -> Task | None:
@@ -127,12 +137,11 @@ def query_draft_status(ctx: Context, req: QueryStatusRequest) -> Reply:
     if task is None:
         raise ApiError(f"Task with ID {task_id} not found. Please check if the task ID is correct.",
                        code=ErrorCode.TASK_NOT_FOUND, http_status=404)
-    return Reply({**task.public(), "draft_url": absolute(ctx, task.draft_url),
-                  "download_page": absolute(ctx, task.download_page)}, req.notes())
+    return Reply({**task.view(ctx.base_url()), **callbacks.fields(ctx.cache.store, task.task_id, task.job_id)},
+                 req.notes())
 
 
 def absolute(ctx: Context, link: str) -> str:
-    """A stored link as the reader gets it. The local backend's links are stored root-relative
-    (/drafts/…), so a record never holds the host of whoever saved; the base is added per reply
-    from the configuration (`ctx.base_url`). Cloud URLs and "" come back unchanged."""
-    return f"{ctx.base_url()}{link}" if link.startswith("/") else link
+    """A stored link as this reply gives it: the base of this request's links (`ctx.base_url`) added
+    to a root-relative one (save.tasks.absolute)."""
+    return on_base(ctx.base_url(), link)

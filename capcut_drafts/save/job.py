@@ -59,6 +59,8 @@ def run_save_job(ctx: Context, task_id: str, draft_id: str, draft_folder: str | 
         metrics.JOBS.labels("running").dec()
         metrics.SAVES.labels(task.status).inc()
         metrics.SAVE_SECONDS.labels(task.status).observe(time.monotonic() - started)
+        if ctx.timers is not None:    # the end woke the callbacks waiting for it (TaskBook.update)
+            ctx.timers.nudge()
 
 
 class UnusableMedia(ApiError):

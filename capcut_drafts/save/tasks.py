@@ -65,6 +65,18 @@ class Task(BaseModel):
     def public(self) -> dict[str, Any]:
         return self.model_dump(exclude={"task_id", "heartbeat_at", "job_id"})
 
+    def view(self, base: str) -> dict[str, Any]:
+        """The record as /query_draft_status shows it, its links on `base` (see `absolute`)."""
+        return {**self.public(), "draft_url": absolute(base, self.draft_url),
+                "download_page": absolute(base, self.download_page)}
+
+
+def absolute(base: str, link: str) -> str:
+    """A stored link as a reader gets it. The local backend's links are stored root-relative
+    (/drafts/…), so a record never holds the host of whoever saved; the reader's `base` is added.
+    Cloud URLs and "" come back unchanged."""
+    return f"{base}{link}" if link.startswith("/") else link
+
 
 class TaskRecord(Protocol):
     """What a task book needs of a record: a pydantic model with these fields."""
@@ -72,6 +84,7 @@ class TaskRecord(Protocol):
     job_id: str
     status: str
     heartbeat_at: float | None
+    finished_at: float | None
 
     @property
     def draft_id(self) -> str: ...
@@ -96,7 +109,8 @@ class TaskBook(Generic[R]):
     """Reads and writes task records of type `model` (save `Task`s, render tasks) through the store.
     Writes through one book are serialised, so a heartbeat never writes an older state over a newer one.
     Every record is linked to its draft: deleting the draft deletes it, and once the draft is gone
-    the store drops further writes (DraftStore.put_task)."""
+    the store drops further writes (DraftStore.put_task). When a job's record ends, the store timers
+    tagged with its `job_key` are woken (the webhooks waiting for it, save/callbacks.py)."""
 
     def __init__(self, store: DraftStore, model: type[R]):
         self.store, self.model = store, model
@@ -121,6 +135,7 @@ class TaskBook(Generic[R]):
             self.store.put_task(task.task_id, record, task.draft_id)
             if task.finished and task.job_id:      # a later job may overwrite the main record at once
                 self.store.put_task(job_key(task.task_id, task.job_id), record, task.draft_id)
+                self.store.wake_timers(job_key(task.task_id, task.job_id), time.time())
         return task
 
     def outcome(self, task_id: str, job_id: str) -> R | None:

@@ -64,6 +64,15 @@ def sign_link(keys: list[str], path: str, expires: int) -> str:
     return f"?expires={expires}&sig={_signature(keys, path, expires)}"
 
 
+def page_signature(keys: list[str], path: str) -> str:
+    """`?expires=…&sig=…` opening the page `path` for 24 to 48 hours ("" without keys). The expiry is
+    the end of the next UTC day, so every reply of one day carries the same link."""
+    if not keys:
+        return ""
+    expires = (int(time.time()) // 86400 + 2) * 86400
+    return sign_link(keys, f"{path}.zip", expires)      # a zip's signature opens its page too
+
+
 def link_ok(keys: list[str], path: str, expires: str, sig: str) -> bool:
     """True when `sig` (from the query) signs the download link `path` until `expires` (from the
     query) and that time has not passed. The zip's signature opens everything of its draft: the

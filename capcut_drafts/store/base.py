@@ -9,6 +9,13 @@ overwriting, which is what makes concurrent writers from any process safe.
 The index is kept by the store itself: `create` enters a draft with its name, every `append`
 moves its `updated_at` to now, `set_name` changes the name it is listed and filtered by, and
 `delete` removes the draft with its log, index entry and task records.
+
+Timers: a key due at a time (`set_timer`), durable work for the job runner's timer thread
+(capcut_drafts/jobs/timers.py). `claim_timers` hands each due key to one caller at a time: it moves the
+key to a later time (a lease) and marks it claimed, so a caller that dies with it leaves a key that
+is due again once the lease has passed. A timer may carry a `tag`; `wake_timers(tag)` makes the
+unclaimed timers of that tag due at once. Timers are not linked to drafts: the job that owns a key
+clears it when its records are gone.
 """
 from __future__ import annotations
 
@@ -106,6 +113,28 @@ class DraftStore(ABC):
     @abstractmethod
     def get_task(self, task_id: str) -> str | None:
         """The task record, or None."""
+
+    @abstractmethod
+    def set_timer(self, key: str, due_at: float, tag: str = "") -> None:
+        """Make `key` due at `due_at` (unix seconds) with `tag`, creating it or moving it; a claimed key
+        is no longer claimed."""
+
+    @abstractmethod
+    def clear_timer(self, key: str) -> None:
+        """Remove the timer `key` (nothing happens when there is none)."""
+
+    @abstractmethod
+    def claim_timers(self, now: float, until: float, limit: int) -> list[str]:
+        """At most `limit` keys due at `now` or earlier, earliest first; in the same atomic step each is
+        moved to `until` and marked claimed, so no other caller gets it before then."""
+
+    @abstractmethod
+    def wake_timers(self, tag: str, now: float) -> None:
+        """Every unclaimed timer tagged `tag` that is due after `now` becomes due at `now` ("" wakes nothing)."""
+
+    @abstractmethod
+    def next_timer(self) -> float | None:
+        """The earliest due time of any timer, claimed ones included; None when there is no timer."""
 
     def ping(self) -> None:  # noqa: B027 — optional: a store with no connection has nothing to check
         """Raise StoreUnavailable when the backend cannot be reached."""

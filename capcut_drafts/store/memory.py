@@ -15,6 +15,7 @@ class MemoryStore(DraftStore):
         self._index: dict[str, DraftInfo] = {}
         self._tasks: dict[str, str] = {}
         self._draft_tasks: dict[str, set[str]] = {}      # draft id -> ids of its task records
+        self._timers: dict[str, tuple[float, str, bool]] = {}   # key -> (due at, tag, claimed)
 
     def create(self, draft_id: str, snapshot: str, name: str | None = None) -> None:
         with self._lock:
@@ -93,3 +94,30 @@ class MemoryStore(DraftStore):
     def get_task(self, task_id: str) -> str | None:
         with self._lock:
             return self._tasks.get(task_id)
+
+    def set_timer(self, key: str, due_at: float, tag: str = "") -> None:
+        with self._lock:
+            self._timers[key] = (due_at, tag, False)
+
+    def clear_timer(self, key: str) -> None:
+        with self._lock:
+            self._timers.pop(key, None)
+
+    def claim_timers(self, now: float, until: float, limit: int) -> list[str]:
+        with self._lock:
+            due = sorted((at, key) for key, (at, _, _) in self._timers.items() if at <= now)[:limit]
+            for _, key in due:
+                self._timers[key] = (until, self._timers[key][1], True)
+            return [key for _, key in due]
+
+    def wake_timers(self, tag: str, now: float) -> None:
+        if not tag:
+            return
+        with self._lock:
+            for key, (at, own, claimed) in list(self._timers.items()):
+                if own == tag and not claimed and at > now:
+                    self._timers[key] = (now, own, False)
+
+    def next_timer(self) -> float | None:
+        with self._lock:
+            return min((at for at, _, _ in self._timers.values()), default=None)

@@ -11,13 +11,17 @@ Key layout (`prefix` defaults to "capcut:"):
 * `<prefix>drafts:updated`    sorted set of every draft id, scored by its last change (unix seconds)
 * `<prefix>drafts:names`      hash: draft id -> the name it is listed and filtered by
 * `<prefix>drafts:indexed`    set once the drafts stored before the index existed were entered in it
+* `<prefix>timers`            sorted set of timer keys, scored by their due time
+* `<prefix>timers:claimed`    set of the claimed timer keys
+* `<prefix>timers:tags`       hash: timer key -> its tag; `<prefix>timers:tag:<tag>` the set of a tag's keys
 
 Every write that must be atomic is one short Lua script run with EVALSHA (redis-py's registered
 scripts load themselves again after a Redis restart): `create` (refuses an existing draft),
 `append` (the compare-and-set: only `seq == LLEN(ops) + 1` of an existing draft), `save_snapshot`
 (only replaces an older snapshot), `load` (snapshot and ops read consistently, one round trip),
 `set_name`, `delete` (the draft, its log, index entries and task records) and a linked
-`put_task` (only while the draft exists). `create` and `append` keep the two index keys current.
+`put_task` (only while the draft exists), and the timer writes (`set_timer`, `clear_timer`,
+`claim_timers`, `wake_timers`). `create` and `append` keep the two index keys current.
 The scripts touch the keys of one draft and the index keys (`delete` also the task keys it finds),
 so a Redis Cluster is not supported (one server, optionally behind Sentinel or a managed failover
 endpoint).
@@ -155,6 +159,43 @@ for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])) do
 end
 """
 
+# KEYS: timers, timers:claimed, timers:tags. ARGV: key, tag set prefix, due (or '' to clear), tag.
+_SET_TIMER = """
+local old = redis.call('HGET', KEYS[3], ARGV[1])
+if old then redis.call('SREM', ARGV[2] .. old, ARGV[1]) end
+redis.call('HDEL', KEYS[3], ARGV[1])
+redis.call('SREM', KEYS[2], ARGV[1])
+if ARGV[3] == '' then
+  redis.call('ZREM', KEYS[1], ARGV[1])
+  return
+end
+redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
+if ARGV[4] ~= '' then
+  redis.call('HSET', KEYS[3], ARGV[1], ARGV[4])
+  redis.call('SADD', ARGV[2] .. ARGV[4], ARGV[1])
+end
+"""
+
+# KEYS: timers, timers:claimed. ARGV: now, until, limit. Returns the claimed keys.
+_CLAIM_TIMERS = """
+local keys = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
+for _, key in ipairs(keys) do
+  redis.call('ZADD', KEYS[1], ARGV[2], key)
+  redis.call('SADD', KEYS[2], key)
+end
+return keys
+"""
+
+# KEYS: timers, timers:claimed, timers:tag:<tag>. ARGV: now.
+_WAKE_TIMERS = """
+for _, key in ipairs(redis.call('SMEMBERS', KEYS[3])) do
+  local due = redis.call('ZSCORE', KEYS[1], key)
+  if due and tonumber(due) > tonumber(ARGV[1]) and redis.call('SISMEMBER', KEYS[2], key) == 0 then
+    redis.call('ZADD', KEYS[1], ARGV[1], key)
+  end
+end
+"""
+
 HUNG_COOLDOWN = 1.0     # seconds of failing fast after a Redis timeout
 
 
@@ -184,6 +225,10 @@ class RedisStore(DraftStore):
         self._delete = self._client.register_script(_DELETE)
         self._put_linked_task = self._client.register_script(_PUT_LINKED_TASK)
         self._prune = self._client.register_script(_PRUNE)
+        self._set_timer = self._client.register_script(_SET_TIMER)
+        self._claim_timers = self._client.register_script(_CLAIM_TIMERS)
+        self._wake_timers = self._client.register_script(_WAKE_TIMERS)
+        self._timers = [f"{prefix}timers", f"{prefix}timers:claimed", f"{prefix}timers:tags"]
         self._updated, self._names = f"{prefix}drafts:updated", f"{prefix}drafts:names"
         self._indexed = False           # see _index_older_drafts
 
@@ -338,6 +383,25 @@ class RedisStore(DraftStore):
     def get_task(self, task_id: str) -> str | None:
         record = self._call(lambda retry: self._client.get(f"{self.prefix}task:{task_id}"))
         return record.decode() if isinstance(record, bytes) else record    # str: decode_responses=True
+
+    def set_timer(self, key: str, due_at: float, tag: str = "") -> None:
+        self._call(lambda retry: self._set_timer(self._timers, [key, f"{self.prefix}timers:tag:", repr(due_at), tag]))
+
+    def clear_timer(self, key: str) -> None:
+        self._call(lambda retry: self._set_timer(self._timers, [key, f"{self.prefix}timers:tag:", "", ""]))
+
+    def claim_timers(self, now: float, until: float, limit: int) -> list[str]:
+        keys: Any = self._call(lambda retry: self._claim_timers(self._timers[:2], [repr(now), repr(until), int(limit)]))
+        return list(keys)
+
+    def wake_timers(self, tag: str, now: float) -> None:
+        if tag:
+            keys = [*self._timers[:2], f"{self.prefix}timers:tag:{tag}"]
+            self._call(lambda retry: self._wake_timers(keys, [repr(now)]))
+
+    def next_timer(self) -> float | None:
+        first: Any = self._call(lambda retry: self._client.zrange(self._timers[0], 0, 0, withscores=True))
+        return float(first[0][1]) if first else None
 
     @property
     def client(self) -> redis.Redis:

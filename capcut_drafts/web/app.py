@@ -29,6 +29,7 @@ from capcut_drafts.context import build_context
 from capcut_drafts.editing import manage
 from capcut_drafts.errors import ApiError, ErrorCode
 from capcut_drafts.export.document import build
+from capcut_drafts.interchange import service as interchange
 from capcut_drafts.model import catalog
 from capcut_drafts.model.timeline import Draft
 from capcut_drafts.routes import schema
@@ -182,6 +183,16 @@ def create_app(settings: Settings | None = None) -> Flask:
         return Response(stream_with_context(delivery.stream_zip(folder, rewriter=relocation)),
                         mimetype="application/zip",
                         headers={"Content-Disposition": f'attachment; filename="{draft_id}.zip"'})
+
+    @app.get("/drafts/<draft_id>.otio")
+    def download_otio(draft_id: str) -> Response | tuple[Response, int]:
+        """The draft as an OpenTimelineIO timeline file (POST /export_otio's output.otio)."""
+        try:
+            text = interchange.otio_file(ctx, draft_id)
+        except ApiError as exc:
+            return envelope(error=exc.message, code=exc.code, status=exc.http_status)
+        return Response(text, mimetype="application/json",
+                        headers={"Content-Disposition": f'attachment; filename="{draft_id}.otio"'})
 
     def relocation_for(folder: Path) -> relocate.Relocation | None:
         """The download's ?draft_folder= as a relocation of `folder`; None when absent or empty."""

@@ -161,8 +161,9 @@ def is_open_path(path: str) -> bool:
 
 
 def is_page(path: str) -> bool:
-    """A draft's HTML page (/drafts/<id> or its preview, not the zip): a browser reads its answers."""
-    page = path.count("/") == 2 and not path.endswith(".zip") or path.count("/") == 3 and path.endswith("/preview")
+    """A draft's HTML page (/drafts/<id> or its preview, not the zip or .otio): a browser reads its answers."""
+    page = path.count("/") == 2 and not path.endswith((".zip", ".otio")) or \
+        path.count("/") == 3 and path.endswith("/preview")
     return path.startswith("/drafts/") and page
 
 

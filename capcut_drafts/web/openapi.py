@@ -178,6 +178,12 @@ def _operations_routes() -> dict[str, Any]:
             "draft_timeline", "The draft as a timeline in seconds (the envelope of /get_timeline)",
             {"200": {"description": "the envelope of /get_timeline", **_ENVELOPE_REPLY}},
             parameters=[_DRAFT_ID, *_SIGNATURE], tag="drafts"),
+        "/drafts/{draft_id}.otio": get(
+            "draft_otio", "The draft as an OpenTimelineIO timeline file (POST /export_otio's output.otio)",
+            {"200": {"description": "the .otio JSON", "content": {"application/json": {"schema": {"type": "object"}}}},
+             "400": {"description": "draft_id is malformed (invalid_parameter)", **_ENVELOPE_REPLY},
+             "404": {"description": "no such draft (draft_not_found)", **_ENVELOPE_REPLY}},
+            parameters=[_DRAFT_ID], tag="drafts"),
         "/templates/{template_draft_id}/fields": get(
             "template_fields_get", "The merge fields of a template draft (the envelope of /template_fields)",
             {"200": {"description": "the envelope of /template_fields", **_ENVELOPE_REPLY}},

@@ -74,7 +74,7 @@ class Service:
         return json.loads(reply["output"]), reply.get("warnings", [])
 
     def close(self) -> None:
-        self.ctx.runner.shutdown(wait=True)
+        self.ctx.shutdown(wait=True)
         self.ctx.media.close(wait=True)
 
 

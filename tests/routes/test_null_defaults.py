@@ -63,7 +63,7 @@ def _optional_fields(route: registry.Route) -> list[str]:
 RENDER_ROUTES = {"/generate_video", "/task_status"}
 # A listing moves on too (each call here makes a draft): tests/routes/test_manage.py checks null there.
 LISTING_ROUTES = {"/list_drafts"}
-NO_OPTIONAL_FIELDS = {"/delete_draft", "/template_fields"}
+NO_OPTIONAL_FIELDS = {"/delete_draft", "/template_fields", "/export_otio"}
 CASES = [(route.path, key) for route in registry.ROUTES for key in _optional_fields(route)
          if (route.path, key) not in NULL_HAS_MEANING | NULL_IS_MISSING
          and route.path not in RENDER_ROUTES | LISTING_ROUTES]

@@ -25,7 +25,7 @@ OPERATIONS = ["/healthz", "/readyz", "/metrics"]    # GET routes of capcut_draft
 DOWNLOADS = ["/drafts/{draft_id}", "/drafts/{draft_id}.zip",    # GET routes of web/app.py and web/render_routes.py
              "/drafts/{draft_id}/preview", "/drafts/{draft_id}/frame.png", "/drafts/{draft_id}/renders/{task_id}.mp4",
              "/drafts/{draft_id}/task_status", "/drafts/{draft_id}/timeline.json",
-             "/templates/{template_draft_id}/fields"]
+             "/templates/{template_draft_id}/fields", "/drafts/{draft_id}.otio"]
 DRAFT_POSTS = ["/drafts/<draft_id>/generate_video"]      # a registry route again under the draft's path
 DRAFT_LIST = ["/drafts"]                                 # POST /list_drafts as a GET (web/app.py)
 

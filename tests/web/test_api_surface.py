@@ -33,6 +33,7 @@ EXAMPLE_ROUTES += ["/list_drafts", "/delete_draft", "/duplicate_draft", "/rename
 EXAMPLE_ROUTES += ["/get_timeline", "/update_segment", "/move_segment", "/remove_segment", "/undo", "/redo",
                    "/batch"]                                  # editing/timeline.py, segments.py, batch.py
 EXAMPLE_ROUTES += ["/render_template", "/template_fields"]    # editing/templates.py
+EXAMPLE_ROUTES += ["/export_otio", "/import_otio"]            # interchange/service.py
 
 
 # -- helpers -------------------------------------------------------------------------------
@@ -119,7 +120,8 @@ def test_every_route_is_documented(app, client):
     assert {p for p, item in paths.items() if "get" in item} == set(catalog.ROUTES) | {
         "/healthz", "/readyz", "/metrics", "/drafts", "/drafts/{draft_id}", "/drafts/{draft_id}.zip",
         "/drafts/{draft_id}/preview", "/drafts/{draft_id}/frame.png", "/drafts/{draft_id}/renders/{task_id}.mp4",
-        "/drafts/{draft_id}/task_status", "/drafts/{draft_id}/timeline.json", "/templates/{template_draft_id}/fields"}
+        "/drafts/{draft_id}/task_status", "/drafts/{draft_id}/timeline.json", "/templates/{template_draft_id}/fields",
+        "/drafts/{draft_id}.otio"}
     for path in catalog.ROUTES:
         op = paths[path]["get"]
         assert "catalogue" in op["tags"]

@@ -15,7 +15,9 @@ worker crashed, timed out or was replaced), with no unhandled error in the servi
 Nothing leaves 127.0.0.1. The server's `fetch_allow_hosts` stays empty, so loopback URLs are
 refused without connecting. A host name, though, would be resolved (DNS) before it is refused,
 and a public address literal connected to, so every generated string that is an http(s) URL
-whose host is not a loopback address literal is rewritten to `LOCAL_URL` before it is sent.
+whose host is not a loopback address literal is rewritten to `LOCAL_URL` before it is sent, and
+the examples' `https://example.com/` inside a longer text (the OTIO text of /import_otio's
+example) points at `LOCAL_URL`'s host.
 Valid `draft_id`/`task_id` values are narrowed to `PLACEHOLDER_ID`, sent as the id of a real
 draft the fixture made, and an id that names no draft: random ids would only ever reach
 `draft_not_found`, a real draft takes the cases through the planners and the save job.
@@ -49,6 +51,8 @@ LOCAL_URL = "http://127.0.0.1:9/fuzz/clip.mp4"
 PLACEHOLDER_ID = "dfd_fuzz_real_draft"
 UNKNOWN_ID = "dfd_cat_1764300000_1a2b3c4d"
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+# The examples' web addresses inside a longer text (the OTIO timeline of /import_otio's example)
+EMBEDDED = re.compile(r"https?://example\.com/")
 
 CASES: Counter = Counter()         # operation label -> cases sent
 ON_REAL_DRAFT: Counter = Counter()  # operation label -> cases sent with the real draft's id
@@ -86,6 +90,7 @@ def confine(value, real_id: str = PLACEHOLDER_ID):
             return real_id
         if reaches_out(value):
             return LOCAL_URL
+        return EMBEDDED.sub(LOCAL_URL.rsplit("/", 1)[0] + "/", value)
     return value
 
 
@@ -94,10 +99,10 @@ def test_confine_keeps_every_fetch_on_loopback():
             "nested": [{"u": "http://8.8.8.8/x"}, "http://[::ffff:8.8.8.8]/", "http://127.1/", "https://2130706433/"],
             "kept": ["http://127.0.0.1:9/x", "http://[::1]/y", "ftp://example.com/z", "plain text", "a://b",
                      "http:///no-host", 1e300, -5, 0.5],
-            "draft_id": PLACEHOLDER_ID}
+            "draft_id": PLACEHOLDER_ID, "otio": '{"target_url": "https://example.com/clip.mp4"}'}
     assert confine(body, "dfd_real") == {
         "video_url": LOCAL_URL, "srt": LOCAL_URL, "nested": [{"u": LOCAL_URL}, LOCAL_URL, LOCAL_URL, LOCAL_URL],
-        "kept": body["kept"], "draft_id": "dfd_real"}
+        "kept": body["kept"], "draft_id": "dfd_real", "otio": '{"target_url": "http://127.0.0.1:9/fuzz/clip.mp4"}'}
 
 
 # -- the document --------------------------------------------------------------------------
