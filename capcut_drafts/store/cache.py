@@ -87,16 +87,33 @@ class DraftCache:
     def update(self, draft_id: str, plan: Plan[T]) -> T:
         """Plan an operation on the current document, append it, apply it; returns the plan's result.
         A plan that returns no operation changes nothing. Exceptions from the plan propagate and
-        leave the draft untouched. DraftNotFound if the draft does not exist (or vanished)."""
+        leave the draft untouched. DraftNotFound if the draft does not exist (or vanished).
+
+        The plan first runs on the cached copy without asking the store: the append is a
+        compare-and-set on the next sequence number, so it succeeds only if that copy was current,
+        and a typical change costs one store round trip. A failed append, and a plan that failed or
+        changed nothing, are trusted only on a copy known to be current: the cache catches up and
+        plans again when the store had more."""
         entry = self._require(draft_id)
+        current = False
         for _ in range(MAX_ATTEMPTS):
             with entry.lock:
-                self._catch_up(draft_id, entry)
-                op, result = plan(entry.draft)
+                try:
+                    op, result = plan(entry.draft)
+                except Exception:
+                    if current or not self._caught_up(draft_id, entry):
+                        raise
+                    current = True
+                    continue               # planned on an old copy: plan again on the current one
                 if op is None:
-                    return result
+                    if current or not self._caught_up(draft_id, entry):
+                        return result
+                    current = True
+                    continue
                 if not self._append(draft_id, entry.seq + 1, op):
-                    continue   # another process appended first: catch up and plan again
+                    self._catch_up(draft_id, entry)
+                    current = True
+                    continue               # another process appended first: plan again
                 self._apply(draft_id, entry, op, entry.seq + 1)
                 self._maybe_snapshot(draft_id, entry)
                 return result
@@ -138,11 +155,16 @@ class DraftCache:
             return entry
 
     def _catch_up(self, draft_id: str, entry: _Entry) -> None:
+        self._caught_up(draft_id, entry)
+
+    def _caught_up(self, draft_id: str, entry: _Entry) -> bool:
+        """Apply what the store has beyond the cached copy; whether there was anything."""
         log = self.store.load(draft_id, after_seq=entry.seq)
         if log is None:                      # gone from the store (e.g. a Redis without persistence)
             self.forget(draft_id)
             raise DraftNotFound(draft_id)
         self._replay(draft_id, entry, log.ops)
+        return bool(log.ops)
 
     def _replay(self, draft_id: str, entry: _Entry, ops: list[tuple[int, str]]) -> None:
         """Apply stored operations (any schema version) in order."""
