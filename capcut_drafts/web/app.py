@@ -19,9 +19,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote_to_bytes
 
-from flask import Flask, Response, abort, jsonify, redirect, request, stream_with_context
+from flask import Flask, Response, abort, g, has_request_context, jsonify, redirect, request, stream_with_context
 from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import HTTPException
+from werkzeug.sansio.response import Response as SansioResponse
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from capcut_drafts.api import dispatch, registry
@@ -49,6 +50,13 @@ def envelope(output: Any = "", error: str = "", code: str | None = None, status:
 
 class _JSONProvider(DefaultJSONProvider):
     ensure_ascii = False          # names and messages (JianYing's are Chinese) go out as they are
+
+    def response(self, *args: Any, **kwargs: Any) -> SansioResponse:
+        """jsonify: an envelope is also kept on `g`, so the request's log line and metrics read its
+        outcome without parsing the reply again (web/surface.py)."""
+        if len(args) == 1 and isinstance(args[0], dict) and "success" in args[0] and has_request_context():
+            g.envelope = args[0]
+        return super().response(*args, **kwargs)
 
 
 _ID = re.compile(r"[A-Za-z0-9_-]{1,80}")        # the draft ids whose folders may be served

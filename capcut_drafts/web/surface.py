@@ -83,7 +83,7 @@ def install(app: Flask, ctx: Context, routes: Iterable[Route], envelope: Envelop
         response.headers["X-Request-ID"] = g.get("request_id", "-")
         rule = request.url_rule.rule if request.url_rule is not None else "unmatched"
         elapsed = time.perf_counter() - g.get("started", time.perf_counter())
-        body = _envelope_of(response)
+        body = g.pop("envelope", None) or _envelope_of(response)
         outcome = str(response.status_code)
         if body is not None and response.status_code == 200:
             outcome = "success" if body.get("success") else "error"
