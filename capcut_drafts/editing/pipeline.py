@@ -12,9 +12,10 @@ An editing route is a *planner* `plan(ctx, req, notes) -> Plan` (capcut_drafts/a
 """
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
+
+import orjson
 
 from capcut_drafts.editing import manage, timeline
 from capcut_drafts.model import operations
@@ -61,7 +62,7 @@ def committed(ctx: Context, draft_id: str, op: Op) -> None:
 def params_json(req: RequestModel) -> str:
     """What a segment keeps of the request that made it: the parameters the client set, as JSON
     (numbers sent as merge fields as sent)."""
-    return json.dumps(req.given(NOT_PARAMS), ensure_ascii=False, separators=(",", ":"))
+    return orjson.dumps(req.given(NOT_PARAMS)).decode()
 
 
 def stamped(path: str, req: RequestModel, plan: Plan, planned: list[Op]) -> Plan:

@@ -20,6 +20,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+import orjson
+
 from capcut_drafts.model import migrations, operations
 from capcut_drafts.model.timeline import Draft
 from capcut_drafts.store import DraftNotFound, DraftStore
@@ -169,7 +171,7 @@ class DraftCache:
     def _replay(self, draft_id: str, entry: _Entry, ops: list[tuple[int, str]]) -> None:
         """Apply stored operations (any schema version) in order."""
         for seq, op in ops:
-            self._apply(draft_id, entry, migrations.upgrade_op(json.loads(op)), seq)
+            self._apply(draft_id, entry, migrations.upgrade_op(orjson.loads(op)), seq)
 
     def _apply(self, draft_id: str, entry: _Entry, op: dict[str, Any], seq: int) -> None:
         try:
@@ -181,7 +183,7 @@ class DraftCache:
 
     def _append(self, draft_id: str, seq: int, op: dict[str, Any]) -> bool:
         try:
-            return self.store.append(draft_id, seq, json.dumps(migrations.stamp_op(op), ensure_ascii=False))
+            return self.store.append(draft_id, seq, orjson.dumps(migrations.stamp_op(op)).decode())
         except DraftNotFound:
             self.forget(draft_id)
             raise

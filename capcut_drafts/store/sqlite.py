@@ -15,6 +15,7 @@ A database written before these existed is brought up to date when it is opened 
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sqlite3
@@ -94,6 +95,9 @@ class SqliteStore(DraftStore):
         self.path = path
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         self._local = _ThreadConnection()
+        # Writes of this process's threads take turns here: a thread waiting on a Python lock wakes
+        # when the write before it ends, one waiting on SQLite's lock sleeps 1 ms or more per try.
+        self._writing = threading.Lock()
         self._initialise()
 
     def _initialise(self) -> None:
@@ -129,9 +133,10 @@ class SqliteStore(DraftStore):
         (IMMEDIATE), so it waits for other writers instead of failing when it upgrades."""
         conn = self._connect()
         try:
-            conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-            yield conn
-            conn.execute("COMMIT")
+            with self._writing if write else contextlib.nullcontext():
+                conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+                yield conn
+                conn.execute("COMMIT")
         except BaseException as exc:
             if conn.in_transaction:
                 conn.rollback()
@@ -140,9 +145,14 @@ class SqliteStore(DraftStore):
             raise
 
     def _run(self, sql: str, args: tuple[object, ...] = ()) -> sqlite3.Cursor:
-        """One statement in autocommit mode: SQLite ends its implicit transaction itself."""
+        """One statement in autocommit mode: SQLite ends its implicit transaction itself. A write
+        waits for this process's other writers on `_writing` (see `__init__`)."""
+        conn = self._connect()
         try:
-            return self._connect().execute(sql, args)
+            if sql.startswith("SELECT"):
+                return conn.execute(sql, args)
+            with self._writing:
+                return conn.execute(sql, args)
         except sqlite3.IntegrityError:
             raise
         except sqlite3.Error as exc:

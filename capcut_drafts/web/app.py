@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote_to_bytes
 
+import orjson
 from flask import Flask, Response, abort, g, has_request_context, jsonify, redirect, request, stream_with_context
 from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import HTTPException
@@ -49,7 +50,10 @@ def envelope(output: Any = "", error: str = "", code: str | None = None, status:
 
 
 class _JSONProvider(DefaultJSONProvider):
-    ensure_ascii = False          # names and messages (JianYing's are Chinese) go out as they are
+    """Replies as Flask writes them (sorted keys, UTF-8 as is), written by orjson."""
+
+    def dumps(self, obj: Any, **kwargs: Any) -> str:
+        return orjson.dumps(obj, default=self.default, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS).decode()
 
     def response(self, *args: Any, **kwargs: Any) -> SansioResponse:
         """jsonify: an envelope is also kept on `g`, so the request's log line and metrics read its

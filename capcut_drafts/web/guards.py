@@ -16,13 +16,13 @@ import re
 import threading
 import time
 import traceback
-import uuid
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from flask import g, request
 
 from capcut_drafts.jobs.base import job_request_id
+from capcut_drafts.model.ids import random_uuid
 from capcut_drafts.storage.local import link_ok
 
 if TYPE_CHECKING:                 # annotations only
@@ -152,7 +152,7 @@ def link_base(settings: Settings) -> str:
 
 def assign_request_id() -> str:
     incoming = request.headers.get("X-Request-ID", "")
-    g.request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+    g.request_id = incoming if _REQUEST_ID.match(incoming) else random_uuid().hex
     return g.request_id
 
 
