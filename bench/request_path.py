@@ -13,8 +13,9 @@ Runs alternate bare, service, bare, service … (`--rounds` each) so drift on th
 hits both alike; the table gives each run and the ratio of the medians. Targets (issue 18):
 service req/s >= 90 % of the bare route's, service p99 <= bare p99 + 10 ms.
 
-`--flame DIR`: during the last service run, py-spy records every worker and writes one flame
-graph per worker to DIR/request_path-<pid>.svg (py-spy from requirements-dev.txt; needs ptrace).
+`--flame DIR`: one more service run, not counted, during which py-spy records every worker and
+writes one flame graph per worker to DIR/request_path-<pid>.svg (py-spy from requirements-dev.txt;
+needs ptrace).
 """
 from __future__ import annotations
 
@@ -59,17 +60,18 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--store", default="sqlite")
     parser.add_argument("--redis-url", default=os.environ.get("CAPCUT_BENCH_REDIS_URL", "redis://127.0.0.1:6379/12"))
-    parser.add_argument("--flame", type=Path, help="folder for py-spy flame graphs of the last service run")
+    parser.add_argument("--flame", type=Path, help="folder for py-spy flame graphs of an extra service run")
     args = parser.parse_args()
     args.workers = int(os.environ.get("GUNICORN_WORKERS", "2"))
     print(f"{os.cpu_count()} cores shared by gunicorn ({args.workers} workers x "
           f"{os.environ.get('GUNICORN_THREADS', 4)} threads, store {args.store}) and {args.clients} client threads; "
           f"{args.requests} timed adds per client; load average {os.getloadavg()[0]:.2f}")
     runs: dict[str, list[dict]] = {"bare": [], "service": []}
-    for round_ in range(args.rounds):
-        last = round_ == args.rounds - 1
+    for _ in range(args.rounds):
         runs["bare"].append(one_run(BARE, args, None))
-        runs["service"].append(one_run(SERVICE, args, args.flame if last else None))
+        runs["service"].append(one_run(SERVICE, args, None))
+    if args.flame:                  # an extra run: sampling slows the workers, so it is not counted
+        one_run(SERVICE, args, args.flame)
     print("\n| run | req/s | p50 ms | p99 ms |\n|---|---:|---:|---:|")
     for label, results in runs.items():
         for n, r in enumerate(results, 1):

@@ -62,6 +62,8 @@ def committed(ctx: Context, draft_id: str, op: Op) -> None:
 def params_json(req: RequestModel) -> str:
     """What a segment keeps of the request that made it: the parameters the client set, as JSON
     (numbers sent as merge fields as sent)."""
+    if not req.merge_numbers:                    # the common case: straight to JSON text
+        return req.model_dump_json(exclude_unset=True, exclude=set(NOT_PARAMS))
     return orjson.dumps(req.given(NOT_PARAMS)).decode()
 
 

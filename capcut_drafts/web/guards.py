@@ -8,6 +8,7 @@ process otherwise. Also what the client must not steer: the host of the links a 
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import ipaddress
@@ -129,14 +130,19 @@ def host_trusted(host: str, rules: list[str]) -> bool:
 def listen_base(settings: Settings) -> str:
     """`http://host:port` of the address the settings say the service listens on, or "" (links
     are then root-relative) when that is every interface (0.0.0.0, ::): no client can use it."""
-    host = settings.host.strip("[]")
+    return _listen_base(settings.host, settings.port)
+
+
+@functools.cache
+def _listen_base(host: str, port: int) -> str:
+    host = host.strip("[]")
     try:
         address = ipaddress.ip_address(host)
     except ValueError:
         address = None
     if not host or (address is not None and address.is_unspecified):
         return ""
-    return f"http://{f'[{host}]' if address is not None and address.version == 6 else host}:{settings.port}"
+    return f"http://{f'[{host}]' if address is not None and address.version == 6 else host}:{port}"
 
 
 def link_base(settings: Settings) -> str:

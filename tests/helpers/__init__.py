@@ -19,7 +19,6 @@ the store tests), `helpers.save` (the save tests' service wrapper), `helpers.lin
 from __future__ import annotations
 
 import json
-
 import os
 import socket
 import subprocess
