@@ -18,11 +18,13 @@ the store tests), `helpers.save` (the save tests' service wrapper), `helpers.lin
 """
 from __future__ import annotations
 
+import io
 import json
 import os
 import socket
 import subprocess
 import time
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -151,3 +153,17 @@ def stop_process(proc: subprocess.Popen, grace: float = 10) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
+
+
+def import_reference(client, name: str) -> str:
+    """Import reference draft `name` (../shared/reference/drafts) as the app keeps it, its JSON files
+    zipped under one folder, through POST /import_draft; the new draft's id."""
+    folder = require_reference() / "drafts" / name
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for path in sorted(folder.rglob("*.json")):
+            archive.write(path, f"{name}/{path.relative_to(folder)}")
+    reply = client.post("/import_draft", data={"file": (io.BytesIO(buffer.getvalue()), "draft.zip")},
+                        content_type="multipart/form-data").get_json()
+    assert reply["success"], reply
+    return reply["output"]["draft_id"]

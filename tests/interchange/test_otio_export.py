@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import opentimelineio as otio
 import pytest
-from helpers import fail, make_settings, new_draft, ok, require_reference
+from helpers import fail, import_reference, make_settings, new_draft, ok
 
 from capcut_drafts.interchange.otio_import import plain
 from tools import fidelity_report as fidelity
@@ -135,16 +135,7 @@ def test_an_empty_draft_exports_an_empty_timeline(client):
 
 
 def test_a_draft_imported_from_an_app_zip_exports_from_its_document(client):
-    import io
-    import zipfile
-    folder = require_reference() / "drafts" / "capcut-7.7-win-tqk-embedded"
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for path in sorted(folder.rglob("*.json")):
-            archive.write(path, f"tqk/{path.relative_to(folder)}")
-    reply = client.post("/import_draft", data={"file": (io.BytesIO(buffer.getvalue()), "d.zip")},
-                        content_type="multipart/form-data").get_json()
-    draft = reply["output"]["draft_id"]
+    draft = import_reference(client, "capcut-7.7-win-tqk-embedded")
     timeline = ok(client, "/get_timeline", {"draft_id": draft})
     loaded = otio.adapters.read_from_string(ok(client, "/export_otio", {"draft_id": draft})["otio"], "otio_json")
     assert capcut(loaded)["imported_from_app"] is not None

@@ -4,12 +4,9 @@ OTIO API, as another editor would, imports clip by clip with warnings for what c
 is fetched by the safe fetcher. Media come from a MediaServer on 127.0.0.1."""
 from __future__ import annotations
 
-import io
-import zipfile
-
 import opentimelineio as otio
 import pytest
-from helpers import fail, post, require_reference
+from helpers import fail, import_reference, post
 
 from tools import fidelity_report as fidelity
 
@@ -169,14 +166,7 @@ def test_a_clip_a_route_refuses_refuses_the_import_and_names_the_clip(service, m
 
 
 def test_a_draft_from_an_app_zip_comes_back_with_its_texts(client):
-    folder = require_reference() / "drafts" / "capcut-7.7-win-tqk-embedded"
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for path in sorted(folder.rglob("*.json")):
-            archive.write(path, f"tqk/{path.relative_to(folder)}")
-    reply = client.post("/import_draft", data={"file": (io.BytesIO(buffer.getvalue()), "d.zip")},
-                        content_type="multipart/form-data").get_json()
-    draft = reply["output"]["draft_id"]
+    draft = import_reference(client, "capcut-7.7-win-tqk-embedded")
     text = post(client, "/export_otio", {"draft_id": draft})["output"]["otio"]
     out = post(client, "/import_otio", {"otio": text})["output"]
     assert any("/import_draft" in w and "/add_text" in w for w in out["warnings"])
