@@ -69,6 +69,16 @@ def _given(value: T | None, segment: Segment, what: str) -> T:
     return value
 
 
+def clip_settings(segment: Segment) -> ClipSettings:
+    """The library's clip settings (the app's `clip`: position, scale, rotation, alpha, flips)."""
+    t = segment.transform
+    if t is None:
+        return ClipSettings()
+    return ClipSettings(alpha=t.alpha, flip_horizontal=t.flip_horizontal, flip_vertical=t.flip_vertical,
+                        rotation=t.rotation, scale_x=t.scale_x, scale_y=t.scale_y,
+                        transform_x=t.transform_x, transform_y=t.transform_y)
+
+
 def _timerange(time_range: TimeRange) -> Timerange:
     """The library's Timerange of a closed range."""
     return Timerange(time_range.start_us, time_range.length_us)
@@ -96,14 +106,6 @@ class _Builder:
         folder = self.draft_folder or material.draft_folder
         return material_path(folder, self.draft.id, material.kind, material.file_name)
 
-    def clip_settings(self, segment: Segment) -> ClipSettings:
-        t = segment.transform
-        if t is None:
-            return ClipSettings()
-        return ClipSettings(alpha=t.alpha, flip_horizontal=t.flip_horizontal, flip_vertical=t.flip_vertical,
-                            rotation=t.rotation, scale_x=t.scale_x, scale_y=t.scale_y,
-                            transform_x=t.transform_x, transform_y=t.transform_y)
-
     def visual(self, cut: Cut) -> VideoSegment:
         segment, source, target = cut
         material = self.draft.materials[_given(segment.material_id, segment, "material_id")]
@@ -116,7 +118,7 @@ class _Builder:
         lib_material.path = self.path_for(material)
         seg = VideoSegment(lib_material, Timerange(target.start_us, max(target.length_us, 0)),
                            source_timerange=_timerange(source),
-                           speed=segment.speed, volume=segment.volume, clip_settings=self.clip_settings(segment))
+                           speed=segment.speed, volume=segment.volume, clip_settings=clip_settings(segment))
         seg.target_timerange = _timerange(target)
         self.animate(seg, segment, target.length_us, video=True)
         if segment.transition:
@@ -200,7 +202,7 @@ class _Builder:
         background = spec.get("background")
         shadow = spec.get("shadow")
         seg = TextSegment(spec["text"], _timerange(target),
-                          font=None, style=style, clip_settings=self.clip_settings(segment),
+                          font=None, style=style, clip_settings=clip_settings(segment),
                           border=TextBorder(alpha=border["alpha"], color=_rgb(border["color"]), width=border["width"])
                           if border else None,
                           background=TextBackground(
@@ -266,7 +268,7 @@ class _Builder:
     def overlay(self, kind: str, segment: Segment, timerange: Timerange) -> OverlaySegment:
         """Segments that need no media: stickers, effects and filters on their own tracks."""
         if kind == "sticker":
-            return StickerSegment(segment.sticker_id, timerange, clip_settings=self.clip_settings(segment))
+            return StickerSegment(segment.sticker_id, timerange, clip_settings=clip_settings(segment))
         effect = _given(segment.effect, segment, "effect")
         entry = self.resource(effect.category, effect.name)
         if kind == "filter":

@@ -22,6 +22,7 @@ from capcut_drafts.imports.reader import _transform as read_transform
 from capcut_drafts.imports.reader import plain_text
 from capcut_drafts.model.timeline import Draft, Material, Segment, Track
 from capcut_drafts.model.timing import Cut, track_timings
+from capcut_drafts.save.folder_writer import int_or_zero
 from capcut_drafts.save.paths import material_path
 
 Placed = tuple[Track, Cut]
@@ -66,13 +67,9 @@ def _dicts(items: Any) -> list[dict]:
     return [item for item in items if isinstance(item, dict)] if isinstance(items, list) else []
 
 
-def _int(value: Any) -> int:
-    return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else 0
-
-
 def _end(segment: dict) -> int:
     target = segment.get("target_timerange")
-    return _int(target.get("start")) + _int(target.get("duration")) if isinstance(target, dict) else 0
+    return int_or_zero(target.get("start")) + int_or_zero(target.get("duration")) if isinstance(target, dict) else 0
 
 
 class _Layer:
@@ -94,7 +91,7 @@ class _Layer:
         if app.get("speed") != segment.speed:
             self.set_speed(app, segment.speed)
         if segment.transform is not None and read_transform(app.get("clip")) != segment.transform:
-            app["clip"] = _clip(segment)
+            app["clip"] = builder.clip_settings(segment).export_json()
         if segment.material_id is not None:
             self.media(app, self.draft.materials[segment.material_id])
         if segment.text is not None:
@@ -152,30 +149,21 @@ class _Layer:
 
 def replaced_text(content: str, text: str) -> str:
     """The app's text content with `text` instead of its text, in the designer's first style
-    (JSON styles: one range over the new text, UTF-16 units as the apps count; markup: the
-    bracketed text replaced; plain text: the text itself)."""
+    (JSON styles: one range over the new text, counted in characters as the builder and the reader
+    count them; markup: the bracketed text replaced; plain text: the text itself)."""
     if content.startswith("{"):
         try:
             body = json.loads(content)
         except ValueError:
             return text
         styles = [s for s in body.get("styles") or () if isinstance(s, dict)]
-        units = len(text.encode("utf-16-le")) // 2
         body["text"] = text
-        body["styles"] = [{**styles[0], "range": [0, units]}] if styles else []
+        body["styles"] = [{**styles[0], "range": [0, len(text)]}] if styles else []
         return json.dumps(body, ensure_ascii=False, separators=(",", ":"))
     start, end = content.find("["), content.rfind("]")
     if content.startswith("<") and 0 <= start < end:
         return content[:start + 1] + text + content[end:]
     return text
-
-
-def _clip(segment: Segment) -> dict[str, Any]:
-    t = segment.transform
-    assert t is not None
-    return {"alpha": t.alpha, "flip": {"horizontal": t.flip_horizontal, "vertical": t.flip_vertical},
-            "rotation": t.rotation, "scale": {"x": t.scale_x, "y": t.scale_y},
-            "transform": {"x": t.transform_x, "y": t.transform_y}}
 
 
 def merge_added(draft: Draft, draft_folder: str | None, content: dict[str, Any], in_base: set[str],

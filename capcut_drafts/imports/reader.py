@@ -37,6 +37,7 @@ from capcut_drafts.model.timeline import (
     TrackKind,
 )
 from capcut_drafts.routes.text import make_spec
+from capcut_drafts.save.paths import base_name
 
 MADE_BY = "/import_draft"
 TRACK_KINDS: dict[str, TrackKind] = {"video": "video", "audio": "audio", "text": "text", "sticker": "sticker",
@@ -212,7 +213,7 @@ def media_material(reading: Reading, kind: TrackKind, app: dict[str, Any]) -> Ma
     if known is not None:
         return known
     path = str(app.get("path") or "")
-    file_name = str(app.get("material_name") or app.get("name") or PureWindowsPath(path).name or "media")
+    file_name = str(app.get("material_name") or app.get("name") or base_name(path) or "media")
     url = reading.keep_file(path) if path else None
     if url is None:
         reading.not_in_zip.append(file_name)
@@ -234,7 +235,7 @@ def media_material(reading: Reading, kind: TrackKind, app: dict[str, Any]) -> Ma
 
 def _file_name(name: str, path: str) -> str:
     """A file name for the saved assets: the material's name, with the path's extension when it has none."""
-    base = PureWindowsPath(name.replace("/", "\\")).name[:200] or "media"
+    base = base_name(name)[:200] or "media"
     suffix = PureWindowsPath(path).suffix
     return base if "." in base or not suffix else base + suffix
 

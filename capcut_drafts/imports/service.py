@@ -10,10 +10,11 @@ draft is stored. A refused import leaves no draft behind.
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 import time
 import zipfile
-from pathlib import PurePosixPath, PureWindowsPath
+from pathlib import PurePosixPath
 from typing import IO, TYPE_CHECKING, Any, ClassVar
 
 from capcut_drafts.editing.manage import DraftName
@@ -26,6 +27,7 @@ from capcut_drafts.net.fetcher import FetchError, download_to, policy_from
 from capcut_drafts.routes.drafts import draft_url
 from capcut_drafts.routes.media import checked_media_url
 from capcut_drafts.routes.schema import Reply, RequestModel
+from capcut_drafts.save.paths import base_name
 
 if TYPE_CHECKING:                 # annotations only: capcut_drafts.context imports the save job
     from capcut_drafts.context import Context
@@ -98,11 +100,10 @@ def _draft_name(content: dict[str, Any], folder_name: str, draft_id: str) -> str
 def entry_url(archive: DraftArchive, path: str) -> str | None:
     """A placeholder URL of the zip entry holding the media file at app path `path`, if any: the
     same file name (case-insensitive), preferring the entry whose folders match the path's end."""
-    name = PureWindowsPath(path.replace("/", "\\")).name.lower()
-    candidates = archive.media.get(name)
+    candidates = archive.media.get(base_name(path).lower())
     if not candidates:
         return None
-    wanted = [part.lower() for part in PureWindowsPath(path.replace("/", "\\")).parts]
+    wanted = [part.lower() for part in re.split(r"[\\/]", path)]
     best = max(candidates, key=lambda e: _shared_tail(wanted, [p.lower() for p in e.filename.split("/")]))
     return ENTRY_SCHEME + best.filename
 
