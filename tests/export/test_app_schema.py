@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from helpers import require_reference
+from helpers.save import json_leaves
 from pyJianYingDraft import (
     AudioMaterial,
     AudioSceneEffectType,
@@ -127,17 +128,6 @@ def material_index(content: dict) -> dict:
 
 def track_of(content: dict, ttype: str) -> dict:
     return next(t for t in content["tracks"] if t["type"] == ttype)
-
-
-def walk(value, key=""):
-    if isinstance(value, dict):
-        for k, v in value.items():
-            yield from walk(v, k)
-    elif isinstance(value, list):
-        for v in value:
-            yield from walk(v, key)
-    else:
-        yield key, value
 
 
 # ---------------------------------------------------------------------------------------------
@@ -275,7 +265,7 @@ def test_no_generator_ids_left_and_windows_style(profile):
     content = completed(profile)
     text = json.dumps(content)
     assert app_schema.LIBRARY_TEMPLATE_ID not in text
-    for key, value in walk(content):
+    for key, value in json_leaves(content):
         if isinstance(value, str) and HEX32.match(value):
             assert key in HASH_KEYS, f"{key}: {value}"
     assert WIN_GUID.match(content["id"])
@@ -303,8 +293,8 @@ def test_same_seed_same_bytes_other_seed_other_ids(profile):
     two = app_schema.dumps(completed(profile, "seed-A"), p)
     assert one == two
     other = completed(profile, "seed-B")
-    first_ids = {v for k, v in walk(json.loads(one)) if k == "id"}
-    other_ids = {v for k, v in walk(other) if k == "id"}
+    first_ids = {v for k, v in json_leaves(json.loads(one)) if k == "id"}
+    other_ids = {v for k, v in json_leaves(other) if k == "id"}
     guid_ids = {i for i in first_ids if isinstance(i, str) and WIN_GUID.match(i)}
     assert guid_ids and not guid_ids & other_ids
 

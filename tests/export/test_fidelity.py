@@ -33,17 +33,20 @@ CAPCUTS = CAPCUT | LEGACY
 JY = JIANYING | PRO10
 ALL = CAPCUTS | JY
 
+# gap, not in issue 15: jianying_pro_10's sidecars have CapCut 8.x keys the JianYing 5.9 template lacks
+# (attachment_pc_common.json at the root and in Timelines/<TL>/, the same file)
+PC_COMMON_GAPS: dict[str, Profiles] = {
+    "ai_packaging_report_info.commercial_material: extra key (ours str; reference absent)": PRO10,
+    "ai_packaging_report_info.material_source: extra key (ours str; reference absent)": PRO10,
+    "ai_packaging_report_info.method: extra key (ours str; reference absent)": PRO10,
+    "ai_packaging_report_info.page_from: extra key (ours str; reference absent)": PRO10,
+    "ai_packaging_report_info.style: extra key (ours str; reference absent)": PRO10,
+    "broll: extra key (ours dict; reference absent)": PRO10,
+}
+
 ALLOWED: dict[str, dict[str, dict[str, Profiles]]] = {
     "attachment_pc_common.json": {
-        "file": {
-            # gap, not in issue 15: jianying_pro_10's sidecars have CapCut 8.x keys the JianYing 5.9 template lacks
-            "ai_packaging_report_info.commercial_material: extra key (ours str; reference absent)": PRO10,
-            "ai_packaging_report_info.material_source: extra key (ours str; reference absent)": PRO10,
-            "ai_packaging_report_info.method: extra key (ours str; reference absent)": PRO10,
-            "ai_packaging_report_info.page_from: extra key (ours str; reference absent)": PRO10,
-            "ai_packaging_report_info.style: extra key (ours str; reference absent)": PRO10,
-            "broll: extra key (ours dict; reference absent)": PRO10,
-        },
+        "file": PC_COMMON_GAPS,
     },
     "draft_agency_config.json": {
         "file": {
@@ -366,15 +369,7 @@ ALLOWED: dict[str, dict[str, dict[str, Profiles]]] = {
         },
     },
     "Timelines/<TL>/attachment_pc_common.json": {
-        "file": {
-            # gap, not in issue 15: jianying_pro_10's sidecars have CapCut 8.x keys the JianYing 5.9 template lacks
-            "ai_packaging_report_info.commercial_material: extra key (ours str; reference absent)": PRO10,
-            "ai_packaging_report_info.material_source: extra key (ours str; reference absent)": PRO10,
-            "ai_packaging_report_info.method: extra key (ours str; reference absent)": PRO10,
-            "ai_packaging_report_info.page_from: extra key (ours str; reference absent)": PRO10,
-            "ai_packaging_report_info.style: extra key (ours str; reference absent)": PRO10,
-            "broll: extra key (ours dict; reference absent)": PRO10,
-        },
+        "file": PC_COMMON_GAPS,
     },
     "Timelines/<TL>/common_attachment/attachment_script_video.json": {
         "file": {

@@ -91,13 +91,18 @@ def saved_track(content: dict, name: str) -> dict:
     return next(t for t in content["tracks"] if t.get("name") == name)
 
 
-def json_strings(value, key: str = ""):
-    """(key, string) of every string in a JSON value, with the key it sits under."""
+def json_leaves(value, key: str = ""):
+    """(key, value) of every leaf (not an object or list) of a JSON value, with the key it sits under."""
     if isinstance(value, dict):
         for k, v in value.items():
-            yield from json_strings(v, k)
+            yield from json_leaves(v, k)
     elif isinstance(value, list):
         for v in value:
-            yield from json_strings(v, key)
-    elif isinstance(value, str):
+            yield from json_leaves(v, key)
+    else:
         yield key, value
+
+
+def json_strings(value):
+    """(key, string) of every string in a JSON value, with the key it sits under."""
+    return ((key, leaf) for key, leaf in json_leaves(value) if isinstance(leaf, str))
