@@ -238,11 +238,19 @@ def cleanup(settings: Settings, now: float | None = None) -> int:
     staging = root / ".staging"            # left behind only by a save that crashed mid-write
     candidates = [*root.iterdir(), *(staging.iterdir() if staging.is_dir() else ())]
     for path in candidates:
-        if path.name in (".staging", ".locks") or path.lstat().st_mtime >= limit:
+        if path.name in (".staging", ".locks") or _modified(path, default=limit) >= limit:
             continue
         remove(path)
         removed += 1
     return removed
+
+
+def _modified(path: Path, default: float) -> float:
+    """When the entry last changed; `default` when a save moved or removed it after it was listed."""
+    try:
+        return path.lstat().st_mtime
+    except FileNotFoundError:
+        return default
 
 
 def remove(path: Path) -> None:

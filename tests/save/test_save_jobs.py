@@ -386,6 +386,31 @@ def test_outputs_older_than_the_retention_are_removed_by_the_next_save(service, 
     assert svc.client.get(f"/drafts/{kept_draft}.zip").status_code == 200
 
 
+def test_retention_cleanup_ignores_entries_other_saves_move_away_while_it_runs(service):
+    """Saves publish by renaming their staging folder: one listed by cleanup may be gone a moment later."""
+    svc = service(output_retention_hours=2)
+    staging = delivery.drafts_dir(svc.settings) / ".staging"
+    staging.mkdir(parents=True, exist_ok=True)
+    stop = threading.Event()
+
+    def churn():
+        n = 0
+        while not stop.is_set():
+            entry = staging / f"entry_{n % 50}"
+            entry.mkdir(exist_ok=True)
+            delivery.remove(entry)
+            n += 1
+
+    worker = threading.Thread(target=churn)
+    worker.start()
+    try:
+        for _ in range(300):
+            delivery.cleanup(svc.settings, now=time.time() + 3 * 3600)   # everything listed is old enough
+    finally:
+        stop.set()
+        worker.join(10)
+
+
 def test_cached_media_unused_for_longer_than_the_retention_is_evicted_by_the_next_save(service, media_server):
     svc = service(output_retention_hours=2)
     svc.saved(open_clip_draft(svc, media_server.url("v1.mp4")))
