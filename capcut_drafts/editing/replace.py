@@ -22,7 +22,7 @@ from capcut_drafts.errors import ApiError, ErrorCode
 from capcut_drafts.imports.reader import MADE_BY as IMPORTED
 from capcut_drafts.model.operations import Op
 from capcut_drafts.model.time import TimeRange
-from capcut_drafts.model.timeline import Draft, Segment, Track
+from capcut_drafts.model.timeline import Draft, Segment, Track, packed
 from capcut_drafts.model.timing import Fit
 from capcut_drafts.routes.media import checked_media_url, material_for
 
@@ -67,8 +67,9 @@ def _indexes(draft: Draft) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
     by_text: dict[str, list[str]] = {}
     by_file: dict[str, list[str]] = {}
     for _, segment in _all(draft):
-        if segment.text is not None:
-            by_text.setdefault(segment.text["text"], []).append(segment.id)
+        spec = segment.text_spec()
+        if spec is not None:
+            by_text.setdefault(spec["text"], []).append(segment.id)
         material = draft.materials.get(segment.material_id or "")
         if material is not None:
             for name in {material.file_name.lower(), _url_name(material.url).lower()} - {""}:
@@ -116,11 +117,12 @@ def route_op(ctx: Context, draft: Draft, track: Track, segment: Segment, value: 
 
 def imported_op(draft: Draft, track: Track, segment: Segment, value: str, fit: Fit) -> Op | None:
     """The imported segment with a new text (first style over all of it) or new media."""
-    if segment.text is not None:
-        ranges = segment.text["ranges"][:1]
-        spec = {**segment.text, "text": value,
+    old_text = segment.text_spec()
+    if old_text is not None:
+        ranges = old_text["ranges"][:1]
+        spec = {**old_text, "text": value,
                 "ranges": [{**ranges[0], "start": 0, "end": len(value)}] if ranges and value else []}
-        new = segment.model_copy(update={"text": spec})
+        new = segment.model_copy(update={"text": packed(spec)})
         return _replacement(draft, track, segment, new, None)
     old = draft.materials.get(segment.material_id or "")
     if old is None:

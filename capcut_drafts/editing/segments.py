@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
+import orjson
 from pydantic import ConfigDict, Field
 
 from capcut_drafts.editing import manage
@@ -212,7 +213,7 @@ def step(ctx: Context, req: UndoRequest, kind: Literal["undo", "redo"]) -> dict[
             raise nothing_to(kind)
         done = "undone" if kind == "undo" else "redone"
         op = operations.UNDO if kind == "undo" else operations.REDO
-        return op, {done: stack[-1].what, f"{kind}_left": len(stack) - 1,
+        return op, {done: orjson.loads(stack[-1].what), f"{kind}_left": len(stack) - 1,
                     f"{'redo' if kind == 'undo' else 'undo'}_available": len(other) + 1}
 
     if req.dry_run:

@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
+import orjson
+
 from capcut_drafts.model.time import US_PER_SECOND, TimeRange
 from capcut_drafts.model.timeline import Draft, Segment
 from capcut_drafts.model.timing import Cut, resolve_timing
@@ -55,7 +57,8 @@ def document(draft: Draft) -> dict[str, Any]:
                        "media_type": m.media_type, "probed": m.probed} for m in draft.materials.values()],
         "keyframes": [{"track_name": k.track_name, "property": k.property, "time": seconds(k.time_us),
                        "value": k.value} for k in draft.keyframes],
-        "undo": [c.what for c in reversed(draft.undo)], "redo": [c.what for c in reversed(draft.redo)],
+        "undo": [orjson.loads(c.what) for c in reversed(draft.undo)],
+        "redo": [orjson.loads(c.what) for c in reversed(draft.redo)],
     }
 
 
@@ -73,8 +76,9 @@ def segment_entry(draft: Draft, track_name: str, segment: Segment) -> dict[str, 
         entry.update(media_url=material.url, material_id=material.id,
                      source=span(shown.source, cut.source if known else None),
                      speed=shown.segment.speed, volume=segment.volume)
-    if segment.text is not None:
-        entry["text"] = segment.text.get("text", "")
+    spec = segment.text_spec()
+    if spec is not None:
+        entry["text"] = spec.get("text", "")
     names = effect_names(segment)
     if names:
         entry["effects"] = names

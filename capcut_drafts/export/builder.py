@@ -192,7 +192,7 @@ class _Builder:
         return seg
 
     def text(self, segment: Segment, target: TimeRange) -> TextSegment:
-        spec = _given(segment.text, segment, "text")
+        spec = _given(segment.text_spec(), segment, "text")
         first = spec["ranges"][0] if spec["ranges"] else {}
         font = catalog.lookup(self.app, "font", spec["font"]) if spec.get("font") else None
         border = first.get("border")

@@ -35,6 +35,7 @@ from capcut_drafts.model.timeline import (
     Segment,
     Track,
     TrackKind,
+    packed,
 )
 from capcut_drafts.routes.text import make_spec
 from capcut_drafts.save.paths import base_name
@@ -162,7 +163,7 @@ def read_segment(reading: Reading, kind: TrackKind, app: dict[str, Any]) -> Segm
                                                                                               duration_us=0)})
     if kind == "text":
         spec = text_spec(material)
-        return None if spec is None else segment.model_copy(update={"text": spec})
+        return None if spec is None else segment.model_copy(update={"text": packed(spec)})
     if kind == "sticker":
         sticker = material.get("resource_id") or material.get("sticker_id") or material.get("id")
         return segment.model_copy(update={"sticker_id": str(sticker)})

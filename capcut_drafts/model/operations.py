@@ -11,9 +11,11 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import orjson
+
 from capcut_drafts.errors import ApiError, ErrorCode
 from capcut_drafts.model.time import TimeRange
-from capcut_drafts.model.timeline import Change, Draft, Material, PendingKeyframe, Segment, Track
+from capcut_drafts.model.timeline import Change, Draft, Material, PendingKeyframe, Segment, Track, TrackKind, packed
 
 Op = dict[str, Any]
 
@@ -264,12 +266,13 @@ def apply(draft: Draft, op: Op) -> None:
     if kind in ("undo", "redo"):
         source, target = (draft.undo, draft.redo) if kind == "undo" else (draft.redo, draft.undo)
         change = source.pop()
-        reverse = _apply_one(draft, change.inverse)
-        target.append(Change(what=change.what, inverse=reverse or batch([])))
+        reverse = _apply_one(draft, orjson.loads(change.inverse))
+        target.append(Change(what=change.what, inverse=packed(reverse or batch([]))))
         return
     inverse = _apply_one(draft, op)
     if inverse is not None:
-        draft.undo.append(Change(what=op.get("what") or {"operation": kind}, inverse=inverse))
+        what = op.get("what") or {"operation": kind}
+        draft.undo.append(Change(what=packed(what), inverse=packed(inverse)))
         del draft.undo[:-UNDO_DEPTH]
         draft.redo.clear()
 
@@ -296,7 +299,7 @@ def fresh_copy(draft: Draft, draft_id: str, name: str, created_at: float) -> Dra
                                                 "undo": [], "redo": []})
 
 
-def placement(draft: Draft, name: str, kind: str, relative_index: int, noun: str) -> Track:
+def placement(draft: Draft, name: str, kind: TrackKind, relative_index: int, noun: str) -> Track:
     """The track a new segment goes on: the existing one named `name` (its kind must fit), or a
     new, not yet attached Track. Raises ApiError when the name belongs to a track of another kind."""
     track = draft.track(name)

@@ -12,10 +12,12 @@ carries `schema_version`; older versions are upgraded on load (capcut_drafts/mod
 from __future__ import annotations
 
 import bisect
+import sys
 from collections.abc import Iterable, Iterator
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+import orjson
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer, PlainValidator, PrivateAttr
 
 from capcut_drafts.model.lean import Lean, lean
 from capcut_drafts.model.migrations import SCHEMA_VERSION
@@ -41,7 +43,8 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=False)
 
 
-class Canvas(_Model):
+@lean()
+class Canvas(Lean):
     width: int = 1080
     height: int = 1920
     fps: int = 30
@@ -117,6 +120,20 @@ class Material(Lean):
         return self.url.startswith(APP_FILE_SCHEME)
 
 
+def packed(value: Any) -> str:
+    """`value` as compact JSON text. Text, not orjson's bytes: those keep orjson's 4 KB buffer."""
+    return value if isinstance(value, str) else orjson.dumps(value).decode()
+
+
+# A JSON object held as its compact JSON text (read with `orjson.loads`); stored as the object.
+PackedJson = Annotated[str, PlainValidator(packed), PlainSerializer(orjson.loads, return_type=dict)]
+
+
+def _interned(name: str | None) -> str | None:
+    """One shared string per route name: thousands of segments of a draft name a few routes."""
+    return None if name is None else sys.intern(name)
+
+
 WHOLE_MEDIA = TimeRange(start_us=0)     # a source from the media's start to its end (open)
 
 
@@ -135,12 +152,12 @@ class Segment(Lean):
     background_blur: int | None = None
     effect: NamedEffect | None = None       # audio effect, or the effect of an effect/filter track
     filter: NamedEffect | None = None       # a filter applied to a video/image clip
-    text: dict | None = None                # normalised text parameters (capcut_drafts/routes/text.py)
+    text: PackedJson | None = None          # normalised text parameters (routes/text.py): text_spec()
     sticker_id: str | None = None
     order: int = 0            # position in the order segments were added (set when applied)
     # The route that made it and that route's parameters as JSON text (text: one small object per
     # segment); /update_segment merges changes into them and plans the segment again.
-    made_by: str | None = None
+    made_by: Annotated[str | None, AfterValidator(_interned)] = None
     params: str | None = None
     # How a closed clip meets its media's length once probed (/render_template sets it on the clips
     # whose media URL it filled; model/timing.py `resolve_timing`). None: the clip keeps its timing.
@@ -150,8 +167,14 @@ class Segment(Lean):
     def is_open(self) -> bool:
         return self.target.is_open
 
+    def text_spec(self) -> dict[str, Any] | None:
+        """The normalised text parameters of a text segment (kept packed: they are read only when
+        the draft is built, rendered or listed, and as a dict they took a kilobyte more)."""
+        return None if self.text is None else orjson.loads(self.text)
 
-class Track(_Model):
+
+@lean()
+class Track(Lean):
     name: str
     kind: TrackKind
     relative_index: int = 0
@@ -235,10 +258,13 @@ class PendingKeyframe(Lean):
     value: float
 
 
-class Change(_Model):
-    """One entry of the undo or redo stack: what the change was and the operation that reverts it."""
-    what: dict
-    inverse: dict
+@lean(frozen=True)
+class Change(Lean):
+    """One entry of the undo or redo stack: what the change was and the operation that reverts it.
+    A cached draft holds up to UNDO_DEPTH of them and only undo, redo and /get_timeline read them,
+    so they stay packed: as dicts they took half of a small draft's memory (bench/memory.py)."""
+    what: PackedJson
+    inverse: PackedJson
 
 
 class ImportedBase(_Model):

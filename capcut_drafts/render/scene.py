@@ -255,7 +255,7 @@ class _SceneBuilder:
 
     def text(self, cut: Cut, where: str) -> Visual | None:
         segment = cut.segment
-        spec = segment.text
+        spec = segment.text_spec()
         if spec is None:
             return None
         visual = Visual(where, cut.target, cut.target, segment.transform or ImageTransform(), text=spec)

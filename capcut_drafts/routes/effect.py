@@ -10,7 +10,7 @@ from capcut_drafts.errors import ApiError, ErrorCode
 from capcut_drafts.model import catalog, operations
 from capcut_drafts.model.ids import new_id
 from capcut_drafts.model.time import TimeRange, seconds_range
-from capcut_drafts.model.timeline import Draft, NamedEffect, Segment
+from capcut_drafts.model.timeline import Draft, NamedEffect, Segment, TrackKind
 from capcut_drafts.routes.media import app_of
 from capcut_drafts.routes.schema import DraftTarget, Plan, RequestModel
 
@@ -62,7 +62,7 @@ def clip_filter(draft: Draft, req: ClipFilterParams) -> NamedEffect | None:
     return named_filter(draft, req.filter_type, req.filter_intensity)
 
 
-def _track_segment(draft: Draft, track_name: str, kind: str, relative_index: int, noun: str,
+def _track_segment(draft: Draft, track_name: str, kind: TrackKind, relative_index: int, noun: str,
                    target: TimeRange, effect: NamedEffect) -> dict:
     track = operations.placement(draft, track_name, kind, relative_index, noun)
     return operations.place(track, Segment(id=new_id(), target=target, effect=effect))

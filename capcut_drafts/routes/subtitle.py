@@ -20,7 +20,7 @@ from capcut_drafts.errors import ApiError, ErrorCode
 from capcut_drafts.model import catalog, operations
 from capcut_drafts.model.ids import new_id
 from capcut_drafts.model.time import US_PER_SECOND, TimeRange, seconds_range, to_us
-from capcut_drafts.model.timeline import MAX_SUBTITLE_CUES, Draft, ImageTransform, Segment
+from capcut_drafts.model.timeline import MAX_SUBTITLE_CUES, Draft, ImageTransform, Segment, packed
 from capcut_drafts.net.fetcher import FetchError, fetch_bytes, policy_from
 from capcut_drafts.routes.media import app_of
 from capcut_drafts.routes.schema import DraftTarget, Plan, clamped, per_run
@@ -222,7 +222,7 @@ def _cues_plan(ctx: Context, req: AddSubtitleRequest, cues: list[Cue], offset: i
                                                         req.background_alpha))
             params = {**style, "text": cue.text, "start": start / US_PER_SECOND,
                       "end": (start + length) / US_PER_SECOND, **held}
-            segment = Segment(id=new_id(), target=TimeRange(start_us=start, duration_us=length), text=spec,
+            segment = Segment(id=new_id(), target=TimeRange(start_us=start, duration_us=length), text=packed(spec),
                               transform=ImageTransform(transform_x=req.transform_x, transform_y=req.transform_y,
                                                        scale_x=req.scale_x, scale_y=req.scale_y,
                                                        rotation=req.rotation),

@@ -14,7 +14,7 @@ from capcut_drafts.errors import ApiError, ErrorCode, missing
 from capcut_drafts.model import catalog, operations
 from capcut_drafts.model.ids import new_id
 from capcut_drafts.model.time import seconds_range, to_us
-from capcut_drafts.model.timeline import MAX_TEXT_STYLES, Animation, Draft, ImageTransform, Segment
+from capcut_drafts.model.timeline import MAX_TEXT_STYLES, Animation, Draft, ImageTransform, Segment, packed
 from capcut_drafts.routes.media import app_of
 from capcut_drafts.routes.schema import Bounded, DraftTarget, Plan, RequestModel, clamped, per_run
 
@@ -299,7 +299,7 @@ def plan(ctx: Context, req: AddTextRequest, notes: list[str]) -> Plan:
                           transform=ImageTransform(transform_x=req.transform_x, transform_y=req.transform_y),
                           animations=timed_text_animations(picked, target.length_us, req.intro_duration,
                                                            req.outro_duration),
-                          text=normalise(req, app, draft.canvas.width, draft.canvas.height))
+                          text=packed(normalise(req, app, draft.canvas.width, draft.canvas.height)))
         return operations.place(track, segment), None
 
     return per_run(notes, _plan)

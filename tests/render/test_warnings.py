@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from capcut_drafts.export.builder import build
+from capcut_drafts.model.timeline import packed
 from capcut_drafts.render import text as text_module
 from capcut_drafts.render.engine import render_still
 from capcut_drafts.render.scene import build_scene
@@ -96,7 +97,8 @@ def test_any_text_renders_without_crashing(studio, text):
     d = studio.new()
     studio.add("/add_text", d, text=text or "placeholder", start=0, end=1)
     draft, files = studio.document(d)
-    draft.tracks[0].segments[0].text["text"] = text
+    segment = draft.tracks[0].segments[0]
+    segment.text = packed({**segment.text_spec(), "text": text})
     png, _ = render_still(draft, files, 0)
     assert png.startswith(b"\x89PNG")
 

@@ -168,7 +168,7 @@ def test_rename_sets_the_name_that_is_listed_and_is_undoable(client):
     assert (renamed["draft_id"], renamed["name"]) == (draft, "Summer promo")
     assert listing(client)["drafts"][0]["name"] == "Summer promo"
     cache = ctx_of(client).cache
-    assert cache.read(draft, lambda d: (d.name, d.undo[-1].what)) == \
+    assert cache.read(draft, lambda d: (d.name, json.loads(d.undo[-1].what))) == \
         ("Summer promo", {"operation": "/rename_draft", "name": "Summer promo"})
     cache.update(draft, lambda d: (operations.UNDO, None))          # what /undo stores
     assert listed(client, name="summer") == [draft]                   # the index still has the new name

@@ -6,6 +6,8 @@ editing/batch.py), so this is the same code path as HTTP, minus Flask.
 """
 from __future__ import annotations
 
+import json
+
 import pytest
 from helpers.store import add_clip, dump, new_doc, starts
 
@@ -60,7 +62,7 @@ def test_history_replays_identically_in_a_second_process(open_store, snapshot_ev
     assert dump(second) == dump(first)
     second.update("d1", step("undo"))              # the batch, in one step
     assert starts(first) == [0, 4, 7] and dump(first) == dump(second)
-    assert [c.what.get("operation") for c in reversed(second.read("d1", lambda d: d.redo))] == ["batch"]
+    assert [json.loads(c.what)["operation"] for c in reversed(second.read("d1", lambda d: d.redo))] == ["batch"]
 
 
 def operations_batch():
