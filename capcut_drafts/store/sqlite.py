@@ -16,6 +16,7 @@ A database written before these existed is brought up to date when it is opened 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import logging
 import os
 import sqlite3
@@ -90,14 +91,42 @@ class _ThreadConnection(threading.local):
     pid: int = 0
 
 
+class _WriterTurn:
+    """The turn to write, among the threads of this process and the processes of this host.
+
+    SQLite makes a writer that finds the database locked sleep and try again, up to 100 ms per
+    try, however soon the other writer finishes. Here a thread waits on a Python lock and a
+    process on `flock` of `<database>.write.lock`: both wake the moment the turn is free. SQLite's
+    own lock still guards the file against writers that do not take turns here."""
+
+    def __init__(self, path: str) -> None:
+        self._path = path
+        self._threads = threading.Lock()
+        self._fd, self._pid = -1, 0
+
+    def __enter__(self) -> None:
+        self._threads.acquire()
+        try:
+            if self._pid != os.getpid():            # a forked worker opens its own description
+                self._fd, self._pid = os.open(self._path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600), os.getpid()
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
+        except BaseException:
+            self._threads.release()
+            raise
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+        finally:
+            self._threads.release()
+
+
 class SqliteStore(DraftStore):
     def __init__(self, path: str) -> None:
         self.path = path
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         self._local = _ThreadConnection()
-        # Writes of this process's threads take turns here: a thread waiting on a Python lock wakes
-        # when the write before it ends, one waiting on SQLite's lock sleeps 1 ms or more per try.
-        self._writing = threading.Lock()
+        self._writing = _WriterTurn(path + ".write.lock")
         self._initialise()
 
     def _initialise(self) -> None:
@@ -146,7 +175,7 @@ class SqliteStore(DraftStore):
 
     def _run(self, sql: str, args: tuple[object, ...] = ()) -> sqlite3.Cursor:
         """One statement in autocommit mode: SQLite ends its implicit transaction itself. A write
-        waits for this process's other writers on `_writing` (see `__init__`)."""
+        waits for its turn (`_WriterTurn`)."""
         conn = self._connect()
         try:
             if sql.startswith("SELECT"):

@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import subprocess
+import sys
+import threading
 
 import pytest
 from helpers import post
@@ -14,6 +17,7 @@ from helpers.store import HOST, S, add_clip, build_draft, dump, hammer, new_doc,
 from capcut_drafts.model.timeline import Draft
 from capcut_drafts.store import DraftExists, DraftNotFound
 from capcut_drafts.store.cache import DraftCache
+from capcut_drafts.store.sqlite import SqliteStore
 
 # --- the store contract -----------------------------------------------------------------------
 
@@ -264,6 +268,32 @@ def test_concurrent_adds_through_two_workers_lose_nothing(sqlite_settings):
     with sqlite3.connect(f"{sqlite_settings.data_dir}/drafts.sqlite3") as db:
         seqs = [row[0] for row in db.execute("SELECT seq FROM ops WHERE draft_id = ? ORDER BY seq", (d,))]
     assert seqs == list(range(1, 201))
+
+
+def test_sqlite_writes_wait_for_the_host_wide_writer_turn_and_go_when_it_is_free(tmp_path):
+    """Another process holding the turn (flock of <db>.write.lock) holds back a write until it lets go."""
+    store = SqliteStore(str(tmp_path / "drafts.sqlite3"))
+    store.create("d1", new_doc("d1").model_dump_json())
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_FLOCK, str(tmp_path / "drafts.sqlite3.write.lock")],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    assert holder.stdout.readline() == b"held\n"
+    appended: list[bool] = []
+    writer = threading.Thread(target=lambda: appended.append(store.append("d1", 1, '{"op": "batch", "ops": []}')))
+    writer.start()
+    writer.join(0.5)
+    assert writer.is_alive() and appended == []            # SQLite itself is not locked: only the turn is
+    holder.communicate(b"\n", timeout=10)                   # lets go
+    writer.join(10)
+    assert appended == [True] and [seq for seq, _ in store.load("d1").ops] == [1]
+
+
+HOLD_FLOCK = """
+import fcntl, os, sys
+fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT)
+fcntl.flock(fd, fcntl.LOCK_EX)
+print("held", flush=True)
+sys.stdin.readline()
+"""
 
 
 def test_concurrent_adds_in_one_process_lose_nothing(app):
