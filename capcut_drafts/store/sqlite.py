@@ -110,8 +110,10 @@ class _WriterTurn:
             if self._pid != os.getpid():            # a forked worker opens its own description
                 self._fd, self._pid = os.open(self._path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600), os.getpid()
             fcntl.flock(self._fd, fcntl.LOCK_EX)
-        except BaseException:
+        except BaseException as exc:
             self._threads.release()
+            if isinstance(exc, OSError):
+                raise StoreUnavailable(f"cannot take the draft database's write lock {self._path}: {exc}") from exc
             raise
 
     def __exit__(self, *exc: object) -> None:

@@ -15,7 +15,7 @@ from helpers import post
 from helpers.store import HOST, S, add_clip, build_draft, dump, hammer, new_doc, query, starts
 
 from capcut_drafts.model.timeline import Draft
-from capcut_drafts.store import DraftExists, DraftNotFound
+from capcut_drafts.store import DraftExists, DraftNotFound, StoreUnavailable
 from capcut_drafts.store.cache import DraftCache
 from capcut_drafts.store.sqlite import SqliteStore
 
@@ -285,6 +285,14 @@ def test_sqlite_writes_wait_for_the_host_wide_writer_turn_and_go_when_it_is_free
     holder.communicate(b"\n", timeout=10)                   # lets go
     writer.join(10)
     assert appended == [True] and [seq for seq, _ in store.load("d1").ops] == [1]
+
+
+def test_a_write_lock_file_that_cannot_be_opened_makes_the_store_unavailable_not_an_internal_error(tmp_path):
+    store = SqliteStore(str(tmp_path / "drafts.sqlite3"))
+    (tmp_path / "drafts.sqlite3.write.lock").mkdir()           # what an operator's mistake could leave
+    with pytest.raises(StoreUnavailable, match="write lock"):
+        store.create("d1", new_doc("d1").model_dump_json())
+    assert store.load("d1") is None                            # nothing written, and reads still work
 
 
 HOLD_FLOCK = """
