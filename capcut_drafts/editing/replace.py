@@ -67,9 +67,9 @@ def _indexes(draft: Draft) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
     by_text: dict[str, list[str]] = {}
     by_file: dict[str, list[str]] = {}
     for _, segment in _all(draft):
-        spec = segment.text_spec()
-        if spec is not None:
-            by_text.setdefault(spec["text"], []).append(segment.id)
+        text = segment.text_content()
+        if text is not None:
+            by_text.setdefault(text, []).append(segment.id)
         material = draft.materials.get(segment.material_id or "")
         if material is not None:
             for name in {material.file_name.lower(), _url_name(material.url).lower()} - {""}:

@@ -76,9 +76,9 @@ def segment_entry(draft: Draft, track_name: str, segment: Segment) -> dict[str, 
         entry.update(media_url=material.url, material_id=material.id,
                      source=span(shown.source, cut.source if known else None),
                      speed=shown.segment.speed, volume=segment.volume)
-    spec = segment.text_spec()
-    if spec is not None:
-        entry["text"] = spec.get("text", "")
+    text = segment.text_content()
+    if text is not None:
+        entry["text"] = text
     names = effect_names(segment)
     if names:
         entry["effects"] = names

@@ -138,12 +138,11 @@ class _Layer:
 
     def text(self, app: dict[str, Any], segment: Segment) -> None:
         found = self.by_id.get(app.get("material_id"))
-        spec = segment.text_spec()
-        assert spec is not None
+        wanted = segment.text_content()
+        assert wanted is not None
         if found is None or not isinstance(found[1].get("content"), str):
             return
         material = found[1]
-        wanted = spec["text"]
         if plain_text(material["content"], {"size": 15.0, "color": "#FFFFFF", "alpha": 1.0})[0] != wanted:
             material["content"] = replaced_text(material["content"], wanted)
 

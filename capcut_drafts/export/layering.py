@@ -111,7 +111,7 @@ def subtitle_files(draft: Draft) -> list[SubtitleFile]:
 def srt(cues: Iterable[Segment]) -> str:
     blocks = []
     for number, cue in enumerate(cues, start=1):
-        text = (cue.text_spec() or {}).get("text", "")
+        text = cue.text_content() or ""
         blocks.append(f"{number}\n{_clock(cue.target.start_us)} --> {_clock(cue.target.end_us)}\n{text}\n")
     return "\n".join(blocks)
 

@@ -151,9 +151,9 @@ def clip_name(segment: Segment, material: Material | None) -> str:
     """A media clip's file name; a text's first line; an effect's or sticker's catalogue name."""
     if material is not None:
         return unquote(posixpath.basename(urlsplit(material.url).path)) or material.file_name
-    spec = segment.text_spec()
-    if spec is not None:
-        return str(spec.get("text", "")).split("\n", 1)[0][:NAME_LENGTH]
+    text = segment.text_content()
+    if text is not None:
+        return text.split("\n", 1)[0][:NAME_LENGTH]
     if segment.effect is not None:
         return segment.effect.name
     return f"sticker {segment.sticker_id}" if segment.sticker_id else segment.id
@@ -171,9 +171,9 @@ def generator(draft: Draft, track: Track, segment: Segment) -> Any:
     """What a segment without media shows, as a generator: the text, the effect, the sticker."""
     kind = kind_of(draft, track.name, segment)
     parameters: dict[str, Any] = {}
-    spec = segment.text_spec()
-    if spec is not None:
-        kind, parameters = "text", {"text": str(spec.get("text", ""))}
+    text = segment.text_content()
+    if text is not None:
+        kind, parameters = "text", {"text": text}
     elif segment.effect is not None:
         parameters = {"name": segment.effect.name, "category": segment.effect.category,
                       "params": list(segment.effect.params), "intensity": segment.effect.intensity}

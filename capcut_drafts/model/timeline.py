@@ -172,6 +172,11 @@ class Segment(Lean):
         the draft is built, rendered or listed, and as a dict they took a kilobyte more)."""
         return None if self.text is None else orjson.loads(self.text)
 
+    def text_content(self) -> str | None:
+        """What a text segment says (None for other segments)."""
+        spec = self.text_spec()
+        return None if spec is None else str(spec.get("text", ""))
+
 
 @lean()
 class Track(Lean):

@@ -82,9 +82,9 @@ def preview_view(draft: Draft, zip_url: str, warnings: list[str]) -> PreviewView
 
 def _label(draft: Draft, track: Track, seg: Segment) -> str:
     """The text of a text, the file name in a clip's URL, the name of an effect or filter, the sticker id."""
-    spec = seg.text_spec()
-    if spec is not None:
-        label = str(spec.get("text", ""))
+    text = seg.text_content()
+    if text is not None:
+        label = text
     elif seg.sticker_id is not None:
         label = f"sticker {seg.sticker_id}"
     elif seg.effect is not None and track.kind in ("effect", "filter"):
