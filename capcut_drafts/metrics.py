@@ -2,6 +2,7 @@
 shipped gunicorn.conf.py does) and /metrics sums every worker's values."""
 from __future__ import annotations
 
+import functools
 import os
 
 if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):       # a worker started outside gunicorn may lack it
@@ -17,7 +18,7 @@ from prometheus_client import (
     multiprocess,
 )
 
-__all__ = ["CONTENT_TYPE_LATEST", "exposition", "draft_cache_lookup"]
+__all__ = ["CONTENT_TYPE_LATEST", "exposition", "draft_cache_lookup", "request_done"]
 
 REQUESTS = Counter("capcut_requests_total", "HTTP requests by route and outcome", ["route", "outcome"])
 LATENCY = Histogram("capcut_request_seconds", "HTTP request latency by route", ["route"],
@@ -32,8 +33,20 @@ DRAFT_CACHE = Counter("capcut_draft_cache_lookups_total", "Draft documents found
 JOBS = Gauge("capcut_jobs", "Save jobs by state", ["state"], multiprocess_mode="livesum")
 
 
+# Each labelled series looked up once per process: `labels()` validates and locks on every call.
+_request_count = functools.cache(REQUESTS.labels)
+_request_seconds = functools.cache(LATENCY.labels)
+_draft_cache = functools.cache(lambda hit: DRAFT_CACHE.labels("hit" if hit else "miss"))
+
+
+def request_done(route: str, outcome: str, seconds: float) -> None:
+    """One finished HTTP request: `route` is its URL rule, `outcome` success, error or the status."""
+    _request_count(route, outcome).inc()
+    _request_seconds(route).observe(seconds)
+
+
 def draft_cache_lookup(hit: bool) -> None:
-    DRAFT_CACHE.labels("hit" if hit else "miss").inc()
+    _draft_cache(hit).inc()
 
 
 def exposition() -> bytes:

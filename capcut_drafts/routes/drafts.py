@@ -83,17 +83,22 @@ def change(ctx: Context, target: DraftTarget, plan: Callable[[Draft], tuple[dict
     Without a draft_id (or with an unknown one when `unknown_draft_creates` is on, as upstream)
     a new draft is created — but only after the plan succeeded on it, so a rejected request
     never leaves an orphan draft behind."""
-    draft_id = existing_draft(ctx, target.draft_id)
-    if draft_id is None:
-        fresh = new_draft(ctx, target.width, target.height)
-        plan(fresh.model_copy(deep=True))        # dry run: raises before anything is stored
-        ctx.cache.create(fresh)
-        draft_id = fresh.id
     def planned(draft: Draft):
         op, result = plan(draft)
         return op, {"draft_id": draft.id, "draft_url": draft_url(ctx, draft), **(result or {})}
 
-    return ctx.cache.update(draft_id, planned)
+    if target.draft_id:
+        try:
+            return ctx.cache.update(target.draft_id, planned)
+        except DraftNotFound as exc:
+            if exc.draft_id != target.draft_id:
+                raise
+            if not ctx.settings.unknown_draft_creates:
+                raise unknown_draft(target.draft_id) from None
+    fresh = new_draft(ctx, target.width, target.height)
+    plan(fresh.model_copy(deep=True))        # dry run: raises before anything is stored
+    ctx.cache.create(fresh)
+    return ctx.cache.update(fresh.id, planned)
 
 
 def read_existing(ctx: Context, draft_id: str, fn: Callable[[Draft], Any]) -> Any:

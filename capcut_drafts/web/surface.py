@@ -87,8 +87,7 @@ def install(app: Flask, ctx: Context, routes: Iterable[Route], envelope: Envelop
         outcome = str(response.status_code)
         if body is not None and response.status_code == 200:
             outcome = "success" if body.get("success") else "error"
-        metrics.REQUESTS.labels(rule, outcome).inc()
-        metrics.LATENCY.labels(rule).observe(elapsed)
+        metrics.request_done(rule, outcome, elapsed)
         code = body.get("code") if body is not None and body.get("success") is False else None
         log.info("%s %s %s %.1fms%s", request.method, request.path, response.status_code, elapsed * 1000,
                  f" code={code}" if code else "")
