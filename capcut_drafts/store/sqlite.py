@@ -85,8 +85,17 @@ def _migrate(conn: sqlite3.Connection) -> None:
     conn.execute(BACKFILL_TASKS)
 
 
+def _outside_transaction(conn: sqlite3.Connection) -> sqlite3.Connection:
+    """`conn`, never inside a transaction: `_transaction` always ends one, so one left open is a
+    bug; it is rolled back rather than built on."""
+    if conn.in_transaction:
+        log.error("draft database connection was left inside a transaction; rolling it back")
+        conn.rollback()
+    return conn
+
+
 class _ThreadConnection(threading.local):
-    """Each thread's connection and the process that opened it (class values: a new thread's)."""
+    """Each thread's reading connection and the process that opened it (class values: a new thread's)."""
     conn: sqlite3.Connection | None = None
     pid: int = 0
 
@@ -129,6 +138,8 @@ class SqliteStore(DraftStore):
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         self._local = _ThreadConnection()
         self._writing = _WriterTurn(path + ".write.lock")
+        self._writer: sqlite3.Connection | None = None      # used only during this process's write turn
+        self._writer_pid = 0
         self._initialise()
 
     def _initialise(self) -> None:
@@ -142,48 +153,57 @@ class SqliteStore(DraftStore):
         except (sqlite3.Error, TimeoutError) as exc:
             raise StoreUnavailable(f"cannot prepare the draft database {self.path}: {exc}") from exc
 
+    def _open(self) -> sqlite3.Connection:
+        try:
+            conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None,
+                                   check_same_thread=False)
+            conn.execute("PRAGMA synchronous=NORMAL")
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(f"cannot open the draft database {self.path}: {exc}") from exc
+        return conn
+
     def _connect(self) -> sqlite3.Connection:
-        """One connection per thread and process (a forked gunicorn worker opens its own)."""
+        """This thread's reading connection (a forked gunicorn worker opens its own)."""
         conn = self._local.conn
         if conn is None or self._local.pid != os.getpid():
-            try:
-                conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None,
-                                       check_same_thread=False)
-                conn.execute("PRAGMA synchronous=NORMAL")
-            except sqlite3.Error as exc:
-                raise StoreUnavailable(f"cannot open the draft database {self.path}: {exc}") from exc
-            self._local.conn, self._local.pid = conn, os.getpid()
-        elif conn.in_transaction:         # cannot happen through _transaction; never build on one
-            log.error("draft database connection was left inside a transaction; rolling it back")
-            conn.rollback()
-        return conn
+            conn = self._local.conn = self._open()
+            self._local.pid = os.getpid()
+        return _outside_transaction(conn)
+
+    def _write_connection(self) -> sqlite3.Connection:
+        """The process's one writing connection; call it only during the write turn. One for all
+        threads: SQLite drops a connection's page cache whenever another connection wrote since
+        its last transaction, so a connection per thread would read the pages an append touches
+        again on nearly every write, where this one does so only after another process wrote."""
+        if self._writer is None or self._writer_pid != os.getpid():
+            self._writer, self._writer_pid = self._open(), os.getpid()
+        return _outside_transaction(self._writer)
 
     @contextmanager
     def _transaction(self, write: bool = False) -> Iterator[sqlite3.Connection]:
-        """BEGIN … COMMIT, rolled back on any exception. A write takes the write lock up front
-        (IMMEDIATE), so it waits for other writers instead of failing when it upgrades."""
-        conn = self._connect()
-        try:
-            with self._writing if write else contextlib.nullcontext():
+        """BEGIN … COMMIT, rolled back on any exception. A write takes its turn and the write lock
+        up front (IMMEDIATE), so it waits for other writers instead of failing when it upgrades."""
+        with self._writing if write else contextlib.nullcontext():
+            conn = self._write_connection() if write else self._connect()
+            try:
                 conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
                 yield conn
                 conn.execute("COMMIT")
-        except BaseException as exc:
-            if conn.in_transaction:
-                conn.rollback()
-            if isinstance(exc, sqlite3.Error) and not isinstance(exc, sqlite3.IntegrityError):
-                raise StoreUnavailable(f"draft database error ({self.path}): {exc}") from exc
-            raise
+            except BaseException as exc:
+                if conn.in_transaction:
+                    conn.rollback()
+                if isinstance(exc, sqlite3.Error) and not isinstance(exc, sqlite3.IntegrityError):
+                    raise StoreUnavailable(f"draft database error ({self.path}): {exc}") from exc
+                raise
 
     def _run(self, sql: str, args: tuple[object, ...] = ()) -> sqlite3.Cursor:
         """One statement in autocommit mode: SQLite ends its implicit transaction itself. A write
         waits for its turn (`_WriterTurn`)."""
-        conn = self._connect()
         try:
             if sql.startswith("SELECT"):
-                return conn.execute(sql, args)
+                return self._connect().execute(sql, args)
             with self._writing:
-                return conn.execute(sql, args)
+                return self._write_connection().execute(sql, args)
         except sqlite3.IntegrityError:
             raise
         except sqlite3.Error as exc:
@@ -299,7 +319,9 @@ class SqliteStore(DraftStore):
         self._run("SELECT 1")
 
     def close(self) -> None:
-        conn = self._local.conn
-        if conn is not None:
-            conn.close()
-            self._local.conn = None
+        """Close this thread's reading connection and the process's writing one (at shutdown, with
+        no request running)."""
+        for conn in (self._local.conn, self._writer if self._writer_pid == os.getpid() else None):
+            if conn is not None:
+                conn.close()
+        self._local.conn = self._writer = None

@@ -5,6 +5,7 @@ Redis's own behaviour (key layout, TTL, outages) is in test_redis_store.py."""
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import subprocess
 import sys
@@ -293,6 +294,40 @@ def test_a_write_lock_file_that_cannot_be_opened_makes_the_store_unavailable_not
     with pytest.raises(StoreUnavailable, match="write lock"):
         store.create("d1", new_doc("d1").model_dump_json())
     assert store.load("d1") is None                            # nothing written, and reads still work
+
+
+def _open_files(path) -> int:
+    return sum(os.path.realpath(f"/proc/self/fd/{fd}") == str(path) for fd in os.listdir("/proc/self/fd"))
+
+
+def test_sqlite_writes_of_all_threads_share_one_connection_and_a_failed_one_leaves_it_clean(tmp_path):
+    """One writing connection per process: its page cache survives the writes of the other threads
+    (each thread's own connection would drop it after every write of another)."""
+    path = tmp_path / "drafts.sqlite3"
+    store = SqliteStore(str(path))
+    before = _open_files(path)                      # the connection that prepared the file
+    store.create("d1", new_doc("d1").model_dump_json())
+    with pytest.raises(DraftExists):                # fails inside the write transaction
+        store.create("d1", new_doc("d1").model_dump_json())
+    errors: list[BaseException] = []
+
+    def write(n: int) -> None:
+        try:
+            for k in range(10):
+                while not store.append("d1", store.load("d1").head_seq + 1, json.dumps({"n": n, "k": k})):
+                    pass
+        except BaseException as exc:  # noqa: BLE001 — reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == [] and [seq for seq, _ in store.load("d1").ops] == list(range(1, 81))
+    # each thread read through its own connection and all wrote through one more (a connection
+    # per thread for both would leave 1 + 8)
+    assert _open_files(path) == before + 8 + 1
 
 
 HOLD_FLOCK = """
