@@ -10,7 +10,9 @@ process, each on its own draft with a keep-alive session, send `--requests` adds
 adds, rotating /add_text, /add_video, /add_audio, /add_image and /add_effect (bench/scale.py's
 workload; nothing is fetched). The bare route parses the same bodies and answers the envelope.
 Runs alternate bare, service, bare, service … (`--rounds` each) so drift on this shared machine
-hits both alike; the table gives each run and the ratio of the medians. Targets (issue 18):
+hits both alike; the table gives each run, the ratio of the medians and the median of the rounds'
+ratios, and the CPU time the workers spent per request (/proc), the part of the cost the service
+controls: the client threads share the 2 cores and set the bare route's ceiling. Targets (issue 18):
 service req/s >= 90 % of the bare route's, service p99 <= bare p99 + 10 ms.
 
 `--flame DIR`: one more service run, not counted, during which py-spy records every worker and
@@ -33,11 +35,25 @@ from scale import Drafts, _children, gunicorn, ms, run_load  # noqa: E402  (benc
 SERVICE, BARE = "app:create_app()", "bare_app:create_app()"
 
 
+def worker_cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time the processes used so far (/proc/<pid>/stat)."""
+    total = 0
+    for pid in pids:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def one_run(app: str, args: argparse.Namespace, flame: Path | None) -> dict:
     master: list[int] = []
     with gunicorn(args.workers, args.store, args.redis_url, app=app, master=master) as base:
-        recorders = [start_flame(pid, flame) for pid in _children(master[0])] if flame else []
+        workers = _children(master[0])
+        recorders = [start_flame(pid, flame) for pid in workers] if flame else []
+        before = worker_cpu_seconds(workers)
         result = run_load(base, Drafts(), args.clients, args.requests, shared=False)
+        sent = args.clients * (args.requests + 10) + 1       # timed adds, warm-up adds, /create_draft
+        result["cpu_ms"] = (worker_cpu_seconds(workers) - before) / sent * 1000
     for recorder in recorders:          # py-spy writes its graph when the worker it records exits
         recorder.wait(timeout=120)
     if result["errors"]:
@@ -72,14 +88,18 @@ def main() -> None:
         runs["service"].append(one_run(SERVICE, args, None))
     if args.flame:                  # an extra run: sampling slows the workers, so it is not counted
         one_run(SERVICE, args, args.flame)
-    print("\n| run | req/s | p50 ms | p99 ms |\n|---|---:|---:|---:|")
+    print("\n| run | req/s | p50 ms | p99 ms | worker CPU ms per request |\n|---|---:|---:|---:|---:|")
     for label, results in runs.items():
         for n, r in enumerate(results, 1):
-            print(f"| {label} {n} | {r['rps']:.0f} | {ms(r['p50'])} | {ms(r['p99'])} |")
+            print(f"| {label} {n} | {r['rps']:.0f} | {ms(r['p50'])} | {ms(r['p99'])} | {r['cpu_ms']:.3f} |")
     bare, service = (statistics.median(r["rps"] for r in runs[k]) for k in ("bare", "service"))
     p99 = {k: statistics.median(r["p99"] for r in runs[k]) for k in runs}
-    print(f"\nservice / bare throughput: {service / bare:.0%} (medians {service:.0f} / {bare:.0f} req/s); "
-          f"p99 {ms(p99['service'])} ms vs bare {ms(p99['bare'])} ms (+{ms(p99['service'] - p99['bare'])} ms)")
+    cpu = {k: statistics.median(r["cpu_ms"] for r in runs[k]) for k in runs}
+    paired = statistics.median(s["rps"] / b["rps"] for b, s in zip(runs["bare"], runs["service"], strict=True))
+    print(f"\nservice / bare throughput: {service / bare:.0%} (medians {service:.0f} / {bare:.0f} req/s; "
+          f"median of the rounds' ratios {paired:.0%}); p99 {ms(p99['service'])} ms vs bare {ms(p99['bare'])} ms "
+          f"(+{ms(p99['service'] - p99['bare'])} ms); worker CPU per request {cpu['service']:.3f} ms vs bare "
+          f"{cpu['bare']:.3f} ms")
 
 
 if __name__ == "__main__":
