@@ -16,7 +16,6 @@ A database written before these existed is brought up to date when it is opened 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import logging
 import os
 import sqlite3
@@ -100,36 +99,9 @@ class _ThreadConnection(threading.local):
     pid: int = 0
 
 
-class _WriterTurn:
-    """The turn to write, among the threads of this process and the processes of this host.
-
-    SQLite makes a writer that finds the database locked sleep and try again, up to 100 ms per
-    try, however soon the other writer finishes. Here a thread waits on a Python lock and a
-    process on `flock` of `<database>.write.lock`: both wake the moment the turn is free. SQLite's
-    own lock still guards the file against writers that do not take turns here."""
-
-    def __init__(self, path: str) -> None:
-        self._path = path
-        self._threads = threading.Lock()
-        self._fd, self._pid = -1, 0
-
-    def __enter__(self) -> None:
-        self._threads.acquire()
-        try:
-            if self._pid != os.getpid():            # a forked worker opens its own description
-                self._fd, self._pid = os.open(self._path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600), os.getpid()
-            fcntl.flock(self._fd, fcntl.LOCK_EX)
-        except BaseException as exc:
-            self._threads.release()
-            if isinstance(exc, OSError):
-                raise StoreUnavailable(f"cannot take the draft database's write lock {self._path}: {exc}") from exc
-            raise
-
-    def __exit__(self, *exc: object) -> None:
-        try:
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
-        finally:
-            self._threads.release()
+def _busy(exc: sqlite3.OperationalError) -> bool:
+    """SQLITE_BUSY (any extended form): another connection holds the lock the statement needs."""
+    return exc.sqlite_errorcode & 0xFF == sqlite3.SQLITE_BUSY
 
 
 class SqliteStore(DraftStore):
@@ -137,8 +109,8 @@ class SqliteStore(DraftStore):
         self.path = path
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         self._local = _ThreadConnection()
-        self._writing = _WriterTurn(path + ".write.lock")
-        self._writer: sqlite3.Connection | None = None      # used only during this process's write turn
+        self._writing = threading.Lock()        # this process's turn on its writing connection
+        self._writer: sqlite3.Connection | None = None      # used only while holding `_writing`
         self._writer_pid = 0
         self._initialise()
 
@@ -153,10 +125,9 @@ class SqliteStore(DraftStore):
         except (sqlite3.Error, TimeoutError) as exc:
             raise StoreUnavailable(f"cannot prepare the draft database {self.path}: {exc}") from exc
 
-    def _open(self) -> sqlite3.Connection:
+    def _open(self, busy_timeout: float = BUSY_TIMEOUT_SECONDS) -> sqlite3.Connection:
         try:
-            conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None,
-                                   check_same_thread=False)
+            conn = sqlite3.connect(self.path, timeout=busy_timeout, isolation_level=None, check_same_thread=False)
             conn.execute("PRAGMA synchronous=NORMAL")
         except sqlite3.Error as exc:
             raise StoreUnavailable(f"cannot open the draft database {self.path}: {exc}") from exc
@@ -171,22 +142,43 @@ class SqliteStore(DraftStore):
         return _outside_transaction(conn)
 
     def _write_connection(self) -> sqlite3.Connection:
-        """The process's one writing connection; call it only during the write turn. One for all
+        """The process's one writing connection; use it only while holding `_writing`. One for all
         threads: SQLite drops a connection's page cache whenever another connection wrote since
         its last transaction, so a connection per thread would read the pages an append touches
-        again on nearly every write, where this one does so only after another process wrote."""
+        again on nearly every write, where this one does so only after another process wrote.
+        It does not wait for SQLite's lock itself (`_when_free` does)."""
         if self._writer is None or self._writer_pid != os.getpid():
-            self._writer, self._writer_pid = self._open(), os.getpid()
+            self._writer, self._writer_pid = self._open(busy_timeout=0), os.getpid()
         return _outside_transaction(self._writer)
+
+    def _when_free(self, conn: sqlite3.Connection, sql: str, args: tuple[object, ...] = ()) -> sqlite3.Cursor:
+        """Run a statement that needs SQLite's write lock, trying again while another process holds
+        it: after 50 µs, doubling up to 2 ms, for at most BUSY_TIMEOUT_SECONDS. SQLite's own busy
+        handler would sleep 1, 2, 5 … up to 100 ms between tries. The lock is only held inside
+        SQLite's call, never while a thread waits for the GIL, so other workers wait no longer
+        than the write itself takes."""
+        pause, deadline = 0.00005, time.monotonic() + BUSY_TIMEOUT_SECONDS
+        while True:
+            try:
+                return conn.execute(sql, args)
+            except sqlite3.OperationalError as exc:
+                if not _busy(exc) or time.monotonic() > deadline:
+                    raise
+            time.sleep(pause)
+            pause = min(pause * 2, 0.002)
 
     @contextmanager
     def _transaction(self, write: bool = False) -> Iterator[sqlite3.Connection]:
-        """BEGIN … COMMIT, rolled back on any exception. A write takes its turn and the write lock
-        up front (IMMEDIATE), so it waits for other writers instead of failing when it upgrades."""
+        """BEGIN … COMMIT, rolled back on any exception. A write takes the process's writing
+        connection and SQLite's write lock up front (IMMEDIATE), so it waits for other writers
+        instead of failing when it upgrades."""
         with self._writing if write else contextlib.nullcontext():
             conn = self._write_connection() if write else self._connect()
             try:
-                conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+                if write:
+                    self._when_free(conn, "BEGIN IMMEDIATE")
+                else:
+                    conn.execute("BEGIN")
                 yield conn
                 conn.execute("COMMIT")
             except BaseException as exc:
@@ -198,12 +190,12 @@ class SqliteStore(DraftStore):
 
     def _run(self, sql: str, args: tuple[object, ...] = ()) -> sqlite3.Cursor:
         """One statement in autocommit mode: SQLite ends its implicit transaction itself. A write
-        waits for its turn (`_WriterTurn`)."""
+        goes through the process's writing connection (`_when_free`)."""
         try:
             if sql.startswith("SELECT"):
                 return self._connect().execute(sql, args)
             with self._writing:
-                return self._write_connection().execute(sql, args)
+                return self._when_free(self._write_connection(), sql, args)
         except sqlite3.IntegrityError:
             raise
         except sqlite3.Error as exc:

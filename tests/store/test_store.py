@@ -10,6 +10,7 @@ import sqlite3
 import subprocess
 import sys
 import threading
+import time
 
 import pytest
 from helpers import post
@@ -17,6 +18,7 @@ from helpers.store import HOST, S, add_clip, build_draft, dump, hammer, new_doc,
 
 from capcut_drafts.model.timeline import Draft
 from capcut_drafts.store import DraftExists, DraftNotFound, StoreUnavailable
+from capcut_drafts.store import sqlite as sqlite_store
 from capcut_drafts.store.cache import DraftCache
 from capcut_drafts.store.sqlite import SqliteStore
 
@@ -271,29 +273,53 @@ def test_concurrent_adds_through_two_workers_lose_nothing(sqlite_settings):
     assert seqs == list(range(1, 201))
 
 
-def test_sqlite_writes_wait_for_the_host_wide_writer_turn_and_go_when_it_is_free(tmp_path):
-    """Another process holding the turn (flock of <db>.write.lock) holds back a write until it lets go."""
-    store = SqliteStore(str(tmp_path / "drafts.sqlite3"))
+def test_a_sqlite_write_waits_while_another_process_writes_and_goes_when_it_is_done(tmp_path):
+    """Another process holds SQLite's write lock: a write tries again (no error) and goes through
+    within milliseconds once the lock is free, not after SQLite's own sleep of up to 100 ms."""
+    path = tmp_path / "drafts.sqlite3"
+    store = SqliteStore(str(path))
     store.create("d1", new_doc("d1").model_dump_json())
-    holder = subprocess.Popen([sys.executable, "-c", HOLD_FLOCK, str(tmp_path / "drafts.sqlite3.write.lock")],
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_WRITE_LOCK, str(path)],
                               stdin=subprocess.PIPE, stdout=subprocess.PIPE)
     assert holder.stdout.readline() == b"held\n"
-    appended: list[bool] = []
-    writer = threading.Thread(target=lambda: appended.append(store.append("d1", 1, '{"op": "batch", "ops": []}')))
+    appended: list[tuple[bool, float]] = []
+
+    def append() -> None:
+        ok = store.append("d1", 1, '{"op": "batch", "ops": []}')
+        appended.append((ok, time.monotonic()))
+
+    writer = threading.Thread(target=append)
     writer.start()
     writer.join(0.5)
-    assert writer.is_alive() and appended == []            # SQLite itself is not locked: only the turn is
-    holder.communicate(b"\n", timeout=10)                   # lets go
+    assert writer.is_alive() and appended == []            # waiting, not failed
+    holder.stdin.write(b"\n")
+    holder.stdin.flush()
+    assert holder.stdout.readline() == b"released\n"
+    released = time.monotonic()
     writer.join(10)
-    assert appended == [True] and [seq for seq, _ in store.load("d1").ops] == [1]
+    holder.wait(10)
+    [(ok, done)] = appended
+    assert ok and [seq for seq, _ in store.load("d1").ops] == [1]
+    assert done - released < 0.05                          # the next try is at most 2 ms away
 
 
-def test_a_write_lock_file_that_cannot_be_opened_makes_the_store_unavailable_not_an_internal_error(tmp_path):
-    store = SqliteStore(str(tmp_path / "drafts.sqlite3"))
-    (tmp_path / "drafts.sqlite3.write.lock").mkdir()           # what an operator's mistake could leave
-    with pytest.raises(StoreUnavailable, match="write lock"):
-        store.create("d1", new_doc("d1").model_dump_json())
-    assert store.load("d1") is None                            # nothing written, and reads still work
+def test_a_sqlite_write_that_never_gets_the_lock_makes_the_store_unavailable(tmp_path, monkeypatch):
+    monkeypatch.setattr(sqlite_store, "BUSY_TIMEOUT_SECONDS", 0.3)
+    path = tmp_path / "drafts.sqlite3"
+    store = SqliteStore(str(path))
+    store.create("d1", new_doc("d1").model_dump_json())
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_WRITE_LOCK, str(path)],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    try:
+        assert holder.stdout.readline() == b"held\n"
+        with pytest.raises(StoreUnavailable, match="locked"):
+            store.append("d1", 1, '{"op": "batch", "ops": []}')
+        with pytest.raises(StoreUnavailable, match="locked"):
+            store.create("d2", new_doc("d2").model_dump_json())
+    finally:
+        holder.communicate(b"\n", timeout=10)
+    assert store.append("d1", 1, '{"op": "batch", "ops": []}')   # the connection is usable again
+    assert store.load("d2") is None
 
 
 def _open_files(path) -> int:
@@ -310,6 +336,7 @@ def test_sqlite_writes_of_all_threads_share_one_connection_and_a_failed_one_leav
     with pytest.raises(DraftExists):                # fails inside the write transaction
         store.create("d1", new_doc("d1").model_dump_json())
     errors: list[BaseException] = []
+    written, counted = threading.Barrier(9), threading.Event()
 
     def write(n: int) -> None:
         try:
@@ -318,24 +345,31 @@ def test_sqlite_writes_of_all_threads_share_one_connection_and_a_failed_one_leav
                     pass
         except BaseException as exc:  # noqa: BLE001 — reported below
             errors.append(exc)
+        written.wait(10)
+        counted.wait(10)                # a finished thread's reading connection closes with it
 
     threads = [threading.Thread(target=write, args=(n,)) for n in range(8)]
     for thread in threads:
         thread.start()
+    written.wait(10)
+    files = _open_files(path)
+    counted.set()
     for thread in threads:
         thread.join()
     assert errors == [] and [seq for seq, _ in store.load("d1").ops] == list(range(1, 81))
     # each thread read through its own connection and all wrote through one more (a connection
     # per thread for both would leave 1 + 8)
-    assert _open_files(path) == before + 8 + 1
+    assert files == before + 8 + 1
 
 
-HOLD_FLOCK = """
-import fcntl, os, sys
-fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT)
-fcntl.flock(fd, fcntl.LOCK_EX)
+HOLD_WRITE_LOCK = """
+import sqlite3, sys
+conn = sqlite3.connect(sys.argv[1], isolation_level=None)
+conn.execute("BEGIN IMMEDIATE")
 print("held", flush=True)
 sys.stdin.readline()
+conn.execute("COMMIT")
+print("released", flush=True)
 """
 
 
