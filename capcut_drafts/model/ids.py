@@ -26,11 +26,6 @@ def random_uuid() -> uuid.UUID:
     return uuid.UUID(int=random.getrandbits(128), version=4)
 
 
-def random_hex() -> str:
-    """32 random hex digits, drawn as `random_uuid` draws them (a request id, for one)."""
-    return f"{random.getrandbits(128):032x}"
-
-
 def new_id() -> str:
     return app_guid(random_uuid())
 

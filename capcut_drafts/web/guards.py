@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from flask import g, request
 
 from capcut_drafts.jobs.base import job_request_id
-from capcut_drafts.model.ids import random_hex
+from capcut_drafts.model.ids import random_uuid
 from capcut_drafts.storage.local import link_ok
 
 if TYPE_CHECKING:                 # annotations only
@@ -158,7 +158,7 @@ def link_base(settings: Settings) -> str:
 
 def assign_request_id() -> str:
     incoming = request.environ.get("HTTP_X_REQUEST_ID", "")
-    g.request_id = incoming if _REQUEST_ID.match(incoming) else random_hex()
+    g.request_id = incoming if _REQUEST_ID.match(incoming) else random_uuid().hex
     return g.request_id
 
 
