@@ -42,7 +42,7 @@ def _stat(pid: int) -> list[int]:
 
 def worker_cpu_seconds(master: int) -> float:
     """User + system CPU time gunicorn's workers used so far: the running ones' and, through the
-    master's children totals, that of workers which exited (max_requests restarts one now and then)."""
+    master's children totals, that of workers which exited (`--max-requests` in GUNICORN_CMD_ARGS)."""
     ticks = sum(_stat(master)[2:]) + sum(sum(_stat(pid)[:2]) for pid in _children(master))
     return ticks / os.sysconf("SC_CLK_TCK")
 
@@ -51,8 +51,9 @@ def one_run(app: str, args: argparse.Namespace, flame: Path | None) -> dict:
     master: list[int] = []
     with gunicorn(args.workers, args.store, args.redis_url, app=app, master=master) as base:
         recorders = [start_flame(pid, flame) for pid in _children(master[0])] if flame else []
-        before = worker_cpu_seconds(master[0])
+        before, workers = worker_cpu_seconds(master[0]), set(_children(master[0]))
         result = run_load(base, Drafts(), args.clients, args.requests, shared=False)
+        result["restarts"] = len(workers - set(_children(master[0])))
         sent = args.clients * (args.requests + 10) + 1       # timed adds, warm-up adds, /create_draft
         result["cpu_ms"] = (worker_cpu_seconds(master[0]) - before) / sent * 1000
     for recorder in recorders:          # py-spy writes its graph when the worker it records exits
@@ -89,10 +90,10 @@ def main() -> None:
         runs["service"].append(one_run(SERVICE, args, None))
     if args.flame:                  # an extra run: sampling slows the workers, so it is not counted
         one_run(SERVICE, args, args.flame)
-    print("\n| run | req/s | p50 ms | p99 ms | worker CPU ms per request |\n|---|---:|---:|---:|---:|")
+    print("\n| run | req/s | p50 ms | p99 ms | worker CPU ms per request | workers restarted |\n|---|---:|---:|---:|---:|---:|")
     for label, results in runs.items():
         for n, r in enumerate(results, 1):
-            print(f"| {label} {n} | {r['rps']:.0f} | {ms(r['p50'])} | {ms(r['p99'])} | {r['cpu_ms']:.3f} |")
+            print(f"| {label} {n} | {r['rps']:.0f} | {ms(r['p50'])} | {ms(r['p99'])} | {r['cpu_ms']:.3f} | {r['restarts']} |")
     bare, service = (statistics.median(r["rps"] for r in runs[k]) for k in ("bare", "service"))
     p99 = {k: statistics.median(r["p99"] for r in runs[k]) for k in runs}
     cpu = {k: statistics.median(r["cpu_ms"] for r in runs[k]) for k in runs}

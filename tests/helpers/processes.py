@@ -6,7 +6,7 @@
   it again on the same port and data; `kill9()`, `stop()`, `worker_pids()`. Settings become
   CAPCUT_<NAME> variables beside quiet logs and no prefetch (`service_env`).
 * `running_gunicorn(tmp, workers=2, **settings)`: a context manager for one gunicorn with the
-  caller's CAPCUT_* variables removed, `--max-requests 0` and a Prometheus multiprocess directory;
+  caller's CAPCUT_* variables removed and a Prometheus multiprocess directory;
   yields (base URL, process, log path, metrics dir). `worker_pids(master)` lists its workers.
 * `Consumer(tmp_path, name, env)`: a huey consumer (`huey_consumer worker.huey`) with its own log.
 * `Api(base)`: a requests session that posts to a running service; `send`/`send_add` give None
@@ -179,8 +179,8 @@ def running_gunicorn(tmp: Path, workers: int = 2, **settings: str):
     env.update({f"CAPCUT_{name.upper()}": value for name, value in settings.items()})
     log_path = tmp / "gunicorn.log"
     with open(log_path, "wb") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "--max-requests", "0",
-                                 "app:create_app()"], cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "app:create_app()"],
+                                cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
