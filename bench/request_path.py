@@ -90,10 +90,12 @@ def main() -> None:
         runs["service"].append(one_run(SERVICE, args, None))
     if args.flame:                  # an extra run: sampling slows the workers, so it is not counted
         one_run(SERVICE, args, args.flame)
-    print("\n| run | req/s | p50 ms | p99 ms | worker CPU ms per request | workers restarted |\n|---|---:|---:|---:|---:|---:|")
+    print("\n| run | req/s | p50 ms | p99 ms | worker CPU ms per request | workers restarted |\n"
+          "|---|---:|---:|---:|---:|---:|")
     for label, results in runs.items():
         for n, r in enumerate(results, 1):
-            print(f"| {label} {n} | {r['rps']:.0f} | {ms(r['p50'])} | {ms(r['p99'])} | {r['cpu_ms']:.3f} | {r['restarts']} |")
+            print(f"| {label} {n} | {r['rps']:.0f} | {ms(r['p50'])} | {ms(r['p99'])} | {r['cpu_ms']:.3f} "
+                  f"| {r['restarts']} |")
     bare, service = (statistics.median(r["rps"] for r in runs[k]) for k in ("bare", "service"))
     p99 = {k: statistics.median(r["p99"] for r in runs[k]) for k in runs}
     cpu = {k: statistics.median(r["cpu_ms"] for r in runs[k]) for k in runs}
