@@ -64,7 +64,7 @@ def build_context(settings: Settings, worker: bool = False) -> Context:
     """Store, cache, media cache and job runner for one process: the web app or the MCP server,
     or (`worker`) a process that runs jobs and so needs no runner of its own."""
     cache = DraftCache(open_store(settings), settings.draft_cache_size, settings.snapshot_every,
-                       on_lookup=metrics.draft_cache_lookup)
+                       on_lookup=metrics.draft_cache_lookup, max_bytes=settings.draft_cache_mb * 1024 ** 2)
     media = MediaCache(settings.media_cache_path,
                        policy_from(settings, max_bytes=settings.max_download_bytes,
                                    deadline=float(settings.download_deadline_seconds)),

@@ -136,6 +136,7 @@ class Settings(BaseModel):
     mp4_oss_config: Object = Field(default_factory=dict, repr=False)
     s3_config: Object = Field(default_factory=dict, repr=False)
     draft_cache_size: int = Field(10000, ge=1)
+    draft_cache_mb: int = Field(256, ge=1)
     snapshot_every: int = Field(200, ge=1)
     unknown_draft_creates: bool = False
     strict_names: bool = False

@@ -36,7 +36,7 @@ def test_defaults(tmp_path):
     assert (s.host, s.port, s.store, s.job_runner) == ("127.0.0.1", 9001, "sqlite", "thread")
     assert s.data_dir == str(ROOT / "data")
     assert s.fetch_allow_hosts == [] and s.api_keys == [] and s.oss_config == {}
-    assert (s.draft_cache_size, s.snapshot_every, s.log_level) == (10000, 200, "INFO")
+    assert (s.draft_cache_size, s.draft_cache_mb, s.snapshot_every, s.log_level) == (10000, 256, 200, "INFO")
     assert s.unknown_draft_creates is False and s.http_error_status is False
 
 
@@ -130,6 +130,7 @@ def test_wrong_type_names_line_and_key(tmp_path):
     ('{port: 0}', "setting 'port' must be between 1 and 65535, got 0"),
     ('{port: 65536}', "setting 'port' must be between 1 and 65535, got 65536"),
     ('{draft_cache_size: 0}', "setting 'draft_cache_size' must be at least 1, got 0"),
+    ('{draft_cache_mb: 0}', "setting 'draft_cache_mb' must be at least 1, got 0"),
     ('{snapshot_every: -3}', "setting 'snapshot_every' must be at least 1, got -3"),
     ('{public_base_url: "example.com"}', "setting 'public_base_url' must be an absolute http"),
     ('{redis_key_prefix: "a b"}', "setting 'redis_key_prefix' must be 1 to 64 letters, digits or _ . : -"),

@@ -31,6 +31,15 @@ Plan = Callable[[Draft], tuple[dict[str, Any] | None, T]]
 
 MAX_ATTEMPTS = 50
 BIG_DRAFT = 1000       # segments from which a snapshot is written less often (`_maybe_snapshot`)
+MAX_BYTES = 256 * 1024 ** 2
+
+
+def footprint(draft: Draft) -> int:
+    """The bytes `draft` takes in memory, estimated from its parts in O(tracks). The weights are
+    tracemalloc's measurements (bench/memory.py): 1 000 mixed segments take 0.97 MB, 300 more
+    materials 70 KB, a full undo stack about 45 KB; an imported draft also keeps the app's JSON."""
+    return (4096 + 900 * draft.segment_count() + 250 * (len(draft.materials) + len(draft.keyframes))
+            + 450 * (len(draft.undo) + len(draft.redo)) + (len(draft.base.content) if draft.base else 0))
 
 
 @dataclass
@@ -38,18 +47,29 @@ class _Entry:
     draft: Draft
     seq: int
     snapshot_seq: int
+    size: int = 0          # footprint(draft) when it was last changed
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
 class DraftCache:
+    """At most `capacity` drafts and `max_bytes` of them (estimated, `footprint`) per process; the
+    least recently used go first, but the draft in use stays even when it alone is larger."""
+
     def __init__(self, store: DraftStore, capacity: int = 10_000, snapshot_every: int = 200,
-                 on_lookup: Callable[[bool], None] | None = None):
+                 on_lookup: Callable[[bool], None] | None = None, max_bytes: int = MAX_BYTES):
         self.store = store
         self.on_lookup = on_lookup or (lambda hit: None)
         self.capacity = capacity
+        self.max_bytes = max_bytes
         self.snapshot_every = snapshot_every
         self._entries: OrderedDict[str, _Entry] = OrderedDict()
+        self._bytes = 0                   # the sizes of the entries held
         self._lock = threading.Lock()
+
+    @property
+    def held_bytes(self) -> int:
+        """The estimated size of the drafts this cache holds now."""
+        return self._bytes
 
     def create(self, draft: Draft) -> None:
         self.store.create(draft.id, draft.model_dump_json(), draft.name)
@@ -65,7 +85,9 @@ class DraftCache:
     def forget(self, draft_id: str) -> None:
         """Drop this process's copy of the draft (the next access loads it from the store)."""
         with self._lock:
-            self._entries.pop(draft_id, None)
+            entry = self._entries.pop(draft_id, None)
+            if entry is not None:
+                self._bytes -= entry.size
 
     def exists(self, draft_id: str) -> bool:
         return self._entry(draft_id) is not None
@@ -147,14 +169,31 @@ class DraftCache:
         return self._remember(draft_id, entry)
 
     def _remember(self, draft_id: str, entry: _Entry) -> _Entry:
+        entry.size = footprint(entry.draft)
         with self._lock:
             existing = self._entries.get(draft_id)
             if existing is not None:       # another thread loaded it meanwhile: keep one copy
                 return existing
             self._entries[draft_id] = entry
-            while len(self._entries) > self.capacity:
-                self._entries.popitem(last=False)
+            self._bytes += entry.size
+            self._trim()
             return entry
+
+    def _resized(self, draft_id: str, entry: _Entry) -> None:
+        """Count the entry's new size (it changed); drop older entries if the total is now over."""
+        size = footprint(entry.draft)
+        with self._lock:
+            if self._entries.get(draft_id) is entry:
+                self._bytes += size - entry.size
+                self._entries.move_to_end(draft_id)
+            entry.size = size
+            self._trim()
+
+    def _trim(self) -> None:
+        """Drop least recently used entries while over a limit, never the last one (call holding `_lock`)."""
+        while len(self._entries) > 1 and (len(self._entries) > self.capacity or self._bytes > self.max_bytes):
+            _, dropped = self._entries.popitem(last=False)
+            self._bytes -= dropped.size
 
     def _catch_up(self, draft_id: str, entry: _Entry) -> None:
         self._caught_up(draft_id, entry)
@@ -180,6 +219,7 @@ class DraftCache:
             self.forget(draft_id)           # the cached copy may be half-changed: drop it
             raise
         entry.seq = seq
+        self._resized(draft_id, entry)
 
     def _append(self, draft_id: str, seq: int, op: dict[str, Any]) -> bool:
         try:
