@@ -174,6 +174,7 @@ class Settings(BaseModel):
     cors_origins: Strings = []
     max_body_bytes: int = Field(16 * 1024 ** 2, ge=1024)
     request_read_timeout_seconds: int = Field(30, ge=1, le=3600)
+    keepalive_requests: int = Field(1000, ge=1)     # then the reply says Connection: close (gunicorn)
     rate_limit_per_minute: int = Field(0, ge=0)
     log_level: Annotated[Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"], BeforeValidator(_upper)] = "INFO"
 

@@ -23,6 +23,11 @@ Limits, all answered with the JSON envelope the app uses (`{success, output, err
 * Requests gunicorn refuses to parse: 414 `request_line_too_long`, 431 `headers_too_large`,
   400 (501, 417) `bad_request` (`handle_error` below), instead of gunicorn's HTML pages.
 
+A kept-alive connection is closed after `keepalive_requests` requests (settings; the reply says
+`Connection: close`, as nginx's `keepalive_requests`). A connection stays with the worker that
+accepted it, so without this, clients that connected while the other workers were still starting
+(a worker takes about a second to load the app) would stay on one worker for good.
+
 TLS and cleartext HTTP/2 connections keep gunicorn's own path (threads read them), with the read
 timeout set on the socket. Graceful closes linger in the event loop instead of blocking it.
 """
@@ -257,6 +262,7 @@ class BufferedConn(TConn):
         self.frame: RequestFrame | None = None
         self.deadline = 0.0
         self.sent_continue = False
+        self.served = 0                            # requests handled on this connection
         # set by the worker: closes without blocking the loop
         self.linger: Callable[[socket.socket], None] | None = None
 
@@ -284,6 +290,7 @@ class BufferedThreadWorker(ThreadWorker):
         super().__init__(*args, **kwargs)
         settings = load_settings()
         self.read_timeout = float(settings.request_read_timeout_seconds)
+        self.keepalive_requests = settings.keepalive_requests
         self.body_cap = settings.max_body_bytes
         self.head_cap = header_cap(self.cfg)
         # Room for four largest requests at once (~66 MB by default); see _refuse_largest.
@@ -410,6 +417,9 @@ class BufferedThreadWorker(ThreadWorker):
             dechunk(req)
         if frame is not None and frame.complete:
             conn.sock.settimeout(None)            # nothing left to read; replies may take their time
+        conn.served += 1
+        if conn.buffered and conn.served >= self.keepalive_requests:
+            req.must_close = True                 # the reply says Connection: close (see the module doc)
         return super().handle_request(req, conn)
 
     def handle_error(self, req: Any, client: socket.socket, addr: Any, exc: BaseException) -> None:

@@ -9,6 +9,7 @@
   in a header) are answered with the JSON envelope too.
 * What the server buffers is still served as before: bodies sent in slow pieces, chunked bodies,
   Expect: 100-continue, pipelined requests.
+* A kept-alive connection is closed after `keepalive_requests` (4 here) requests, pipelined or not.
 
 The server uses request_read_timeout_seconds=2 to keep the file short; every socket has a timeout.
 """
@@ -29,6 +30,7 @@ from helpers.processes import Gunicorn
 READ_TIMEOUT_S = 2
 MAX_BODY = 1024 ** 2           # each worker then buffers at most ~5.9 MB of unfinished requests
 STALLED = 16
+KEEPALIVE_REQUESTS = 4
 BODY_HEAD = (b"POST /create_draft HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n"
              b"Content-Length: 1000\r\n\r\n" + b'{"width": 10')          # 12 of the 1 000 bytes
 
@@ -36,7 +38,8 @@ BODY_HEAD = (b"POST /create_draft HTTP/1.1\r\nHost: test\r\nContent-Type: applic
 @pytest.fixture(scope="module")
 def gunicorn(tmp_path_factory):
     svc = Gunicorn(tmp_path_factory.mktemp("slow-clients"), workers=2, max_body_bytes=str(MAX_BODY),
-                   request_read_timeout_seconds=str(READ_TIMEOUT_S)).start()
+                   request_read_timeout_seconds=str(READ_TIMEOUT_S),
+                   keepalive_requests=str(KEEPALIVE_REQUESTS)).start()
     yield svc
     svc.stop()
 
@@ -288,6 +291,36 @@ def test_keep_alive_serves_a_second_request_sent_later(gunicorn):
     finally:
         conn.close()
     assert first.status == second.status == 200
+
+
+def closed_by_server(conn: Raw) -> bool:
+    try:
+        return conn.sock.recv(1) == b""
+    except ConnectionResetError:
+        return True
+
+
+def test_a_kept_alive_connection_closes_after_keepalive_requests(gunicorn):
+    conn = Raw(gunicorn.port)
+    try:
+        replies = [conn.send(b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n").reply() for _ in range(KEEPALIVE_REQUESTS)]
+        assert closed_by_server(conn)
+    finally:
+        conn.close()
+    assert [r.status for r in replies] == [200] * KEEPALIVE_REQUESTS
+    assert [r.headers.get("connection") for r in replies] == ["keep-alive"] * (KEEPALIVE_REQUESTS - 1) + ["close"]
+
+
+def test_pipelined_requests_past_keepalive_requests_are_left_for_a_new_connection(gunicorn):
+    conn = Raw(gunicorn.port)
+    try:
+        conn.send(b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n" * (KEEPALIVE_REQUESTS + 2))
+        replies = [conn.reply() for _ in range(KEEPALIVE_REQUESTS)]
+        assert conn.buf == b"" and closed_by_server(conn)
+    finally:
+        conn.close()
+    assert [r.status for r in replies] == [200] * KEEPALIVE_REQUESTS
+    assert replies[-1].headers.get("connection") == "close"
 
 
 # --- requests gunicorn refuses to parse ---------------------------------------------------------
