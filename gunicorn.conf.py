@@ -54,6 +54,12 @@ def on_starting(server):
         server.log.warning("listening on %s without api_keys: anyone who can reach it can use the API", bind)
 
 
+def post_worker_init(worker):
+    """One line per worker once it has loaded the app (gunicorn logs 'Booting worker' before that,
+    and a worker takes about a second to load it): tests and benchmarks wait for every worker's."""
+    worker.log.info("Worker %s loaded the app", worker.pid)
+
+
 def child_exit(server, worker):
     from prometheus_client import multiprocess
     multiprocess.mark_process_dead(worker.pid)

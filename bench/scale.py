@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import re
 import signal
 import statistics
 import subprocess
@@ -54,26 +55,16 @@ def _children(pid: int) -> list[int]:
         return []
 
 
-def _cpu_ticks(pid: int) -> int:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return sum(int(x) for x in f.read().rsplit(")", 1)[1].split()[11:13])
-    except FileNotFoundError:
-        return 0
-
-
-def wait_until_booted(master: int, deadline: float) -> None:
-    """Wait until every worker has loaded the app: its CPU time stops growing. /healthz answers as
-    soon as one worker is up, and a worker still importing the app (about a second for the service)
-    accepts no connection, so keep-alive clients that connect then all stay on the first worker."""
-    before = {pid: _cpu_ticks(pid) for pid in _children(master)}
+def wait_until_booted(master: int, log: Path, deadline: float) -> None:
+    """Wait until every worker has loaded the app (gunicorn.conf.py's post_worker_init line). /healthz
+    answers as soon as one worker is up; a service worker takes about a second to load the app, and
+    keep-alive clients that connect meanwhile all stay on the first worker."""
     while time.monotonic() < deadline:
-        time.sleep(0.3)
-        now = {pid: _cpu_ticks(pid) for pid in _children(master)}
-        if now.keys() == before.keys() and all(now[pid] - before[pid] <= 1 for pid in now):
+        loaded = {int(pid) for pid in re.findall(r"Worker (\d+) loaded the app", log.read_text(errors="replace"))}
+        if set(_children(master)) <= loaded:
             return
-        before = now
-    raise RuntimeError("gunicorn's workers were still busy starting after 90 s")
+        time.sleep(0.1)
+    raise RuntimeError("gunicorn's workers had not loaded the app after 90 s")
 
 
 @contextmanager
@@ -111,7 +102,7 @@ def gunicorn(workers: int, store: str, redis_url: str, app: str = "app:create_ap
                 if time.monotonic() > deadline:
                     raise RuntimeError(f"gunicorn with {workers} workers did not come up within 90 s")
                 time.sleep(0.1)
-            wait_until_booted(proc.pid, deadline)
+            wait_until_booted(proc.pid, Path(tmp) / "gunicorn.log", deadline)
             yield base
         finally:
             text = (Path(tmp) / "gunicorn.log").read_text(errors="replace")

@@ -2,8 +2,8 @@
 
 * `Gunicorn(tmp_path, workers=2, **settings)`: `gunicorn -c gunicorn.conf.py 'app:create_app()'`
   in its own session (so master and workers can be killed together), dying with the test run
-  (PR_SET_PDEATHSIG); `start()` waits until every worker is up and /healthz answers, and can start
-  it again on the same port and data; `kill9()`, `stop()`, `worker_pids()`. Settings become
+  (PR_SET_PDEATHSIG); `start()` waits until every worker has loaded the app and /healthz answers,
+  and can start it again on the same port and data; `kill9()`, `stop()`, `worker_pids()`. Settings become
   CAPCUT_<NAME> variables beside quiet logs and no prefetch (`service_env`).
 * `running_gunicorn(tmp, workers=2, **settings)`: a context manager for one gunicorn with the
   caller's CAPCUT_* variables removed and a Prometheus multiprocess directory;
@@ -25,6 +25,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -114,7 +115,7 @@ class Gunicorn:
         def ready() -> bool:
             if self.proc.poll() is not None:
                 pytest.fail(f"gunicorn exited with {self.proc.returncode}:\n{self.log()}")
-            if len(self.worker_pids()) < self.workers:
+            if len(self.worker_pids()) < self.workers or not all_loaded(self.worker_pids(), self.log_path):
                 return False
             try:
                 return requests.get(self.base + "/healthz", timeout=1).status_code == 200
@@ -155,6 +156,14 @@ class Gunicorn:
         self.proc = None
 
 
+def all_loaded(workers: Iterable[int], log_path: Path) -> bool:
+    """Whether each of `workers` has loaded the app (gunicorn.conf.py logs it once per worker). A
+    worker still loading accepts no connection: keep-alive clients that connect meanwhile would
+    all stay on the first worker, and a test of several workers would run on one."""
+    loaded = {int(pid) for pid in re.findall(r"Worker (\d+) loaded the app", log_path.read_text(errors="replace"))}
+    return set(workers) <= loaded
+
+
 def worker_pids(master: int) -> set[int]:
     found: set[int] = set()
     for task in Path(f"/proc/{master}/task").glob("*"):
@@ -188,7 +197,9 @@ def running_gunicorn(tmp: Path, workers: int = 2, **settings: str):
             if proc.poll() is not None:
                 pytest.fail(f"gunicorn exited with {proc.returncode}:\n{log_path.read_text(errors='replace')}")
             with contextlib.suppress(requests.RequestException):      # a booting worker may not answer in time
-                if len(worker_pids(proc.pid)) == workers and requests.get(base + "/healthz", timeout=2).ok:
+                pids = worker_pids(proc.pid)
+                if len(pids) == workers and all_loaded(pids, log_path) and requests.get(base + "/healthz",
+                                                                                           timeout=2).ok:
                     break
             if time.monotonic() > deadline:
                 pytest.fail(f"gunicorn did not answer within 60 s:\n{log_path.read_text(errors='replace')}")
