@@ -139,6 +139,7 @@ class DraftCache:
                     current = True
                     continue               # another process appended first: plan again
                 self._apply(draft_id, entry, op, entry.seq + 1)
+                self._resized(draft_id, entry)
                 self._maybe_snapshot(draft_id, entry)
                 return result
         raise RuntimeError(f"draft {draft_id} is too busy: {MAX_ATTEMPTS} concurrent-write retries failed")
@@ -180,13 +181,15 @@ class DraftCache:
             return entry
 
     def _resized(self, draft_id: str, entry: _Entry) -> None:
-        """Count the entry's new size (it changed); drop older entries if the total is now over."""
+        """Count the size of an entry that changed; drop older entries if the total is now over."""
         size = footprint(entry.draft)
         with self._lock:
-            if self._entries.get(draft_id) is entry:
-                self._bytes += size - entry.size
-                self._entries.move_to_end(draft_id)
+            if self._entries.get(draft_id) is not entry:      # dropped meanwhile: not counted
+                entry.size = size
+                return
+            self._bytes += size - entry.size
             entry.size = size
+            self._entries.move_to_end(draft_id)
             self._trim()
 
     def _trim(self) -> None:
@@ -205,6 +208,8 @@ class DraftCache:
             self.forget(draft_id)
             raise DraftNotFound(draft_id)
         self._replay(draft_id, entry, log.ops)
+        if log.ops:
+            self._resized(draft_id, entry)
         return bool(log.ops)
 
     def _replay(self, draft_id: str, entry: _Entry, ops: list[tuple[int, str]]) -> None:
@@ -219,7 +224,6 @@ class DraftCache:
             self.forget(draft_id)           # the cached copy may be half-changed: drop it
             raise
         entry.seq = seq
-        self._resized(draft_id, entry)
 
     def _append(self, draft_id: str, seq: int, op: dict[str, Any]) -> bool:
         try:
