@@ -58,7 +58,8 @@ def on_starting(server):
 def post_worker_init(worker):
     """One line per worker once it has loaded the app (gunicorn logs 'Booting worker' before that,
     and a worker takes about a second to load it): tests and benchmarks wait for every worker's."""
-    worker.log.info("Worker %s loaded the app", worker.pid)
+    from capcut_drafts.web.server import LOADED
+    worker.log.info(LOADED, worker.pid)
 
 
 def child_exit(server, worker):

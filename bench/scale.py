@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import re
 import signal
 import statistics
 import subprocess
@@ -37,8 +36,10 @@ from pathlib import Path
 
 import requests
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path[:0] = [str(Path(__file__).resolve().parent), str(Path(__file__).resolve().parent.parent)]
 from add_latency import free_port, percentile  # noqa: E402  (bench/ helpers)
+
+from capcut_drafts.web.server import loaded_workers  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 ROUTES = ("text", "video", "audio", "image", "effect")
@@ -60,8 +61,7 @@ def wait_until_booted(master: int, log: Path, deadline: float) -> None:
     answers as soon as one worker is up; a service worker takes about a second to load the app, and
     keep-alive clients that connect meanwhile all stay on the first worker."""
     while time.monotonic() < deadline:
-        loaded = {int(pid) for pid in re.findall(r"Worker (\d+) loaded the app", log.read_text(errors="replace"))}
-        if set(_children(master)) <= loaded:
+        if set(_children(master)) <= loaded_workers(log.read_text(errors="replace")):
             return
         time.sleep(0.1)
     raise RuntimeError("gunicorn's workers had not loaded the app after 90 s")

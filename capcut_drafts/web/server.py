@@ -62,6 +62,16 @@ CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 _HEX = re.compile(rb"[0-9A-Fa-f]{1,16}")
 
 
+LOADED = "Worker %s loaded the app"      # logged by gunicorn.conf.py's post_worker_init
+_LOADED = re.compile(LOADED.replace("%s", r"(\d+)"))
+
+
+def loaded_workers(log: str) -> set[int]:
+    """The pids of the workers a gunicorn log says have loaded the app (`LOADED`). gunicorn logs
+    'Booting worker' a second earlier, and a worker still loading accepts no connection."""
+    return {int(pid) for pid in _LOADED.findall(log)}
+
+
 def header_cap(cfg: Any) -> int:
     """Bytes of request line + headers past which gunicorn's parser refuses a request (414/431)
     without reading more: the limits as gunicorn's Message and Request normalise them, plus one."""

@@ -32,6 +32,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from capcut_drafts.web.server import loaded_workers
 from helpers import REPO_ROOT, free_port, wait_until
 
 BIN = Path(sys.executable).parent
@@ -115,7 +116,8 @@ class Gunicorn:
         def ready() -> bool:
             if self.proc.poll() is not None:
                 pytest.fail(f"gunicorn exited with {self.proc.returncode}:\n{self.log()}")
-            if len(self.worker_pids()) < self.workers or not all_loaded(self.worker_pids(), self.log_path):
+            pids = self.worker_pids()
+            if len(pids) < self.workers or not all_loaded(pids, self.log_path):
                 return False
             try:
                 return requests.get(self.base + "/healthz", timeout=1).status_code == 200
@@ -160,8 +162,7 @@ def all_loaded(workers: Iterable[int], log_path: Path) -> bool:
     """Whether each of `workers` has loaded the app (gunicorn.conf.py logs it once per worker). A
     worker still loading accepts no connection: keep-alive clients that connect meanwhile would
     all stay on the first worker, and a test of several workers would run on one."""
-    loaded = {int(pid) for pid in re.findall(r"Worker (\d+) loaded the app", log_path.read_text(errors="replace"))}
-    return set(workers) <= loaded
+    return set(workers) <= loaded_workers(log_path.read_text(errors="replace"))
 
 
 def worker_pids(master: int) -> set[int]:
