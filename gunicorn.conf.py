@@ -39,8 +39,8 @@ keepalive = 5
 accesslog = None          # the app logs one line per request, with its request id
 # Workers are not recycled after N requests: their memory stays flat under load (a worker's RSS held
 # at 120 MB from 6 000 to 60 000 adds, bench/worker_memory.py; the draft cache is bounded by
-# draft_cache_mb), while a restart costs about 1.2 s of CPU to load the app and starts with an empty
-# draft cache (with 5 000, a worker serving 500 adds/s restarted every 10 s).
+# draft_cache_mb), while a restart costs about a second of CPU to load the app and starts with an
+# empty draft cache (with 5 000, a worker serving 500 adds/s restarted every 10 s).
 # `--max-requests N` on the command line brings recycling back.
 max_requests = 0
 
