@@ -131,6 +131,7 @@ def test_wrong_type_names_line_and_key(tmp_path):
     ('{port: 65536}', "setting 'port' must be between 1 and 65535, got 65536"),
     ('{draft_cache_size: 0}', "setting 'draft_cache_size' must be at least 1, got 0"),
     ('{draft_cache_mb: 0}', "setting 'draft_cache_mb' must be at least 1, got 0"),
+    ('{keepalive_requests: 0}', "setting 'keepalive_requests' must be at least 1, got 0"),
     ('{snapshot_every: -3}', "setting 'snapshot_every' must be at least 1, got -3"),
     ('{public_base_url: "example.com"}', "setting 'public_base_url' must be an absolute http"),
     ('{redis_key_prefix: "a b"}', "setting 'redis_key_prefix' must be 1 to 64 letters, digits or _ . : -"),
