@@ -36,9 +36,10 @@ MAX_BYTES = 256 * 1024 ** 2
 
 def footprint(draft: Draft) -> int:
     """The bytes `draft` takes in memory, estimated from its parts in O(tracks). The weights are
-    tracemalloc's measurements (bench/memory.py): 1 000 mixed segments take 0.97 MB, 300 more
-    materials 70 KB, a full undo stack about 45 KB; an imported draft also keeps the app's JSON."""
-    return (4096 + 900 * draft.segment_count() + 250 * (len(draft.materials) + len(draft.keyframes))
+    tracemalloc's measurements (bench/memory.py): an empty draft takes 2.8-3.1 KB, 1 000 mixed
+    segments 0.97 MB, 300 more materials 70 KB, a full undo stack about 45 KB; an imported draft
+    also keeps the app's JSON."""
+    return (3584 + 900 * draft.segment_count() + 250 * (len(draft.materials) + len(draft.keyframes))
             + 450 * (len(draft.undo) + len(draft.redo)) + (len(draft.base.content) if draft.base else 0))
 
 
