@@ -61,9 +61,9 @@ def test_the_size_estimate_is_close_to_what_the_draft_takes(client, app, adds, d
         ok(client, "/add_video_keyframe", {"draft_id": draft_id, "track_name": "video", "property_types": ["alpha"],
                                            "times": [n * 0.005], "values": ["0.5"]})
     cache = app.extensions["capcut"].cache
-    estimate = cache.read(draft_id, footprint)
-    ratio = estimate / measured_bytes(cache, draft_id)
-    assert 0.7 <= ratio <= 1.4
+    estimate, measured = cache.read(draft_id, footprint), measured_bytes(cache, draft_id)
+    slack = 1024        # an empty draft measured 2.4-3.1 KB, depending on what the process had interned
+    assert 0.7 * measured - slack <= estimate <= 1.4 * measured + slack, (estimate, measured)
 
 
 def test_over_the_byte_limit_the_least_recently_used_drafts_go_first():
