@@ -157,11 +157,6 @@ def dry(ctx: Context, req: BatchRequest, items: list[Item], plan: Callable[[Draf
 
 
 def commit(ctx: Context, req: BatchRequest, items: list[Item], plan: Callable[[Draft], Any]) -> dict[str, Any]:
-    fresh = target(ctx, req, items)
-    if fresh is not None:
-        plan(fresh)                         # every operation checked before the draft is stored
-        ctx.cache.create(fresh)
-    draft_id = fresh.id if fresh is not None else req.draft_id or ""
     kept: list[Op] = []
 
     def planned(draft: Draft):
@@ -170,7 +165,12 @@ def commit(ctx: Context, req: BatchRequest, items: list[Item], plan: Callable[[D
         return op, {"draft_id": draft.id, "draft_url": draft_url(ctx, draft),
                     "results": envelopes(draft, ctx, items, results)}
 
-    output = ctx.cache.update(draft_id, planned)
+    fresh = target(ctx, req, items)
+    if fresh is None:
+        output = ctx.cache.update(req.draft_id or "", planned)
+    else:
+        op, output = planned(fresh)         # every operation checked before the draft is stored
+        ctx.cache.create(fresh, op)
     if kept:
-        committed(ctx, draft_id, kept[0])
+        committed(ctx, output["draft_id"], kept[0])
     return output

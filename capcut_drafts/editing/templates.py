@@ -284,16 +284,8 @@ def render_template(ctx: Context, req: RenderTemplateRequest) -> Reply:
 
 
 def stored(ctx: Context, copy: Draft, op: Op | None) -> dict[str, Any]:
-    """Store `copy`, then `op` (planned on it) as its first operation; the draft is deleted again
-    if that fails. `op` needs no planning again: nobody else knows the new id, so the stored draft
-    is `copy` when the operation is appended."""
-    ctx.cache.create(copy)
-    try:
-        output = ctx.cache.update(copy.id, lambda draft: (op, {"draft_id": draft.id,
-                                                              "draft_url": draft_url(ctx, draft)}))
-    except BaseException:
-        manage.remove_draft(ctx, copy.id)
-        raise
+    """Store `copy` with `op` (planned on it) as its first change, in one write."""
+    ctx.cache.create(copy, op)
     if op is not None:
         committed(ctx, copy.id, op)
-    return output
+    return {"draft_id": copy.id, "draft_url": draft_url(ctx, copy)}

@@ -208,10 +208,9 @@ def whole(items: list[Item], draft: Draft) -> Op:
 
 
 def store(ctx: Context, draft: Draft, items: list[Item]) -> None:
-    """Plan every item (raises before anything is stored), then store `draft` and fill it with the
-    one operation: nothing else knows the new draft's id, so the operation planned stays valid."""
+    """Plan every item (raises before anything is stored), then store `draft` with the one
+    operation as its first change, in one write."""
     op = whole(items, draft)
-    ctx.cache.create(draft)
+    ctx.cache.create(draft, op if op["ops"] else None)
     if op["ops"]:
-        ctx.cache.update(draft.id, lambda _: (op, None))
         committed(ctx, draft.id, op)

@@ -96,9 +96,9 @@ def change(ctx: Context, target: DraftTarget, plan: Callable[[Draft], tuple[dict
             if not ctx.settings.unknown_draft_creates:
                 raise unknown_draft(target.draft_id) from None
     fresh = new_draft(ctx, target.width, target.height)
-    plan(fresh.model_copy(deep=True))        # dry run: raises before anything is stored
-    ctx.cache.create(fresh)
-    return ctx.cache.update(fresh.id, planned)
+    op, output = planned(fresh)             # raises before anything is stored
+    ctx.cache.create(fresh, op)
+    return output
 
 
 def read_existing(ctx: Context, draft_id: str, fn: Callable[[Draft], Any]) -> Any:

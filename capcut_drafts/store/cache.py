@@ -72,7 +72,12 @@ class DraftCache:
         """The estimated size of the drafts this cache holds now."""
         return self._bytes
 
-    def create(self, draft: Draft) -> None:
+    def create(self, draft: Draft, first: operations.Op | None = None) -> None:
+        """Store the new `draft`. `first`, an operation planned on it, is applied before the draft
+        is stored: the draft and its first change are one write, so a failure leaves no draft
+        behind, and /undo reverts the change as any other."""
+        if first is not None:
+            operations.apply(draft, first)
         self.store.create(draft.id, draft.model_dump_json(), draft.name)
         self._remember(draft.id, _Entry(draft, 0, 0))
 

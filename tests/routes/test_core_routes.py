@@ -490,6 +490,46 @@ def test_a_successful_request_without_draft_id_creates_exactly_one_draft(sqlite_
     assert len(track(content(client, out["draft_id"]), "video_main")["segments"]) == 1
 
 
+def _first_change(client, path: str) -> tuple[dict, int]:
+    """A body of `path` that starts a new draft, and how many segments that draft gets. The
+    template and the OTIO document come from a one-text source draft."""
+    if path == "/add_text":
+        return {"text": "first", "end": 2}, 1
+    if path == "/batch":
+        return {"operations": [{"route": "/add_text", "body": {"text": "a", "end": 1}},
+                               {"route": "/add_video", "body": {"video_url": V1, "end": 2}}]}, 2
+    source = new_draft(client)
+    ok(client, "/add_text", {"draft_id": source, "text": "Hi {{name}}", "end": 1})
+    if path == "/render_template":
+        return {"template_draft_id": source, "merge": {"name": "Ann"}}, 1
+    return {"otio": ok(client, "/export_otio", {"draft_id": source})["otio"]}, 1
+
+
+@pytest.mark.parametrize("path", ["/add_text", "/batch", "/render_template", "/import_otio"])
+def test_a_new_draft_and_its_first_change_are_one_write_that_undo_reverts(sqlite_settings, path):
+    """While the database refuses every append, a request that starts a draft still succeeds: the
+    draft is stored with its change in one write, never as an empty draft plus an append that
+    could fail and leave it behind."""
+    from capcut_drafts.web.app import create_app
+    client = create_app(sqlite_settings).test_client()
+    body, segments = _first_change(client, path)
+    drafts_before = _draft_count(sqlite_settings)
+    with sqlite3.connect(f"{sqlite_settings.data_dir}/drafts.sqlite3") as db:
+        db.execute("CREATE TRIGGER refuse_appends BEFORE INSERT ON ops BEGIN SELECT json('refused'); END")
+    draft_id = ok(client, path, body)["draft_id"]
+    assert _draft_count(sqlite_settings) == drafts_before + 1
+    changed = content(client, draft_id)
+    assert sum(len(t["segments"]) for t in changed["tracks"]) == segments
+    fail(client, "/undo", {"draft_id": draft_id}, "store_unavailable")      # /undo appends: refused
+    with sqlite3.connect(f"{sqlite_settings.data_dir}/drafts.sqlite3") as db:
+        db.execute("DROP TRIGGER refuse_appends")
+    ok(client, "/undo", {"draft_id": draft_id})
+    undone = content(client, draft_id)                  # a rendered template: the copy before the fill
+    assert undone != changed and (path == "/render_template" or undone["tracks"] == [])
+    ok(client, "/redo", {"draft_id": draft_id})
+    assert content(client, draft_id) == changed
+
+
 def test_width_and_height_are_ignored_for_an_existing_draft(client):
     d = new_draft(client, width=720, height=1280)
     ok(client, "/add_video", {"draft_id": d, "video_url": V1, "end": 1, "width": 1920, "height": 1080})

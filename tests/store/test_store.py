@@ -135,6 +135,18 @@ def test_cache_create_update_read(open_store):
         cache.read("nope", lambda d: d)
 
 
+def test_a_draft_created_with_its_first_change_is_one_snapshot_without_ops(open_store):
+    store = open_store()
+    draft = new_doc()
+    op, _ = add_clip(3)(draft)
+    DraftCache(store).create(draft, op)
+    assert store.load("d1").ops == []
+    fresh = DraftCache(open_store())              # another process: loads the stored snapshot
+    assert starts(fresh) == [3] and fresh.read("d1", lambda d: len(d.undo)) == 1
+    fresh.update("d1", add_clip(5))
+    assert [seq for seq, _ in store.load("d1").ops] == [1]
+
+
 def test_a_plan_that_raises_leaves_the_document_and_log_untouched(open_store):
     store = open_store()
     cache = DraftCache(store)
