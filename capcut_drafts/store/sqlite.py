@@ -236,8 +236,10 @@ class SqliteStore(DraftStore):
                 "(SELECT 1 FROM drafts WHERE draft_id = ?) AND ? = "
                 "(SELECT COALESCE(MAX(seq), 0) + 1 FROM ops WHERE draft_id = ?)",
                 (draft_id, seq, op, draft_id, seq, draft_id))
-        except sqlite3.IntegrityError:
-            return False
+        except sqlite3.IntegrityError as exc:
+            if exc.sqlite_errorcode == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+                return False            # `seq` is taken (the WHERE clause normally says so first)
+            raise StoreUnavailable(f"draft database error ({self.path}): {exc}") from exc
         if cursor.rowcount == 1:
             return True
         if not self._exists(draft_id):

@@ -338,6 +338,26 @@ def _open_files(path) -> int:
     return sum(os.path.realpath(f"/proc/self/fd/{fd}") == str(path) for fd in os.listdir("/proc/self/fd"))
 
 
+def test_an_append_the_database_refuses_makes_the_store_unavailable_at_once(tmp_path):
+    """A constraint other than the sequence number's (here an operator's trigger) is a database
+    error, not a lost race: no re-planning until the retries run out."""
+    store = SqliteStore(str(tmp_path / "drafts.sqlite3"))
+    cache = DraftCache(store)
+    cache.create(new_doc())
+    with sqlite3.connect(store.path) as db:
+        db.execute("CREATE TRIGGER audit BEFORE INSERT ON ops BEGIN SELECT RAISE(ABORT, 'read-only'); END")
+    plans = []
+
+    def counted(draft: Draft):
+        plans.append(1)
+        return add_clip(0)(draft)
+
+    with pytest.raises(StoreUnavailable, match="read-only"):
+        cache.update("d1", counted)
+    assert len(plans) == 1 and store.load("d1").ops == []
+    store.close()
+
+
 def test_sqlite_writes_of_all_threads_share_one_connection_and_a_failed_one_leaves_it_clean(tmp_path):
     """One writing connection per process: its page cache survives the writes of the other threads
     (each thread's own connection would drop it after every write of another)."""
