@@ -104,6 +104,12 @@ def _busy(exc: sqlite3.OperationalError) -> bool:
     return exc.sqlite_errorcode & 0xFF == sqlite3.SQLITE_BUSY
 
 
+def _taken(exc: sqlite3.IntegrityError) -> bool:
+    """The row's primary key exists already; any other constraint (an operator's trigger, say) is
+    a database error."""
+    return exc.sqlite_errorcode == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+
+
 class SqliteStore(DraftStore):
     def __init__(self, path: str) -> None:
         self.path = path
@@ -210,7 +216,9 @@ class SqliteStore(DraftStore):
                 conn.execute("INSERT INTO draft_index VALUES (?, ?, ?, ?, ?)",
                              (draft_id, name, name.casefold(), now, now))
         except sqlite3.IntegrityError as exc:
-            raise DraftExists(draft_id) from exc
+            if _taken(exc):
+                raise DraftExists(draft_id) from exc
+            raise StoreUnavailable(f"draft database error ({self.path}): {exc}") from exc
 
     def load(self, draft_id: str, after_seq: int = -1) -> DraftLog | None:
         if after_seq >= 0:      # catching up: operations are never deleted, one query suffices
@@ -237,7 +245,7 @@ class SqliteStore(DraftStore):
                 "(SELECT COALESCE(MAX(seq), 0) + 1 FROM ops WHERE draft_id = ?)",
                 (draft_id, seq, op, draft_id, seq, draft_id))
         except sqlite3.IntegrityError as exc:
-            if exc.sqlite_errorcode == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+            if _taken(exc):
                 return False            # `seq` is taken (the WHERE clause normally says so first)
             raise StoreUnavailable(f"draft database error ({self.path}): {exc}") from exc
         if cursor.rowcount == 1:

@@ -338,9 +338,9 @@ def _open_files(path) -> int:
     return sum(os.path.realpath(f"/proc/self/fd/{fd}") == str(path) for fd in os.listdir("/proc/self/fd"))
 
 
-def test_an_append_the_database_refuses_makes_the_store_unavailable_at_once(tmp_path):
-    """A constraint other than the sequence number's (here an operator's trigger) is a database
-    error, not a lost race: no re-planning until the retries run out."""
+def test_a_write_the_database_refuses_makes_the_store_unavailable_at_once(tmp_path):
+    """A constraint other than the primary key's (here an operator's trigger) is a database error:
+    an append is no lost race (no re-planning until the retries run out), a create no taken id."""
     store = SqliteStore(str(tmp_path / "drafts.sqlite3"))
     cache = DraftCache(store)
     cache.create(new_doc())
@@ -355,6 +355,10 @@ def test_an_append_the_database_refuses_makes_the_store_unavailable_at_once(tmp_
     with pytest.raises(StoreUnavailable, match="read-only"):
         cache.update("d1", counted)
     assert len(plans) == 1 and store.load("d1").ops == []
+    with sqlite3.connect(store.path) as db:
+        db.execute("CREATE TRIGGER audit_drafts BEFORE INSERT ON drafts BEGIN SELECT RAISE(ABORT, 'read-only'); END")
+    with pytest.raises(StoreUnavailable, match="read-only"):       # not DraftExists
+        cache.create(new_doc("d2"))
     store.close()
 
 
