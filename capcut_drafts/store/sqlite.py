@@ -104,10 +104,11 @@ def _busy(exc: sqlite3.OperationalError) -> bool:
     return exc.sqlite_errorcode & 0xFF == sqlite3.SQLITE_BUSY
 
 
-def _taken(exc: sqlite3.IntegrityError) -> bool:
-    """The row's primary key exists already; any other constraint (an operator's trigger, say) is
-    a database error."""
-    return exc.sqlite_errorcode == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+def _taken(exc: BaseException) -> bool:
+    """The row's primary key exists already: the one error the store's callers are given as is
+    (a taken id, a taken sequence number). Any other constraint (an operator's trigger, say) is a
+    database error like the rest."""
+    return isinstance(exc, sqlite3.IntegrityError) and exc.sqlite_errorcode == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
 
 
 class SqliteStore(DraftStore):
@@ -190,7 +191,7 @@ class SqliteStore(DraftStore):
             except BaseException as exc:
                 if conn.in_transaction:
                     conn.rollback()
-                if isinstance(exc, sqlite3.Error) and not isinstance(exc, sqlite3.IntegrityError):
+                if isinstance(exc, sqlite3.Error) and not _taken(exc):
                     raise StoreUnavailable(f"draft database error ({self.path}): {exc}") from exc
                 raise
 
@@ -202,9 +203,9 @@ class SqliteStore(DraftStore):
                 return self._connect().execute(sql, args)
             with self._writing:
                 return self._when_free(self._write_connection(), sql, args)
-        except sqlite3.IntegrityError:
-            raise
         except sqlite3.Error as exc:
+            if _taken(exc):
+                raise
             raise StoreUnavailable(f"draft database error ({self.path}): {exc}") from exc
 
     def create(self, draft_id: str, snapshot: str, name: str | None = None) -> None:
@@ -215,10 +216,8 @@ class SqliteStore(DraftStore):
                 conn.execute("INSERT INTO drafts VALUES (?, 0, ?, ?, ?)", (draft_id, snapshot, now, now))
                 conn.execute("INSERT INTO draft_index VALUES (?, ?, ?, ?, ?)",
                              (draft_id, name, name.casefold(), now, now))
-        except sqlite3.IntegrityError as exc:
-            if _taken(exc):
-                raise DraftExists(draft_id) from exc
-            raise StoreUnavailable(f"draft database error ({self.path}): {exc}") from exc
+        except sqlite3.IntegrityError as exc:        # only a taken id reaches here (`_taken`)
+            raise DraftExists(draft_id) from exc
 
     def load(self, draft_id: str, after_seq: int = -1) -> DraftLog | None:
         if after_seq >= 0:      # catching up: operations are never deleted, one query suffices
@@ -244,10 +243,8 @@ class SqliteStore(DraftStore):
                 "(SELECT 1 FROM drafts WHERE draft_id = ?) AND ? = "
                 "(SELECT COALESCE(MAX(seq), 0) + 1 FROM ops WHERE draft_id = ?)",
                 (draft_id, seq, op, draft_id, seq, draft_id))
-        except sqlite3.IntegrityError as exc:
-            if _taken(exc):
-                return False            # `seq` is taken (the WHERE clause normally says so first)
-            raise StoreUnavailable(f"draft database error ({self.path}): {exc}") from exc
+        except sqlite3.IntegrityError:      # `seq` is taken (the WHERE clause normally says so first)
+            return False
         if cursor.rowcount == 1:
             return True
         if not self._exists(draft_id):
