@@ -17,7 +17,7 @@ def printed_config(tmp_path, *flags: str) -> dict[str, str]:
 
 
 def test_workers_are_not_recycled_and_outlive_a_save_wait(tmp_path):
-    """A restart costs a worker about 1.2 s of CPU and its draft cache (bench/worker_memory.py), and its
+    """A restart costs a worker about a second of CPU and its draft cache (bench/worker_memory.py), and its
     memory stays flat without one, so workers are not restarted after a number of requests; a
     synchronous save may wait `save_wait_seconds` without the worker being killed."""
     config = printed_config(tmp_path)
